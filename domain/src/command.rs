@@ -1,0 +1,283 @@
+//! Commands: what someone asks the room to do, already parsed into domain types. [`decide`] checks
+//! one against the current state and either refuses it (changing nothing) or returns the events
+//! that record it. The sequencer folds those events in before deciding the next command, so a
+//! batch of commands is decided exactly as if they had arrived one by one.
+
+use serde::{Deserialize, Serialize};
+
+use crate::agency::bounded_text;
+use crate::event::IncidentChanges;
+use crate::message::MAX_BODY_CHARS;
+use crate::unit::MAX_FUTURE_SKEW_MS;
+use crate::{
+    Agency, AgencyCode, Area, Channel, ChannelId, Event, Fix, IncidentId, IncidentKind, IncidentStatus, MessageId,
+    MessagePriority, Point, Priority, Refusal, State, UnitId, UnitKind, UnitStatus,
+};
+
+/// Most fixes in one position batch: a whole fleet's second, not an unbounded upload.
+pub const MAX_FIXES_PER_BATCH: usize = 10_000;
+pub const MAX_CALLSIGN_CHARS: usize = 24;
+pub const MAX_ADDRESS_CHARS: usize = 200;
+pub const MAX_NOTE_CHARS: usize = 2_000;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    RegisterAgency { agency: Agency },
+    RegisterUnit { callsign: String, agency: AgencyCode, kind: UnitKind, status: UnitStatus },
+    ChangeUnitStatus { unit_id: UnitId, status: UnitStatus },
+    ReportPositions { fixes: Vec<Fix> },
+    CreateIncident {
+        kind: IncidentKind,
+        priority: Priority,
+        location: Point,
+        area: Option<Area>,
+        address: String,
+        lead_agency: AgencyCode,
+    },
+    UpdateIncident { incident_id: IncidentId, changes: IncidentChanges },
+    ChangeIncidentStatus { incident_id: IncidentId, status: IncidentStatus },
+    AssignUnit { incident_id: IncidentId, unit_id: UnitId },
+    ReleaseUnit { incident_id: IncidentId, unit_id: UnitId },
+    AddNote { incident_id: IncidentId, text: String },
+    CreateChannel { channel: Channel },
+    PostMessage {
+        channel_id: ChannelId,
+        sender_agency: AgencyCode,
+        priority: MessagePriority,
+        body: String,
+        ack_required: bool,
+    },
+    AcknowledgeMessage { message_id: MessageId, agency: AgencyCode },
+}
+
+/// Decides `command`, sent by `actor` at `now_ms`, against `state`.
+pub fn decide(state: &State, command: &Command, actor: &str, now_ms: i64) -> Result<Vec<Event>, Refusal> {
+    match command {
+        Command::RegisterAgency { agency } => register_agency(state, agency),
+        Command::RegisterUnit { callsign, agency, kind, status } => register_unit(state, callsign, agency, *kind, *status),
+        Command::ChangeUnitStatus { unit_id, status } => change_unit_status(state, *unit_id, *status),
+        Command::ReportPositions { fixes } => report_positions(state, fixes, now_ms),
+        Command::CreateIncident { kind, priority, location, area, address, lead_agency } => {
+            known_agency(state, lead_agency, "lead_agency")?;
+            Ok(vec![Event::IncidentCreated {
+                incident_id: state.next_incident_id(),
+                kind: *kind,
+                priority: *priority,
+                location: *location,
+                area: area.clone(),
+                address: bounded_text("address", address, MAX_ADDRESS_CHARS)?,
+                lead_agency: lead_agency.clone(),
+            }])
+        }
+        Command::UpdateIncident { incident_id, changes } => update_incident(state, *incident_id, changes),
+        Command::ChangeIncidentStatus { incident_id, status } => change_incident_status(state, *incident_id, *status),
+        Command::AssignUnit { incident_id, unit_id } => assign_unit(state, *incident_id, *unit_id),
+        Command::ReleaseUnit { incident_id, unit_id } => release_unit(state, *incident_id, *unit_id),
+        Command::AddNote { incident_id, text } => {
+            open_incident(state, *incident_id)?;
+            let text = bounded_text("text", text, MAX_NOTE_CHARS)?;
+            Ok(vec![Event::NoteAdded { incident_id: *incident_id, text }])
+        }
+        Command::CreateChannel { channel } => create_channel(state, channel),
+        Command::PostMessage { channel_id, sender_agency, priority, body, ack_required } => {
+            let channel = state
+                .channels
+                .get(channel_id)
+                .ok_or_else(|| Refusal::not_found("channel_id", format!("no channel {channel_id}")))?;
+            known_agency(state, sender_agency, "sender_agency")?;
+            if !channel.admits(sender_agency) {
+                return Err(Refusal::conflict(
+                    "sender_agency",
+                    format!("{sender_agency} is not a member of channel {channel_id}"),
+                ));
+            }
+            Ok(vec![Event::MessagePosted {
+                message_id: state.next_message_id(),
+                channel_id: channel_id.clone(),
+                sender_agency: sender_agency.clone(),
+                priority: *priority,
+                body: bounded_text("body", body, MAX_BODY_CHARS)?,
+                ack_required: *ack_required,
+            }])
+        }
+        Command::AcknowledgeMessage { message_id, agency } => acknowledge(state, *message_id, agency, actor),
+    }
+}
+
+fn register_agency(state: &State, agency: &Agency) -> Result<Vec<Event>, Refusal> {
+    if state.agencies.contains_key(&agency.code) {
+        return Err(Refusal::conflict("code", format!("agency {} is already registered", agency.code)));
+    }
+    Ok(vec![Event::AgencyRegistered { agency: agency.clone() }])
+}
+
+fn register_unit(
+    state: &State,
+    callsign: &str,
+    agency: &AgencyCode,
+    kind: UnitKind,
+    status: UnitStatus,
+) -> Result<Vec<Event>, Refusal> {
+    let callsign = bounded_text("callsign", callsign, MAX_CALLSIGN_CHARS)?;
+    known_agency(state, agency, "agency")?;
+    if state.unit_by_callsign(&callsign).is_some() {
+        return Err(Refusal::conflict("callsign", format!("callsign {callsign} is already in use")));
+    }
+    if status.needs_assignment() {
+        return Err(Refusal::invalid("status", "a new unit is available or out of service"));
+    }
+    Ok(vec![Event::UnitRegistered { unit_id: state.next_unit_id(), callsign, agency: agency.clone(), kind, status }])
+}
+
+fn change_unit_status(state: &State, unit_id: UnitId, status: UnitStatus) -> Result<Vec<Event>, Refusal> {
+    known_unit(state, unit_id, "unit_id")?.check_status_change(status)?;
+    Ok(vec![Event::UnitStatusChanged { unit_id, status }])
+}
+
+fn report_positions(state: &State, fixes: &[Fix], now_ms: i64) -> Result<Vec<Event>, Refusal> {
+    if fixes.is_empty() {
+        return Err(Refusal::invalid("reports", "a position batch holds at least one report"));
+    }
+    if fixes.len() > MAX_FIXES_PER_BATCH {
+        return Err(Refusal::invalid("reports", format!("a position batch holds at most {MAX_FIXES_PER_BATCH} reports")));
+    }
+    for (i, fix) in fixes.iter().enumerate() {
+        known_unit(state, fix.unit_id, &format!("reports[{i}].unit_id"))?;
+        if fix.reported_at_ms > now_ms + MAX_FUTURE_SKEW_MS {
+            return Err(Refusal::invalid(
+                format!("reports[{i}].reported_at"),
+                format!("reported_at is more than {} s ahead of the server clock", MAX_FUTURE_SKEW_MS / 1000),
+            ));
+        }
+    }
+    Ok(vec![Event::PositionsReported { fixes: fixes.to_vec() }])
+}
+
+fn update_incident(state: &State, incident_id: IncidentId, changes: &IncidentChanges) -> Result<Vec<Event>, Refusal> {
+    open_incident(state, incident_id)?;
+    if changes.is_empty() {
+        return Err(Refusal::invalid("", "an update changes at least one field"));
+    }
+    if let Some(lead) = &changes.lead_agency {
+        known_agency(state, lead, "lead_agency")?;
+    }
+    let mut changes = changes.clone();
+    if let Some(address) = &changes.address {
+        changes.address = Some(bounded_text("address", address, MAX_ADDRESS_CHARS)?);
+    }
+    Ok(vec![Event::IncidentUpdated { incident_id, changes }])
+}
+
+fn change_incident_status(state: &State, incident_id: IncidentId, to: IncidentStatus) -> Result<Vec<Event>, Refusal> {
+    let incident = known_incident(state, incident_id)?;
+    incident.check_transition(to)?;
+    if to == IncidentStatus::Dispatched && incident.assigned.is_empty() {
+        return Err(Refusal::conflict("status", format!("{incident_id} has no unit assigned: assign one to dispatch it")));
+    }
+    let mut events = Vec::new();
+    if to == IncidentStatus::Closed {
+        // Closing hands every assigned unit back to the pool.
+        for unit_id in &incident.assigned {
+            events.push(Event::UnitReleased { incident_id, unit_id: *unit_id });
+            events.push(Event::UnitStatusChanged { unit_id: *unit_id, status: UnitStatus::Available });
+        }
+    }
+    events.push(Event::IncidentStatusChanged { incident_id, status: to });
+    Ok(events)
+}
+
+fn assign_unit(state: &State, incident_id: IncidentId, unit_id: UnitId) -> Result<Vec<Event>, Refusal> {
+    let incident = open_incident(state, incident_id)?;
+    let unit = known_unit(state, unit_id, "unit_id")?;
+    match unit.incident_id {
+        Some(current) if current == incident_id => {
+            return Err(Refusal::conflict("unit_id", format!("{} is already assigned to {incident_id}", unit.callsign)))
+        }
+        Some(current) => {
+            return Err(Refusal::conflict(
+                "unit_id",
+                format!("{} is assigned to {current}: release it before assigning it elsewhere", unit.callsign),
+            ))
+        }
+        None => {}
+    }
+    if unit.status == UnitStatus::OutOfService {
+        return Err(Refusal::conflict("unit_id", format!("{} is out of service", unit.callsign)));
+    }
+    let mut events = vec![
+        Event::UnitAssigned { incident_id, unit_id },
+        Event::UnitStatusChanged { unit_id, status: UnitStatus::Dispatched },
+    ];
+    if incident.status == IncidentStatus::New {
+        events.push(Event::IncidentStatusChanged { incident_id, status: IncidentStatus::Dispatched });
+    }
+    Ok(events)
+}
+
+fn release_unit(state: &State, incident_id: IncidentId, unit_id: UnitId) -> Result<Vec<Event>, Refusal> {
+    known_incident(state, incident_id)?;
+    let unit = known_unit(state, unit_id, "unit_id")?;
+    if unit.incident_id != Some(incident_id) {
+        return Err(Refusal::conflict("unit_id", format!("{} is not assigned to {incident_id}", unit.callsign)));
+    }
+    Ok(vec![
+        Event::UnitReleased { incident_id, unit_id },
+        Event::UnitStatusChanged { unit_id, status: UnitStatus::Available },
+    ])
+}
+
+fn create_channel(state: &State, channel: &Channel) -> Result<Vec<Event>, Refusal> {
+    if state.channels.contains_key(&channel.channel_id) {
+        return Err(Refusal::conflict("slug", format!("channel {} already exists", channel.channel_id)));
+    }
+    let members = channel.members.as_ref().filter(|m| m.len() >= 2).ok_or_else(|| {
+        Refusal::invalid("members", "an inter-agency channel has at least two member agencies")
+    })?;
+    for agency in members {
+        known_agency(state, agency, "members")?;
+    }
+    let name = bounded_text("name", &channel.name, 80)?;
+    Ok(vec![Event::ChannelCreated { channel: Channel { name, ..channel.clone() } }])
+}
+
+fn acknowledge(state: &State, message_id: MessageId, agency: &AgencyCode, actor: &str) -> Result<Vec<Event>, Refusal> {
+    let message = state
+        .messages
+        .get(&message_id)
+        .ok_or_else(|| Refusal::not_found("message_id", format!("no message {message_id}")))?;
+    known_agency(state, agency, "agency")?;
+    let admitted = state.channels.get(&message.channel_id).is_some_and(|c| c.admits(agency));
+    if !admitted {
+        return Err(Refusal::conflict("agency", format!("{agency} is not a member of channel {}", message.channel_id)));
+    }
+    if message.acked_by(actor) {
+        return Err(Refusal::conflict("message_id", format!("{actor} has already acknowledged {message_id}")));
+    }
+    Ok(vec![Event::MessageAcknowledged { message_id, agency: agency.clone() }])
+}
+
+fn known_agency(state: &State, code: &AgencyCode, field: &str) -> Result<(), Refusal> {
+    if state.agencies.contains_key(code) {
+        Ok(())
+    } else {
+        Err(Refusal::not_found(field, format!("no agency {code}")))
+    }
+}
+
+fn known_unit<'s>(state: &'s State, unit_id: UnitId, field: &str) -> Result<&'s crate::Unit, Refusal> {
+    state.units.get(&unit_id).ok_or_else(|| Refusal::not_found(field, format!("no unit {}", unit_id.0)))
+}
+
+fn known_incident(state: &State, incident_id: IncidentId) -> Result<&crate::Incident, Refusal> {
+    state.incidents.get(&incident_id).ok_or_else(|| Refusal::not_found("incident_id", format!("no incident {incident_id}")))
+}
+
+fn open_incident(state: &State, incident_id: IncidentId) -> Result<&crate::Incident, Refusal> {
+    let incident = known_incident(state, incident_id)?;
+    if incident.status.is_open() {
+        Ok(incident)
+    } else {
+        Err(Refusal::conflict("incident_id", format!("{incident_id} is closed")))
+    }
+}

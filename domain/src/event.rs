@@ -1,0 +1,130 @@
+//! The facts appended to the room's log. Each is past tense and carries every id it needs, so the
+//! reducer never has to guess; the envelope ([`LoggedEvent`]) adds the sequence number, the time
+//! and who did it.
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::{
+    Agency, AgencyCode, Area, Channel, ChannelId, Fix, IncidentId, IncidentKind, IncidentStatus, MessageId,
+    MessagePriority, Point, Priority, Seq, UnitId, UnitKind, UnitStatus,
+};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LoggedEvent {
+    pub seq: Seq,
+    /// When the server committed it (ms since the Unix epoch, UTC).
+    pub at_ms: i64,
+    /// Who caused it: the user name given with the command, or `system`.
+    pub actor: String,
+    pub event: Event,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    AgencyRegistered { agency: Agency },
+    UnitRegistered { unit_id: UnitId, callsign: String, agency: AgencyCode, kind: UnitKind, status: UnitStatus },
+    UnitStatusChanged { unit_id: UnitId, status: UnitStatus },
+    PositionsReported { fixes: Vec<Fix> },
+    IncidentCreated {
+        incident_id: IncidentId,
+        kind: IncidentKind,
+        priority: Priority,
+        location: Point,
+        area: Option<Area>,
+        address: String,
+        lead_agency: AgencyCode,
+    },
+    IncidentUpdated { incident_id: IncidentId, changes: IncidentChanges },
+    IncidentStatusChanged { incident_id: IncidentId, status: IncidentStatus },
+    UnitAssigned { incident_id: IncidentId, unit_id: UnitId },
+    UnitReleased { incident_id: IncidentId, unit_id: UnitId },
+    NoteAdded { incident_id: IncidentId, text: String },
+    ChannelCreated { channel: Channel },
+    MessagePosted {
+        message_id: MessageId,
+        channel_id: ChannelId,
+        sender_agency: AgencyCode,
+        priority: MessagePriority,
+        body: String,
+        ack_required: bool,
+    },
+    MessageAcknowledged { message_id: MessageId, agency: AgencyCode },
+}
+
+impl Event {
+    /// The `type` tag, as stored in the log's `kind` column.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::AgencyRegistered { .. } => "agency_registered",
+            Event::UnitRegistered { .. } => "unit_registered",
+            Event::UnitStatusChanged { .. } => "unit_status_changed",
+            Event::PositionsReported { .. } => "positions_reported",
+            Event::IncidentCreated { .. } => "incident_created",
+            Event::IncidentUpdated { .. } => "incident_updated",
+            Event::IncidentStatusChanged { .. } => "incident_status_changed",
+            Event::UnitAssigned { .. } => "unit_assigned",
+            Event::UnitReleased { .. } => "unit_released",
+            Event::NoteAdded { .. } => "note_added",
+            Event::ChannelCreated { .. } => "channel_created",
+            Event::MessagePosted { .. } => "message_posted",
+            Event::MessageAcknowledged { .. } => "message_acknowledged",
+        }
+    }
+
+    pub fn is_positions(&self) -> bool {
+        matches!(self, Event::PositionsReported { .. })
+    }
+}
+
+/// The fields an incident update changes; absent fields stay as they are. `area: Some(None)`
+/// (JSON `null`) removes the area.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct IncidentChanges {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<IncidentKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Point>,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
+    pub area: Option<Option<Area>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lead_agency: Option<AgencyCode>,
+}
+
+impl IncidentChanges {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Tells a field given as `null` (Some(None)) from a missing one (None, via `default`).
+pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_tagged_by_their_kind() {
+        let e = Event::UnitStatusChanged { unit_id: UnitId(3), status: UnitStatus::EnRoute };
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(json["type"], e.kind());
+        assert_eq!(json["status"], "en_route");
+    }
+
+    #[test]
+    fn an_area_given_as_null_is_removed_and_a_missing_one_is_kept() {
+        let cleared: IncidentChanges = serde_json::from_str(r#"{"area":null}"#).unwrap();
+        assert_eq!(cleared.area, Some(None));
+        let untouched: IncidentChanges = serde_json::from_str(r#"{"priority":"P1"}"#).unwrap();
+        assert_eq!(untouched.area, None);
+        let back: IncidentChanges = serde_json::from_str(&serde_json::to_string(&cleared).unwrap()).unwrap();
+        assert_eq!(back, cleared);
+    }
+}

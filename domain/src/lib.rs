@@ -1,0 +1,39 @@
+//! Vigie's room model, free of I/O: what an agency, a unit, an incident and a message are, the
+//! [`Command`]s that may change them, the [`Event`]s those commands become, and the one reducer,
+//! [`State::apply`], that folds events into the room's picture.
+//!
+//! The server, the browser (compiled to wasm) and replay all run this same code, so there is
+//! exactly one definition of "what the room looks like after these events".
+//!
+//! Layout:
+//! - [`ids`]: typed identifiers and the log's sequence number.
+//! - [`geometry`]: WGS84 points and areas (lon, lat in degrees; distances in metres).
+//! - [`agency`], [`unit`], [`incident`], [`message`]: the room's entities and their rules.
+//! - [`event`]: the facts appended to the log.
+//! - [`command`]: validated requests and [`decide`], which turns one into events or a [`Refusal`].
+//! - [`state`]: the room itself and the reducer.
+//! - [`summary`]: counts derived from the state (units by status, incidents by priority).
+
+pub mod agency;
+pub mod command;
+pub mod event;
+pub mod geometry;
+pub mod ids;
+pub mod incident;
+pub mod message;
+pub mod refusal;
+pub mod state;
+pub mod summary;
+pub mod unit;
+
+pub use agency::{Agency, AgencyKind};
+pub use command::{decide, Command};
+pub use event::{Event, LoggedEvent};
+pub use geometry::{Area, Point};
+pub use ids::{AgencyCode, ChannelId, IncidentId, MessageId, Seq, UnitId};
+pub use incident::{Incident, IncidentKind, IncidentStatus, Priority};
+pub use message::{Channel, Message, MessagePriority};
+pub use refusal::{Refusal, RefusalKind};
+pub use state::State;
+pub use summary::Summary;
+pub use unit::{Fix, Unit, UnitKind, UnitStatus};
