@@ -1,1 +1,53 @@
+//! Vigie's UI, rendered on the server and hydrated in the browser. Organised by feature; the
+//! room's picture in the browser comes from the same reducer as the server's
+//! (`vigie_domain::State::apply`), fed by the WebSocket stream.
 
+pub mod live;
+pub mod overview;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::StaticSegment;
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="vigie" href="/pkg/vigie.css"/>
+        <Title text="Vigie"/>
+        <Router>
+            <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
+                <Route path=StaticSegment("") view=overview::Overview/>
+            </Routes>
+        </Router>
+    }
+}
+
+/// What only the server side needs.
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use std::sync::Arc;
+
+    /// Reads the live room on the server; provided as context by the server crate.
+    #[derive(Clone)]
+    pub struct RoomSource(pub Arc<dyn Fn() -> crate::live::InitialRoom + Send + Sync>);
+}

@@ -13,6 +13,7 @@
 //! - [`command`]: validated requests and [`decide`], which turns one into events or a [`Refusal`].
 //! - [`state`]: the room itself and the reducer.
 //! - [`summary`]: counts derived from the state (units by status, incidents by priority).
+//! - [`wire`]: the WebSocket protocol between server and browser.
 
 pub mod agency;
 pub mod command;
@@ -25,6 +26,7 @@ pub mod refusal;
 pub mod state;
 pub mod summary;
 pub mod unit;
+pub mod wire;
 
 pub use agency::{Agency, AgencyKind};
 pub use command::{decide, Command};

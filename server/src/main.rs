@@ -1,1 +1,57 @@
-fn main(){}
+//! The `vigie` command: a thin shim over the library.
+
+use clap::{Parser, Subcommand};
+use std::sync::Arc;
+
+use server::clock::SystemClock;
+use server::config::Config;
+
+#[derive(Parser)]
+#[command(name = "vigie", version, about = "Vigie: the shared picture of a multi-agency operations room")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Serve the room on the configured log.
+    Serve {
+        #[command(flatten)]
+        config: Config,
+    },
+    /// Serve the room with the live, seeded joint Paris / New York exercise running in it.
+    Demo {
+        #[command(flatten)]
+        config: Config,
+        #[command(flatten)]
+        demo: server::demo::DemoOptions,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()))
+        .init();
+    let command = Cli::parse().command.unwrap_or_else(|| Cmd::Serve { config: Cli::parse_from(["vigie", "serve"]).serve_config() });
+    match command {
+        Cmd::Serve { config } => server::start(config, Arc::new(SystemClock)).await?.until_signalled().await,
+        Cmd::Demo { config, demo } => {
+            let running = server::start(config, Arc::new(SystemClock)).await?;
+            let sim = server::demo::spawn(running.state.clone(), demo);
+            let result = running.until_signalled().await;
+            sim.abort();
+            result
+        }
+    }
+}
+
+impl Cli {
+    fn serve_config(self) -> Config {
+        match self.command {
+            Some(Cmd::Serve { config }) => config,
+            _ => unreachable!("parsed from `vigie serve`"),
+        }
+    }
+}

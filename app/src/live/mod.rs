@@ -1,0 +1,130 @@
+//! The room as the browser holds it: the initial picture from the server, then the stream folded
+//! in with the shared reducer. Tracks `seq` so a reconnect resumes exactly where it stopped.
+
+#[cfg(feature = "hydrate")]
+mod socket;
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use vigie_domain::wire::ServerMessage;
+use vigie_domain::{LoggedEvent, Seq, State, Summary};
+
+/// Latest events shown on the page.
+pub const RECENT_SHOWN: usize = 20;
+
+/// The room as the server renders it, also the page's starting point after hydration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InitialRoom {
+    pub state: State,
+    /// Latest non-position events, oldest first.
+    pub recent: Vec<LoggedEvent>,
+    pub now_ms: i64,
+    pub stale_after_ms: i64,
+}
+
+#[server(prefix = "/leptos", endpoint = "load_room")]
+pub async fn load_room() -> Result<InitialRoom, ServerFnError> {
+    let source = use_context::<crate::ssr::RoomSource>().ok_or_else(|| ServerFnError::new("the room is not available"))?;
+    Ok((source.0)())
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Link {
+    Connecting,
+    Live,
+    Reconnecting,
+}
+
+/// The reactive view of the room. The state itself is not a signal (it changes on every position
+/// report); the figures derived from it are, and only change when they differ.
+#[derive(Clone, Copy)]
+pub struct LiveRoom {
+    pub state: StoredValue<State>,
+    pub seq: RwSignal<Seq>,
+    pub summary: RwSignal<Summary>,
+    pub recent: RwSignal<Vec<LoggedEvent>>,
+    pub link: RwSignal<Link>,
+    pub now_ms: RwSignal<i64>,
+    pub stale_after_ms: i64,
+    /// Events that arrived out of order or twice (should stay 0; shown for the tests and ops).
+    pub anomalies: RwSignal<u32>,
+}
+
+impl LiveRoom {
+    pub fn new(initial: InitialRoom) -> Self {
+        let summary = Summary::of(&initial.state, initial.now_ms, initial.stale_after_ms);
+        let mut recent = initial.recent;
+        recent.reverse();
+        recent.truncate(RECENT_SHOWN);
+        Self {
+            seq: RwSignal::new(initial.state.seq),
+            state: StoredValue::new(initial.state),
+            summary: RwSignal::new(summary),
+            recent: RwSignal::new(recent),
+            link: RwSignal::new(Link::Connecting),
+            now_ms: RwSignal::new(initial.now_ms),
+            stale_after_ms: initial.stale_after_ms,
+            anomalies: RwSignal::new(0),
+        }
+    }
+
+    /// Folds one server message in. Returns false when the stream is inconsistent (a gap), in
+    /// which case the caller reconnects from the last good seq.
+    pub fn receive(&self, message: ServerMessage) -> bool {
+        match message {
+            ServerMessage::Snapshot { seq, state } => {
+                self.state.set_value(*state);
+                self.seq.set(seq);
+                self.refresh_summary();
+                true
+            }
+            ServerMessage::Event { seq, at_ms, actor, event, merged_from } => {
+                let current = self.seq.get_untracked();
+                if seq <= current {
+                    self.anomalies.update(|n| *n += 1);
+                    return true; // a duplicate: already folded in
+                }
+                if merged_from.unwrap_or(seq) != current + 1 {
+                    self.anomalies.update(|n| *n += 1);
+                    return false;
+                }
+                let logged = LoggedEvent { seq, at_ms, actor, event };
+                self.state.update_value(|s| s.apply(&logged));
+                self.seq.set(seq);
+                if !logged.event.is_positions() {
+                    self.recent.update(|r| {
+                        r.insert(0, logged);
+                        r.truncate(RECENT_SHOWN);
+                    });
+                    self.refresh_summary();
+                }
+                true
+            }
+            ServerMessage::Heartbeat { at_ms, .. } => {
+                self.tick(at_ms);
+                true
+            }
+            ServerMessage::Resync { .. } | ServerMessage::Error { .. } => true,
+        }
+    }
+
+    /// Moves the page's clock (staleness and timers are derived from it).
+    pub fn tick(&self, now_ms: i64) {
+        self.now_ms.set(now_ms);
+        self.refresh_summary();
+    }
+
+    fn refresh_summary(&self) {
+        let now_ms = self.now_ms.get_untracked();
+        let summary = self.state.with_value(|s| Summary::of(s, now_ms, self.stale_after_ms));
+        if self.summary.with_untracked(|old| *old != summary) {
+            self.summary.set(summary);
+        }
+    }
+
+    /// Opens the stream and keeps it open (browser only).
+    pub fn connect(self) {
+        #[cfg(feature = "hydrate")]
+        socket::keep_connected(self);
+    }
+}

@@ -1,0 +1,38 @@
+//! Agencies: registering who is in the room.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Deserialize;
+use vigie_domain::{Agency, AgencyKind, Command};
+
+use super::error::ApiError;
+use super::extract::{Actor, ApiJson};
+use super::{submit, Committed};
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/agencies", post(register))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegisterAgency {
+    code: String,
+    short_name: String,
+    full_name: String,
+    kind: AgencyKind,
+    country: String,
+    colour: String,
+}
+
+async fn register(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+    ApiJson(body): ApiJson<RegisterAgency>,
+) -> Result<(StatusCode, Json<Committed>), ApiError> {
+    let agency = Agency::parse(&body.code, &body.short_name, &body.full_name, body.kind, &body.country, &body.colour)?;
+    let committed = submit(&state, &actor, Command::RegisterAgency { agency }).await?;
+    Ok((StatusCode::CREATED, Json(committed)))
+}

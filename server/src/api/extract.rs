@@ -1,0 +1,107 @@
+//! Extractors whose rejections use [`ApiError`]: a JSON body parsed with the path of the field at
+//! fault, query strings likewise, and the acting user.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+
+/// A JSON request body. Malformed JSON is a 400 with line and column; a body that is JSON but not
+/// of the expected shape (wrong type, unknown or missing field) is a 422 naming the field.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+        if !is_json {
+            return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send the body as Content-Type: application/json"));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(body_rejection)?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_data() {
+            let field = if path == "." { String::new() } else { path };
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", inner.to_string()).field(field)
+        } else {
+            ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {inner}"))
+        }
+    })
+}
+
+fn body_rejection(r: BytesRejection) -> ApiError {
+    if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "the body is larger than this endpoint accepts")
+    } else {
+        ApiError::new(r.status(), "bad_body", r.body_text())
+    }
+}
+
+/// Query parameters, with the same error shape.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or("");
+        serde_urlencoded_query(query).map(ApiQuery)
+    }
+}
+
+fn serde_urlencoded_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    axum::extract::Query::<T>::try_from_uri(&format!("/?{query}").parse().expect("a path with a query is a URI"))
+        .map(|q| q.0)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))
+}
+
+/// Who is acting, from the `X-Vigie-User` header (1 to 64 printable characters). Attribution
+/// only: authentication and roles come with user accounts.
+pub struct Actor(pub String);
+
+pub const ACTOR_HEADER: &str = "x-vigie-user";
+
+impl<S: Send + Sync> FromRequestParts<S> for Actor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let Some(value) = parts.headers.get(ACTOR_HEADER) else { return Ok(Actor("anonymous".into())) };
+        let name = value.to_str().map(str::trim).unwrap_or("");
+        let ok = (1..=64).contains(&name.chars().count()) && !name.chars().any(char::is_control);
+        if ok {
+            Ok(Actor(name.to_owned()))
+        } else {
+            Err(ApiError::bad_request(ACTOR_HEADER, "X-Vigie-User is 1 to 64 printable characters"))
+        }
+    }
+}
+
+/// Path parameters, with the same error shape (e.g. `/units/abc` is a 400 naming the parameter).
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| ApiPath(p.0))
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_path", e.body_text()))
+    }
+}

@@ -1,0 +1,86 @@
+//! Reading the room: the current state, a summary, server stats, and the log by seq or time range.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use vigie_domain::wire::ServerMessage;
+use vigie_domain::{LoggedEvent, Seq, Summary};
+
+use super::error::ApiError;
+use super::extract::ApiQuery;
+use crate::AppState;
+
+/// Most events one page of `/api/v1/events` returns.
+pub const MAX_PAGE: i64 = 5_000;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/state", get(current_state))
+        .route("/api/v1/summary", get(summary))
+        .route("/api/v1/stats", get(stats))
+        .route("/api/v1/events", get(events))
+}
+
+async fn current_state(State(state): State<AppState>) -> Json<ServerMessage> {
+    let room = state.hub.read(|s| s.clone());
+    Json(ServerMessage::Snapshot { seq: room.seq, state: Box::new(room) })
+}
+
+async fn summary(State(state): State<AppState>) -> Json<Value> {
+    let now_ms = state.clock.now_ms();
+    let (seq, summary) = state.hub.read(|s| (s.seq, Summary::of(s, now_ms, state.config.stale_after_ms())));
+    Json(json!({ "seq": seq, "at_ms": now_ms, "summary": summary }))
+}
+
+async fn stats(State(state): State<AppState>) -> Json<Value> {
+    let hub = state.hub.stats();
+    Json(json!({
+        "seq": state.hub.read(|s| s.seq),
+        "stream_clients": hub.subscribers,
+        "queued_bytes": hub.queued_bytes,
+        "max_client_queued_bytes": hub.max_outbox_bytes,
+        "outbox_limit_bytes": state.config.outbox_bytes,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventsQuery {
+    #[serde(default)]
+    after_seq: Seq,
+    limit: Option<i64>,
+    from_ms: Option<i64>,
+    to_ms: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct EventsPage {
+    events: Vec<LoggedEvent>,
+    /// Pass as `after_seq` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_after_seq: Option<Seq>,
+    head_seq: Seq,
+}
+
+async fn events(State(state): State<AppState>, ApiQuery(q): ApiQuery<EventsQuery>) -> Result<Json<EventsPage>, ApiError> {
+    let limit = q.limit.unwrap_or(1_000);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request("limit", format!("limit is 1 to {MAX_PAGE}")));
+    }
+    let head_seq = state.hub.read(|s| s.seq);
+    let events = match (q.from_ms, q.to_ms) {
+        (None, None) => state.store.events_after(q.after_seq, limit).await,
+        (from, to) => {
+            let (from_ms, to_ms) = (from.unwrap_or(0), to.unwrap_or(i64::MAX));
+            if from_ms >= to_ms {
+                return Err(ApiError::bad_request("to_ms", "to_ms must be after from_ms"));
+            }
+            state.store.events_between(from_ms, to_ms, q.after_seq, limit).await
+        }
+    }
+    .map_err(|e| ApiError::internal("reading the log", e))?;
+    let next_after_seq = (events.len() as i64 == limit).then(|| events.last().map(|e| e.seq)).flatten();
+    Ok(Json(EventsPage { events, next_after_seq, head_seq }))
+}

@@ -1,0 +1,98 @@
+//! Inter-agency messaging: channels, messages and acknowledgements.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use vigie_domain::{AgencyCode, Channel, ChannelId, Command, Event, MessageId, MessagePriority};
+
+use super::error::ApiError;
+use super::extract::{Actor, ApiJson, ApiPath};
+use super::{submit, Committed};
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/channels", post(create_channel))
+        .route("/api/v1/messages", post(post_message))
+        .route("/api/v1/messages/{message_id}/acks", post(acknowledge))
+}
+
+fn agency(code: &str, field: &str) -> Result<AgencyCode, ApiError> {
+    Ok(AgencyCode::parse(code).map_err(|r| r.within(field))?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateChannel {
+    slug: String,
+    name: String,
+    members: Vec<String>,
+}
+
+async fn create_channel(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+    ApiJson(body): ApiJson<CreateChannel>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let channel_id = ChannelId::inter_agency(&body.slug)?;
+    let members = body
+        .members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| agency(m, &format!("members[{i}]")))
+        .collect::<Result<BTreeSet<_>, _>>()?;
+    let channel = Channel { channel_id: channel_id.clone(), name: body.name, members: Some(members) };
+    let committed = submit(&state, &actor, Command::CreateChannel { channel }).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "channel_id": channel_id, "seq": committed.seq, "events": committed.events }))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PostMessage {
+    channel_id: String,
+    sender_agency: String,
+    priority: MessagePriority,
+    body: String,
+    #[serde(default)]
+    ack_required: bool,
+}
+
+async fn post_message(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+    ApiJson(body): ApiJson<PostMessage>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let command = Command::PostMessage {
+        channel_id: ChannelId::parse(&body.channel_id).map_err(|r| r.within("channel_id"))?,
+        sender_agency: agency(&body.sender_agency, "sender_agency")?,
+        priority: body.priority,
+        body: body.body,
+        ack_required: body.ack_required,
+    };
+    let committed = submit(&state, &actor, command).await?;
+    let Some(Event::MessagePosted { message_id, .. }) = committed.events.first().map(|e| &e.event) else {
+        return Err(ApiError::internal("posting a message", "no message_posted event"));
+    };
+    let body = json!({ "message_id": message_id.0, "seq": committed.seq, "events": committed.events });
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Acknowledge {
+    agency: String,
+}
+
+async fn acknowledge(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+    ApiPath(message_id): ApiPath<u64>,
+    ApiJson(body): ApiJson<Acknowledge>,
+) -> Result<(StatusCode, Json<Committed>), ApiError> {
+    let command = Command::AcknowledgeMessage { message_id: MessageId(message_id), agency: agency(&body.agency, "agency")? };
+    Ok((StatusCode::CREATED, Json(submit(&state, &actor, command).await?)))
+}

@@ -1,0 +1,63 @@
+//! The HTTP API under `/api/v1/`, one module per feature, each exporting `router()`; this module
+//! only merges them. The contract is `openapi.json`, served at `/api/v1/openapi.json`.
+
+mod agencies;
+pub mod error;
+pub mod extract;
+mod incidents;
+mod log;
+mod messages;
+mod units;
+
+use axum::extract::DefaultBodyLimit;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use serde_json::json;
+use vigie_domain::{Command, LoggedEvent, Seq};
+
+use crate::AppState;
+use error::ApiError;
+
+/// Bodies of ordinary commands: an incident with a full area polygon fits with room to spare.
+pub const COMMAND_BODY_LIMIT: usize = 64 * 1024;
+/// Position batches: up to 10 000 reports.
+pub const POSITIONS_BODY_LIMIT: usize = 4 * 1024 * 1024;
+
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(health))
+        .route("/api/v1/openapi.json", get(openapi))
+        .merge(agencies::router())
+        .merge(incidents::router())
+        .merge(messages::router())
+        .merge(log::router())
+        .layer(DefaultBodyLimit::max(COMMAND_BODY_LIMIT))
+        // Registered after the general limit so its own, larger limit applies.
+        .merge(units::router())
+}
+
+async fn health(state: axum::extract::State<AppState>) -> impl IntoResponse {
+    Json(json!({ "status": "ok", "seq": state.hub.read(|s| s.seq) }))
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+/// What every accepted command answers: the seq the room is at after it, and its events.
+#[derive(Serialize)]
+pub struct Committed {
+    pub seq: Seq,
+    pub events: Vec<LoggedEvent>,
+}
+
+/// Submits a command as `actor` and waits until it is committed.
+pub async fn submit(state: &AppState, actor: &str, command: Command) -> Result<Committed, ApiError> {
+    let events = state.sequencer.submit(actor, command).await?;
+    let seq = events.last().map_or(0, |e| e.seq);
+    Ok(Committed { seq, events })
+}

@@ -1,0 +1,109 @@
+//! Units: registration, status changes and batched position reports.
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use vigie_domain::{AgencyCode, Command, Fix, UnitId, UnitKind, UnitStatus};
+
+use super::error::ApiError;
+use super::extract::{Actor, ApiJson, ApiPath};
+use super::{submit, Committed, COMMAND_BODY_LIMIT, POSITIONS_BODY_LIMIT};
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    let commands = Router::new()
+        .route("/api/v1/units", post(register))
+        .route("/api/v1/units/{unit_id}/status", post(change_status))
+        .layer(DefaultBodyLimit::max(COMMAND_BODY_LIMIT));
+    let positions = Router::new()
+        .route("/api/v1/positions", post(report_positions))
+        .layer(DefaultBodyLimit::max(POSITIONS_BODY_LIMIT));
+    commands.merge(positions)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegisterUnit {
+    callsign: String,
+    agency: String,
+    kind: UnitKind,
+    #[serde(default = "available")]
+    status: UnitStatus,
+}
+
+fn available() -> UnitStatus {
+    UnitStatus::Available
+}
+
+async fn register(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+    ApiJson(body): ApiJson<RegisterUnit>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let agency = AgencyCode::parse(&body.agency).map_err(|r| r.within("agency"))?;
+    let command = Command::RegisterUnit { callsign: body.callsign, agency, kind: body.kind, status: body.status };
+    let committed = submit(&state, &actor, command).await?;
+    let unit_id = match committed.events.first().map(|e| &e.event) {
+        Some(vigie_domain::Event::UnitRegistered { unit_id, .. }) => unit_id.0,
+        _ => return Err(ApiError::internal("registering a unit", "no unit_registered event")),
+    };
+    Ok((StatusCode::CREATED, Json(json!({ "unit_id": unit_id, "seq": committed.seq, "events": committed.events }))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangeStatus {
+    status: UnitStatus,
+}
+
+async fn change_status(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+    ApiPath(unit_id): ApiPath<u32>,
+    ApiJson(body): ApiJson<ChangeStatus>,
+) -> Result<Json<Committed>, ApiError> {
+    let command = Command::ChangeUnitStatus { unit_id: UnitId(unit_id), status: body.status };
+    Ok(Json(submit(&state, &actor, command).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PositionBatch {
+    reports: Vec<Report>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Report {
+    unit_id: u32,
+    lon: f64,
+    lat: f64,
+    heading_deg: Option<f64>,
+    speed_mps: Option<f64>,
+    accuracy_m: Option<f64>,
+    /// When the device took the fix, ms since the Unix epoch (UTC).
+    reported_at_ms: i64,
+}
+
+async fn report_positions(
+    State(state): State<AppState>,
+    Actor(actor): Actor,
+    ApiJson(body): ApiJson<PositionBatch>,
+) -> Result<Json<Value>, ApiError> {
+    let fixes = body
+        .reports
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            Fix::parse(UnitId(r.unit_id), r.lon, r.lat, r.heading_deg, r.speed_mps, r.accuracy_m, r.reported_at_ms)
+                .map_err(|e| e.within(&format!("reports[{i}]")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let accepted = fixes.len();
+    let committed = submit(&state, &actor, Command::ReportPositions { fixes }).await?;
+    // Echoing thousands of fixes back would double the traffic of the busiest endpoint.
+    Ok(Json(json!({ "seq": committed.seq, "accepted": accepted })))
+}

@@ -1,0 +1,81 @@
+//! Run-time configuration, from flags or `VIGIE_*` environment variables (see the README).
+
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Clone, Debug, Args)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "VIGIE_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+
+    /// Where the log lives: `sqlite://PATH` (created if missing).
+    #[arg(long, env = "VIGIE_DATABASE_URL", default_value = "sqlite://data/vigie.db")]
+    pub database_url: String,
+
+    /// Folder with the compiled site (`pkg/` with wasm, JS and CSS, and the public assets).
+    #[arg(long, env = "VIGIE_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+
+    /// A unit with no report for this many seconds is shown as stale.
+    #[arg(long, env = "VIGIE_STALE_AFTER_S", default_value_t = 60)]
+    pub stale_after_s: u64,
+
+    /// Origins (scheme://host:port) allowed to open the stream besides the server's own.
+    #[arg(long, env = "VIGIE_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// Most concurrent stream clients; further upgrades get 503.
+    #[arg(long, env = "VIGIE_MAX_STREAM_CLIENTS", default_value_t = 2_000)]
+    pub max_stream_clients: usize,
+
+    /// Bytes queued for one stream client before it is resynced from the log.
+    #[arg(long, env = "VIGIE_OUTBOX_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub outbox_bytes: usize,
+
+    /// A stream client that does not take a write within this many milliseconds is disconnected.
+    #[arg(long, env = "VIGIE_WRITE_TIMEOUT_MS", default_value_t = 10_000)]
+    pub write_timeout_ms: u64,
+
+    /// Idle stream clients get a heartbeat this often.
+    #[arg(long, env = "VIGIE_HEARTBEAT_MS", default_value_t = 15_000)]
+    pub heartbeat_ms: u64,
+
+    /// A client resuming further back than this many events gets a snapshot instead of the tail.
+    #[arg(long, env = "VIGIE_MAX_CATCH_UP", default_value_t = 50_000)]
+    pub max_catch_up_events: u64,
+
+    /// A snapshot of the state is stored every this many events.
+    #[arg(long, env = "VIGIE_SNAPSHOT_EVERY", default_value_t = 10_000)]
+    pub snapshot_every_events: u64,
+}
+
+impl Config {
+    /// Defaults for a server on `addr` with the log at `database_url` (used by tests and tools).
+    pub fn new(addr: SocketAddr, database_url: impl Into<String>) -> Self {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            config: Config,
+        }
+        let mut config = Defaults::parse_from(["vigie"]).config;
+        config.addr = addr;
+        config.database_url = database_url.into();
+        config
+    }
+
+    pub fn stale_after_ms(&self) -> i64 {
+        self.stale_after_s as i64 * 1000
+    }
+
+    pub fn write_timeout(&self) -> Duration {
+        Duration::from_millis(self.write_timeout_ms)
+    }
+
+    pub fn heartbeat(&self) -> Duration {
+        Duration::from_millis(self.heartbeat_ms)
+    }
+}

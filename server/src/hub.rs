@@ -1,0 +1,343 @@
+//! The live room: the in-memory projection of the log and the fan-out to stream clients.
+//!
+//! The sequencer hands each committed batch to [`Hub::publish`], which serializes every event
+//! once, folds it into the projection and queues the shared bytes in each subscriber's
+//! [`Outbox`]. Subscribing happens under the same lock, so a new client gets its starting point
+//! (a snapshot, or the seq to catch up to from the store) and its live queue atomically: nothing
+//! falls between the two.
+//!
+//! Each outbox is bounded in bytes. Consecutive position batches waiting in an outbox merge into
+//! one (latest fix per unit), so a client that is behind gets the newest picture rather than a
+//! backlog; anything else that would push the outbox past its bound empties it and marks it
+//! overflowed, and the client's writer resyncs it from the log. Nothing is ever skipped silently.
+
+use bytes::Bytes;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, Weak};
+use tokio::sync::Notify;
+use vigie_domain::wire::ServerMessage;
+use vigie_domain::{Event, Fix, LoggedEvent, Seq, State, UnitId};
+
+/// Non-position events kept in memory for a page's "latest events" list.
+pub const RECENT_EVENTS: usize = 50;
+
+/// Rough JSON size of one fix, used to account merged position frames against the bound.
+const FIX_JSON_BYTES: usize = 170;
+
+/// One message waiting for a client.
+#[derive(Clone, Debug)]
+pub enum Frame {
+    /// Serialized once, shared by every client. `positions` keeps the decoded batch so it can be
+    /// merged if the client falls behind.
+    Shared { seq: Seq, bytes: Bytes, positions: Option<Arc<LoggedEvent>> },
+    /// A run of consecutive position batches merged for one lagging client.
+    Merged { first_seq: Seq, seq: Seq, at_ms: i64, actor: String, fixes: BTreeMap<UnitId, Fix> },
+}
+
+impl Frame {
+    pub fn seq(&self) -> Seq {
+        match self {
+            Frame::Shared { seq, .. } | Frame::Merged { seq, .. } => *seq,
+        }
+    }
+
+    fn cost_bytes(&self) -> usize {
+        match self {
+            Frame::Shared { bytes, .. } => bytes.len(),
+            Frame::Merged { fixes, .. } => 128 + fixes.len() * FIX_JSON_BYTES,
+        }
+    }
+
+    /// The bytes to send; merged frames are serialized here, for their one client.
+    pub fn to_bytes(&self) -> Bytes {
+        match self {
+            Frame::Shared { bytes, .. } => bytes.clone(),
+            Frame::Merged { first_seq, seq, at_ms, actor, fixes } => encode(&ServerMessage::Event {
+                seq: *seq,
+                at_ms: *at_ms,
+                actor: actor.clone(),
+                event: Event::PositionsReported { fixes: fixes.values().copied().collect() },
+                merged_from: Some(*first_seq),
+            }),
+        }
+    }
+
+    /// Folds `next` (a later position batch) into this frame, if both are position batches.
+    fn merge(&mut self, next: &LoggedEvent) -> bool {
+        if let Frame::Shared { positions: Some(first), .. } = self {
+            *self = Frame::Merged {
+                first_seq: first.seq,
+                seq: first.seq,
+                at_ms: first.at_ms,
+                actor: first.actor.clone(),
+                fixes: fixes_of(first).map(|f| (f.unit_id, *f)).collect(),
+            };
+        }
+        let Frame::Merged { seq, at_ms, actor, fixes, .. } = self else { return false };
+        *seq = next.seq;
+        *at_ms = next.at_ms;
+        actor.clone_from(&next.actor);
+        for fix in fixes_of(next) {
+            let newer = fixes.get(&fix.unit_id).is_none_or(|kept| kept.reported_at_ms <= fix.reported_at_ms);
+            if newer {
+                fixes.insert(fix.unit_id, *fix);
+            }
+        }
+        true
+    }
+}
+
+fn fixes_of(e: &LoggedEvent) -> impl Iterator<Item = &Fix> {
+    match &e.event {
+        Event::PositionsReported { fixes } => fixes.iter(),
+        _ => [].iter(),
+    }
+}
+
+pub fn encode(message: &ServerMessage) -> Bytes {
+    Bytes::from(serde_json::to_vec(message).expect("server messages always serialize"))
+}
+
+#[derive(Default)]
+struct Queue {
+    frames: VecDeque<Frame>,
+    bytes: usize,
+    overflowed: bool,
+}
+
+/// What is waiting for one client, bounded by `limit_bytes`.
+pub struct Outbox {
+    queue: Mutex<Queue>,
+    ready: Notify,
+    limit_bytes: usize,
+}
+
+/// What the writer takes from an outbox in one go.
+pub struct Drained {
+    pub frames: VecDeque<Frame>,
+    /// Frames were dropped to stay within the bound: the client must be resynced from the log.
+    pub overflowed: bool,
+}
+
+impl Outbox {
+    fn new(limit_bytes: usize) -> Self {
+        Self { queue: Mutex::new(Queue::default()), ready: Notify::new(), limit_bytes }
+    }
+
+    fn push(&self, frame: &Frame) {
+        // std Mutex: held for a few pointer moves, never across an await.
+        let mut q = self.queue.lock().expect("outbox lock");
+        if q.overflowed {
+            return; // the writer will resync from the log; queueing more would only waste memory
+        }
+        let merged = match (frame, q.frames.back_mut()) {
+            (Frame::Shared { positions: Some(next), .. }, Some(back)) if is_positions(back) => {
+                let before = back.cost_bytes();
+                back.merge(next);
+                let after = back.cost_bytes();
+                q.bytes = q.bytes + after - before;
+                true
+            }
+            _ => false,
+        };
+        if !merged {
+            q.bytes += frame.cost_bytes();
+            q.frames.push_back(frame.clone());
+        }
+        if q.bytes > self.limit_bytes {
+            // At the bound: drop the queue and flag it, so memory stays bounded and the client
+            // gets an explicit resync instead of a silent gap.
+            q.frames.clear();
+            q.bytes = 0;
+            q.overflowed = true;
+        }
+        drop(q);
+        self.ready.notify_one();
+    }
+
+    /// Takes everything queued.
+    pub fn drain(&self) -> Drained {
+        let mut q = self.queue.lock().expect("outbox lock");
+        q.bytes = 0;
+        Drained { frames: std::mem::take(&mut q.frames), overflowed: q.overflowed }
+    }
+
+    /// Resolves when something was queued since the last drain.
+    pub async fn ready(&self) {
+        self.ready.notified().await;
+    }
+
+    pub fn queued_bytes(&self) -> usize {
+        self.queue.lock().expect("outbox lock").bytes
+    }
+}
+
+fn is_positions(frame: &Frame) -> bool {
+    matches!(frame, Frame::Shared { positions: Some(_), .. } | Frame::Merged { .. })
+}
+
+struct Inner {
+    state: State,
+    subscribers: Vec<Weak<Outbox>>,
+    /// Latest non-position events, oldest first.
+    recent: VecDeque<LoggedEvent>,
+}
+
+pub struct Hub {
+    inner: Mutex<Inner>,
+    outbox_bytes: usize,
+}
+
+/// A client's starting point and its live queue, taken atomically.
+pub struct Subscription {
+    pub outbox: Arc<Outbox>,
+    /// Last seq folded into the projection when the client subscribed; its outbox holds only
+    /// later events.
+    pub head: Seq,
+    /// The state at `head`, when the caller asked for it.
+    pub state: Option<State>,
+}
+
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+pub struct HubStats {
+    pub subscribers: usize,
+    pub queued_bytes: usize,
+    pub max_outbox_bytes: usize,
+}
+
+impl Hub {
+    pub fn new(state: State, outbox_bytes: usize) -> Self {
+        let inner = Inner { state, subscribers: Vec::new(), recent: VecDeque::with_capacity(RECENT_EVENTS) };
+        Self { inner: Mutex::new(inner), outbox_bytes }
+    }
+
+    /// Seeds the latest-events list (oldest first), e.g. from the store at startup.
+    pub fn with_recent(self, events: Vec<LoggedEvent>) -> Self {
+        self.inner.lock().expect("hub lock").recent.extend(events);
+        self
+    }
+
+    /// Subscribes a client; `wants_state(head)` says whether it needs the state itself.
+    pub fn subscribe(&self, wants_state: impl FnOnce(Seq) -> bool) -> Subscription {
+        let outbox = Arc::new(Outbox::new(self.outbox_bytes));
+        let mut inner = self.inner.lock().expect("hub lock");
+        let head = inner.state.seq;
+        let state = wants_state(head).then(|| inner.state.clone());
+        inner.subscribers.push(Arc::downgrade(&outbox));
+        Subscription { outbox, head, state }
+    }
+
+    /// Folds a committed batch into the projection and queues it for every client.
+    pub fn publish(&self, events: &[LoggedEvent]) {
+        // Serialize once, outside the lock, and share the bytes.
+        let frames: Vec<Frame> = events
+            .iter()
+            .map(|e| Frame::Shared {
+                seq: e.seq,
+                bytes: encode(&ServerMessage::event(e)),
+                positions: e.event.is_positions().then(|| Arc::new(e.clone())),
+            })
+            .collect();
+        let mut inner = self.inner.lock().expect("hub lock");
+        for e in events {
+            inner.state.apply(e);
+            if !e.event.is_positions() {
+                if inner.recent.len() == RECENT_EVENTS {
+                    inner.recent.pop_front();
+                }
+                inner.recent.push_back(e.clone());
+            }
+        }
+        inner.subscribers.retain(|weak| match weak.upgrade() {
+            Some(outbox) => {
+                frames.iter().for_each(|f| outbox.push(f));
+                true
+            }
+            None => false,
+        });
+    }
+
+    /// Reads the projection without copying it.
+    pub fn read<R>(&self, f: impl FnOnce(&State) -> R) -> R {
+        f(&self.inner.lock().expect("hub lock").state)
+    }
+
+    /// Reads the projection and the latest non-position events (oldest first) together.
+    pub fn read_with_recent<R>(&self, f: impl FnOnce(&State, &[LoggedEvent]) -> R) -> R {
+        let mut inner = self.inner.lock().expect("hub lock");
+        let inner = &mut *inner;
+        f(&inner.state, inner.recent.make_contiguous())
+    }
+
+    pub fn stats(&self) -> HubStats {
+        let inner = self.inner.lock().expect("hub lock");
+        let live: Vec<Arc<Outbox>> = inner.subscribers.iter().filter_map(Weak::upgrade).collect();
+        HubStats {
+            subscribers: live.len(),
+            queued_bytes: live.iter().map(|o| o.queued_bytes()).sum(),
+            max_outbox_bytes: live.iter().map(|o| o.queued_bytes()).max().unwrap_or(0),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigie_domain::UnitStatus;
+
+    fn positions(seq: Seq, unit: u32, lon: f64, at: i64) -> LoggedEvent {
+        let fix = Fix::parse(UnitId(unit), lon, 48.85, None, None, None, at).unwrap();
+        LoggedEvent { seq, at_ms: at, actor: "avl".into(), event: Event::PositionsReported { fixes: vec![fix] } }
+    }
+
+    fn status(seq: Seq) -> LoggedEvent {
+        let event = Event::UnitStatusChanged { unit_id: UnitId(1), status: UnitStatus::EnRoute };
+        LoggedEvent { seq, at_ms: 1, actor: "d".into(), event }
+    }
+
+    #[test]
+    fn consecutive_position_batches_merge_latest_wins_but_other_events_keep_their_place() {
+        let hub = Hub::new(State::default(), 1 << 20);
+        let sub = hub.subscribe(|_| false);
+        hub.publish(&[positions(1, 1, 2.30, 10), positions(2, 2, 2.31, 10), positions(3, 1, 2.32, 20)]);
+        hub.publish(&[status(4), positions(5, 1, 2.33, 30)]);
+        let drained = sub.outbox.drain();
+        let seqs: Vec<Seq> = drained.frames.iter().map(Frame::seq).collect();
+        assert_eq!(seqs, [3, 4, 5]);
+        let Frame::Merged { first_seq, fixes, .. } = &drained.frames[0] else { panic!("not merged") };
+        assert_eq!(*first_seq, 1);
+        assert_eq!(fixes[&UnitId(1)].position.lon, 2.32);
+        assert_eq!(fixes[&UnitId(2)].position.lon, 2.31);
+        let message: ServerMessage = serde_json::from_slice(&drained.frames[0].to_bytes()).unwrap();
+        assert_eq!(message.seq(), 3);
+        assert!(!drained.overflowed);
+    }
+
+    #[test]
+    fn an_outbox_past_its_bound_is_emptied_and_flagged_for_resync() {
+        let hub = Hub::new(State::default(), 4096);
+        let sub = hub.subscribe(|_| false);
+        for seq in 1..=200 {
+            hub.publish(&[status(seq)]);
+            assert!(sub.outbox.queued_bytes() <= 4096);
+        }
+        let drained = sub.outbox.drain();
+        assert!(drained.overflowed);
+        assert!(drained.frames.is_empty());
+    }
+
+    #[test]
+    fn subscribing_hands_over_the_head_and_only_later_events() {
+        let hub = Hub::new(State::default(), 1 << 20);
+        hub.publish(&[status(1), status(2)]);
+        let sub = hub.subscribe(|head| head > 0);
+        assert_eq!(sub.head, 2);
+        assert_eq!(sub.state.unwrap().seq, 2);
+        hub.publish(&[status(3)]);
+        assert_eq!(sub.outbox.drain().frames.iter().map(Frame::seq).collect::<Vec<_>>(), [3]);
+        assert_eq!(hub.stats().subscribers, 1);
+        drop(sub.outbox);
+        hub.publish(&[status(4)]);
+        assert_eq!(hub.stats().subscribers, 0, "dropped clients are forgotten");
+    }
+}

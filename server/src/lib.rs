@@ -1,0 +1,179 @@
+//! Vigie's server: the room's log behind an HTTP API and a WebSocket stream, plus the Leptos UI.
+//!
+//! Layout:
+//! - [`sequencer`]: the single writer — decides commands, group-commits events, publishes them.
+//! - [`store`]: the durable log (sqlx; SQLite by default) with compact position batches.
+//! - [`hub`]: the in-memory projection and the fan-out to stream clients, bounded per client.
+//! - [`stream`]: the WebSocket endpoint — catch-up from the log, then live, with resync.
+//! - [`api`]: the HTTP API by feature, its error type and extractors.
+//! - [`demo`]: the seeded joint Paris / New York exercise behind `vigie demo`.
+//! - [`clock`], [`config`]: injected time and run-time settings.
+//!
+//! `main.rs` is a thin CLI over [`start`], so tests run the real server on port 0.
+
+pub mod api;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod hub;
+pub mod sequencer;
+pub mod store;
+pub mod stream;
+
+use anyhow::Context;
+use axum::extract::FromRef;
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::Arc;
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinHandle;
+
+use clock::Clock;
+use config::Config;
+use hub::Hub;
+use sequencer::Sequencer;
+use store::Store;
+
+/// Everything a handler needs, cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
+    pub config: Config,
+    pub clock: Arc<dyn Clock>,
+    pub store: Store,
+    pub hub: Arc<Hub>,
+    pub sequencer: Sequencer,
+    /// One permit per stream client, so their number (and so memory) is bounded.
+    pub stream_slots: Arc<Semaphore>,
+    /// Turns true when the server stops; long-lived tasks watch it.
+    pub shutdown: watch::Receiver<bool>,
+    pub leptos_options: LeptosOptions,
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// The whole application: API, stream, UI and static files.
+pub fn app(state: AppState) -> Router {
+    let options = state.leptos_options.clone();
+    let routes = generate_route_list(app::App);
+    let room = room_source(&state);
+    Router::new()
+        .merge(api::router())
+        .merge(stream::router())
+        .route("/api/v1/{*rest}", axum::routing::any(api_not_found))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(room.clone()),
+            {
+                let options = options.clone();
+                move || app::shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .with_state(state)
+}
+
+async fn api_not_found() -> api::error::ApiError {
+    api::error::ApiError::new(axum::http::StatusCode::NOT_FOUND, "no_such_endpoint", "no such endpoint; see /api/v1/openapi.json")
+}
+
+/// How the UI's server functions read the room on the server.
+fn room_source(state: &AppState) -> app::ssr::RoomSource {
+    let state = state.clone();
+    app::ssr::RoomSource(Arc::new(move || {
+        let now_ms = state.clock.now_ms();
+        let (room, recent) = state.hub.read_with_recent(|s, recent| (s.clone(), recent.to_vec()));
+        app::live::InitialRoom { state: room, recent, now_ms, stale_after_ms: state.config.stale_after_ms() }
+    }))
+}
+
+/// A running server. Dropping it does not stop it; call [`Running::stop`].
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    stop: watch::Sender<bool>,
+    http: JoinHandle<std::io::Result<()>>,
+    sequencer: JoinHandle<()>,
+}
+
+/// Opens the log, rebuilds the room from it and starts serving on `config.addr` (port 0 picks one).
+pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
+    let store = Store::open(&config.database_url).await?;
+    let room = store.load_state().await.context("rebuilding the room from the log")?;
+    let recent = store.recent_events(hub::RECENT_EVENTS as i64).await?;
+    tracing::info!(seq = room.seq, units = room.units.len(), incidents = room.incidents.len(), "room loaded");
+    let hub = Arc::new(Hub::new(room.clone(), config.outbox_bytes).with_recent(recent));
+    let (stop, shutdown) = watch::channel(false);
+    let (sequencer, sequencer_task) =
+        Sequencer::start(store.clone(), hub.clone(), clock.clone(), room, config.snapshot_every_events, shutdown.clone());
+    let listener = tokio::net::TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
+    let addr = listener.local_addr()?;
+    let leptos_options = LeptosOptions::builder()
+        .output_name("vigie")
+        .site_root(config.site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .build();
+    let state = AppState(Arc::new(Shared {
+        stream_slots: Arc::new(Semaphore::new(config.max_stream_clients)),
+        config,
+        clock,
+        store,
+        hub,
+        sequencer,
+        shutdown: shutdown.clone(),
+        leptos_options,
+    }));
+    let mut on_stop = shutdown;
+    let serving = axum::serve(listener, app(state.clone())).with_graceful_shutdown(async move {
+        let _ = on_stop.wait_for(|stop| *stop).await;
+    });
+    let http = tokio::spawn(std::future::IntoFuture::into_future(serving));
+    tracing::info!(%addr, "Vigie is listening");
+    Ok(Running { addr, state, stop, http, sequencer: sequencer_task })
+}
+
+impl Running {
+    /// Stops taking requests, commits what was accepted, writes a snapshot and closes the log.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        self.http.await.context("the HTTP task panicked")??;
+        self.sequencer.await.context("the sequencer panicked")?;
+        self.state.store.close().await;
+        Ok(())
+    }
+
+    /// Runs until Ctrl-C or SIGTERM, then stops cleanly.
+    pub async fn until_signalled(self) -> anyhow::Result<()> {
+        shutdown_signal().await;
+        tracing::info!("stopping");
+        self.stop().await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
