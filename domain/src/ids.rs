@@ -11,9 +11,29 @@ pub type Seq = u64;
 
 macro_rules! numeric_id {
     ($name:ident, $int:ty, $prefix:literal) => {
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
         #[serde(transparent)]
         pub struct $name(pub $int);
+
+        // Accepts a number or a numeric string: ids are JSON map keys (strings) in the state, and
+        // serde hands buffered map keys of internally tagged messages over as strings.
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                #[derive(Deserialize)]
+                #[serde(untagged)]
+                enum Raw<'a> {
+                    Number($int),
+                    Text(&'a str),
+                    Owned(String),
+                }
+                let parse = |t: &str| t.parse::<$int>().map($name).map_err(serde::de::Error::custom);
+                match Raw::deserialize(d)? {
+                    Raw::Number(n) => Ok($name(n)),
+                    Raw::Text(t) => parse(t),
+                    Raw::Owned(t) => parse(&t),
+                }
+            }
+        }
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -26,7 +26,7 @@ async fn each_bad_request_is_refused_precisely_and_changes_nothing() {
     let cases: Vec<(reqwest::RequestBuilder, u16, &str, Option<&str>)> = vec![
         (raw("/api/v1/incidents", "{\"kind\": \"fire\","), 400, "malformed_json", None),
         (app.http.post(url("/api/v1/incidents")).body("kind=fire"), 415, "unsupported_media_type", None),
-        (app.http.post(url("/api/v1/incidents")).json(&json!({"kind": "fire", "priority": "P2", "location": {"lon": 2.3, "lat": 48.8}, "address": "x", "lead_agency": "BSPP", "colour": "red"})), 422, "invalid", None),
+        (app.http.post(url("/api/v1/incidents")).json(&json!({"kind": "fire", "priority": "P2", "location": {"lon": 2.3, "lat": 48.8}, "address": "x", "lead_agency": "BSPP", "colour": "red"})), 422, "invalid", Some("colour")),
         (app.http.post(url("/api/v1/incidents")).json(&json!({"kind": "fire", "priority": "P2", "address": "x", "lead_agency": "BSPP"})), 422, "invalid", None),
         (app.http.post(url("/api/v1/incidents")).json(&json!({"kind": "volcano", "priority": "P2", "location": {"lon": 2.3, "lat": 48.8}, "address": "x", "lead_agency": "BSPP"})), 422, "invalid", Some("kind")),
         (app.http.post(url("/api/v1/incidents")).json(&incident(json!({"lon": 2.3, "lat": 95.0}))), 422, "invalid", Some("location.lat")),
