@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what building Vigie's UI needs, skipping what is already there. Only package
+# registries are used (crates.io, npm, Debian); nothing downloads a prebuilt binary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+mkdir -p "$VIGIE_CACHE/tools"
+
+rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+
+if ! cargo-leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+  # 0.3.10 builds on stable 1.95 with its locked dependencies; no_downloads keeps it offline.
+  CARGO_TARGET_DIR="$VIGIE_CACHE/tooltarget" cargo install "cargo-leptos@$CARGO_LEPTOS_VERSION" --locked \
+    --features no_downloads --root "$VIGIE_CACHE/tools"
+fi
+
+if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
+  # Without --locked: the registry lacks one of its locked dependency versions.
+  CARGO_TARGET_DIR="$VIGIE_CACHE/tooltarget" cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" \
+    --root "$VIGIE_CACHE/tools"
+fi
+grep -q "version = \"$WASM_BINDGEN_VERSION\"" <(grep -A1 'name = "wasm-bindgen"' Cargo.lock) \
+  || { echo "Cargo.lock's wasm-bindgen differs from $WASM_BINDGEN_VERSION" >&2; exit 1; }
