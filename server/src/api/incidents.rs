@@ -7,11 +7,11 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use vigie_domain::event::{present, IncidentChanges};
-use vigie_domain::{AgencyCode, Area, Command, Event, IncidentId, IncidentKind, IncidentStatus, Point, Priority, UnitId};
+use vigie_domain::{Area, Command, Event, IncidentId, IncidentKind, IncidentStatus, Point, Priority, UnitId};
 
 use super::error::ApiError;
 use super::extract::{Actor, ApiJson, ApiPath};
-use super::{submit, Committed};
+use super::{agency_code as agency, submit, Committed};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -39,10 +39,6 @@ impl LonLat {
 
 fn parse_area(ring: &[[f64; 2]]) -> Result<Area, ApiError> {
     Ok(Area::parse(ring).map_err(|r| r.within("area"))?)
-}
-
-fn agency(code: &str, field: &str) -> Result<AgencyCode, ApiError> {
-    Ok(AgencyCode::parse(code).map_err(|r| r.within(field))?)
 }
 
 #[derive(Deserialize)]

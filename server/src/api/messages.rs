@@ -7,11 +7,11 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use vigie_domain::{AgencyCode, Channel, ChannelId, Command, Event, MessageId, MessagePriority};
+use vigie_domain::{Channel, ChannelId, Command, Event, MessageId, MessagePriority};
 
 use super::error::ApiError;
 use super::extract::{Actor, ApiJson, ApiPath};
-use super::{submit, Committed};
+use super::{agency_code as agency, submit, Committed};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -19,10 +19,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/channels", post(create_channel))
         .route("/api/v1/messages", post(post_message))
         .route("/api/v1/messages/{message_id}/acks", post(acknowledge))
-}
-
-fn agency(code: &str, field: &str) -> Result<AgencyCode, ApiError> {
-    Ok(AgencyCode::parse(code).map_err(|r| r.within(field))?)
 }
 
 #[derive(Deserialize)]

@@ -55,6 +55,11 @@ pub struct Committed {
     pub events: Vec<LoggedEvent>,
 }
 
+/// Parses an agency code given in `field` of a request.
+pub fn agency_code(code: &str, field: &str) -> Result<vigie_domain::AgencyCode, ApiError> {
+    Ok(vigie_domain::AgencyCode::parse(code).map_err(|r| r.within(field))?)
+}
+
 /// Submits a command as `actor` and waits until it is committed.
 pub async fn submit(state: &AppState, actor: &str, command: Command) -> Result<Committed, ApiError> {
     let events = state.sequencer.submit(actor, command).await?;
