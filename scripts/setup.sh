@@ -21,3 +21,19 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
 fi
 grep -q "version = \"$WASM_BINDGEN_VERSION\"" <(grep -A1 'name = "wasm-bindgen"' Cargo.lock) \
   || { echo "Cargo.lock's wasm-bindgen differs from $WASM_BINDGEN_VERSION" >&2; exit 1; }
+
+# Build-time JavaScript (wasm-opt) and the browser-test runner, exactly as locked.
+npm_install() { # dir
+  if ! (cd "$1" && sha256sum --status -c node_modules/.vigie-lock.sha256) 2>/dev/null; then
+    (cd "$1" && npm ci --no-audit --no-fund)
+    (cd "$1" && sha256sum package-lock.json > node_modules/.vigie-lock.sha256)
+  fi
+}
+npm_install .
+npm_install end2end
+
+# Debian's Chromium for the browser tests (never a downloaded one).
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q chromium
+fi

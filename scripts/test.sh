@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Runs Vigie's test suite: the domain (unit and property tests) and the server (integration
-# tests against the real server over HTTP and WebSockets, on a temporary SQLite log).
+# Runs Vigie's whole test suite:
+#   1. the domain (unit and property tests) and the server (integration tests against the real
+#      server over HTTP and WebSockets, on temporary SQLite logs);
+#   2. the browser tests: Playwright drives Debian's Chromium against the real `vigie` binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/setup.sh
 source scripts/env.sh
-cargo test --locked -p vigie-domain -p server
+cargo test --locked -p vigie-domain -p vigie
+cargo leptos build
+(cd end2end && npx playwright test)

@@ -8,6 +8,7 @@ pub mod overview;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
+use leptos_router::SsrMode;
 use leptos_router::StaticSegment;
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -36,7 +37,9 @@ pub fn App() -> impl IntoView {
         <Title text="Vigie"/>
         <Router>
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                <Route path=StaticSegment("") view=overview::Overview/>
+                // Async: the server sends the page with the room already in it, so a wall screen shows real
+                // figures before (and without) the wasm.
+                <Route path=StaticSegment("") view=overview::Overview ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

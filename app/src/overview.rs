@@ -50,6 +50,12 @@ fn Room(room: LiveRoom) -> impl IntoView {
             <section class="panel units-by-status">
                 <h2>"Units"</h2>
                 <div class="tiles">
+                    <div class="tile total">
+                        <span class="count" data-testid="units-total">
+                            {move || room.summary.with(|s| s.units_by_status.values().sum::<u32>())}
+                        </span>
+                        <span class="label">"total"</span>
+                    </div>
                     {UnitStatus::ALL.into_iter().map(|s| view! { <StatusTile room s/> }).collect_view()}
                     <div class="tile stale">
                         <span class="count" data-testid="units-stale">{move || room.summary.with(|s| s.stale_units)}</span>

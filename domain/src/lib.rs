@@ -12,6 +12,7 @@
 //! - [`event`]: the facts appended to the log.
 //! - [`command`]: validated requests and [`decide`], which turns one into events or a [`Refusal`].
 //! - [`state`]: the room itself and the reducer.
+//! - [`recommend`]: the nearest available fitting units for an incident, with a rough ETA.
 //! - [`summary`]: counts derived from the state (units by status, incidents by priority).
 //! - [`wire`]: the WebSocket protocol between server and browser.
 
@@ -22,6 +23,7 @@ pub mod geometry;
 pub mod ids;
 pub mod incident;
 pub mod message;
+pub mod recommend;
 pub mod refusal;
 pub mod state;
 pub mod summary;

@@ -3,8 +3,8 @@
 use clap::{Parser, Subcommand};
 use std::sync::Arc;
 
-use server::clock::SystemClock;
-use server::config::Config;
+use vigie::clock::SystemClock;
+use vigie::config::Config;
 
 #[derive(Parser)]
 #[command(name = "vigie", version, about = "Vigie: the shared picture of a multi-agency operations room")]
@@ -25,7 +25,7 @@ enum Cmd {
         #[command(flatten)]
         config: Config,
         #[command(flatten)]
-        demo: server::demo::DemoOptions,
+        demo: vigie::demo::DemoOptions,
     },
 }
 
@@ -36,10 +36,10 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let command = Cli::parse().command.unwrap_or_else(|| Cmd::Serve { config: Cli::parse_from(["vigie", "serve"]).serve_config() });
     match command {
-        Cmd::Serve { config } => server::start(config, Arc::new(SystemClock)).await?.until_signalled().await,
+        Cmd::Serve { config } => vigie::start(config, Arc::new(SystemClock)).await?.until_signalled().await,
         Cmd::Demo { config, demo } => {
-            let running = server::start(config, Arc::new(SystemClock)).await?;
-            let sim = server::demo::spawn(running.state.clone(), demo);
+            let running = vigie::start(config, Arc::new(SystemClock)).await?;
+            let sim = vigie::demo::spawn(running.state.clone(), demo);
             let result = running.until_signalled().await;
             sim.abort();
             result

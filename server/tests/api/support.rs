@@ -2,9 +2,9 @@
 
 use futures_util::StreamExt;
 use serde_json::{json, Value};
-use server::clock::ManualClock;
-use server::config::Config;
-use server::Running;
+use vigie::clock::ManualClock;
+use vigie::config::Config;
+use vigie::Running;
 use std::sync::Arc;
 use std::time::Duration;
 use tempfile::TempDir;
@@ -40,7 +40,7 @@ pub async fn spawn_in(dir: Arc<TempDir>, configure: impl FnOnce(&mut Config)) ->
     let mut config = Config::new("127.0.0.1:0".parse().unwrap(), url);
     configure(&mut config);
     let clock = ManualClock::new(T0_MS);
-    let running = server::start(config, Arc::new(clock.clone())).await.expect("server starts");
+    let running = vigie::start(config, Arc::new(clock.clone())).await.expect("server starts");
     let addr = running.addr;
     TestApp {
         base: format!("http://{addr}"),

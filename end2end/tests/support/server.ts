@@ -1,0 +1,96 @@
+// Starts the real `vigie` binary on a free loopback port with its own temporary log, and stops it.
+import { spawn, ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { homedir, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const repo = resolve(__dirname, "../../..");
+const targetDir = process.env.CARGO_TARGET_DIR ?? join(homedir(), ".cache/vigie/target");
+
+export const vigieBin = process.env.VIGIE_BIN ?? join(targetDir, "debug/vigie");
+
+export interface Vigie {
+  url: string;
+  addr: string;
+  dataDir: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+  /** Starts the binary again on the same address and log (a restart). */
+  restart(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => ok(port));
+    });
+    srv.on("error", fail);
+  });
+}
+
+async function waitHealthy(url: string, child: ChildProcess, log: () => string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`vigie exited with ${child.exitCode}:\n${log()}`);
+    try {
+      const res = await fetch(`${url}/healthz`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`vigie did not become healthy at ${url}:\n${log()}`);
+}
+
+/** `mode` is `demo` (the live exercise) or `serve` (an empty room the test drives itself). */
+export async function startVigie(mode: "demo" | "serve", env: Record<string, string> = {}): Promise<Vigie> {
+  const port = await freePort();
+  const addr = `127.0.0.1:${port}`;
+  const url = `http://${addr}`;
+  const dataDir = mkdtempSync(join(tmpdir(), "vigie-e2e-"));
+  let output = "";
+  const launch = async () => {
+    const child = spawn(vigieBin, [mode], {
+      env: {
+        ...process.env,
+        VIGIE_ADDR: addr,
+        VIGIE_DATABASE_URL: `sqlite://${dataDir}/vigie.db`,
+        VIGIE_SITE_ROOT: join(repo, "target/site"),
+        RUST_LOG: process.env.RUST_LOG ?? "warn",
+        ...env,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout!.on("data", (d) => (output += d));
+    child.stderr!.on("data", (d) => (output += d));
+    await waitHealthy(url, child, () => output);
+    return child;
+  };
+  const vigie: Vigie = {
+    url,
+    addr,
+    dataDir,
+    process: await launch(),
+    async stop() {
+      const child = vigie.process;
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await exited;
+    },
+    async restart() {
+      await vigie.stop();
+      vigie.process = await launch();
+    },
+  };
+  return vigie;
+}
+
+export async function stopVigie(vigie: Vigie): Promise<void> {
+  await vigie.stop();
+  rmSync(vigie.dataDir, { recursive: true, force: true });
+}
