@@ -12,6 +12,7 @@
 //! `main.rs` is a thin CLI over [`start`], so tests run the real server on port 0.
 
 pub mod api;
+pub mod basemap;
 pub mod clock;
 pub mod config;
 pub mod demo;

@@ -27,6 +27,13 @@ enum Cmd {
         #[command(flatten)]
         demo: vigie::demo::DemoOptions,
     },
+    /// Manage the room's cartography (GeoJSON base and jurisdiction layers).
+    Basemap {
+        #[command(subcommand)]
+        action: vigie::basemap::cli::Action,
+        #[arg(long, global = true, env = "VIGIE_DATABASE_URL", default_value = "sqlite://data/vigie.db")]
+        database_url: String,
+    },
 }
 
 #[tokio::main]
@@ -44,6 +51,7 @@ async fn main() -> anyhow::Result<()> {
             sim.abort();
             result
         }
+        Cmd::Basemap { action, database_url } => vigie::basemap::cli::run(action, &database_url).await,
     }
 }
 

@@ -2,6 +2,7 @@
 //! only merges them. The contract is `openapi.json`, served at `/api/v1/openapi.json`.
 
 mod agencies;
+mod basemap;
 pub mod error;
 pub mod extract;
 mod incidents;
@@ -32,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/healthz", get(health))
         .route("/api/v1/openapi.json", get(openapi))
         .merge(agencies::router())
+        .merge(basemap::router())
         .merge(incidents::router())
         .merge(messages::router())
         .merge(log::router())

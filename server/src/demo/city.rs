@@ -176,6 +176,48 @@ fn ring_route(from: Point, to: Point) -> Vec<Point> {
     route
 }
 
+/// One line or outline of the built-in sketch map.
+pub struct Sketch {
+    pub layer: &'static str,
+    pub label: String,
+    /// A closed ring for `outline`, a line otherwise.
+    pub points: Vec<Point>,
+}
+
+/// The base map a fresh install shows: the same geometry the demo's units move on (Manhattan's
+/// grid, the Paris rings and radials inside the Périphérique) and the rivers, authored here
+/// rather than fetched. Rooms import their real cartography with `vigie basemap import`.
+pub fn sketch() -> Vec<Sketch> {
+    let mut out = Vec::new();
+    let line = |layer, label: &str, points| Sketch { layer, label: label.to_string(), points };
+    // Manhattan: the grid's extent, its avenues and every fifth street.
+    let corners = [(NYC_A.0, NYC_S.0), (NYC_A.1, NYC_S.0), (NYC_A.1, NYC_S.1), (NYC_A.0, NYC_S.1), (NYC_A.0, NYC_S.0)];
+    out.push(line("outline", "Manhattan", corners.iter().map(|&g| grid_to_point(g)).collect()));
+    let mut a = NYC_A.0;
+    while a <= NYC_A.1 + 1.0 {
+        out.push(line("streets", "", vec![grid_to_point((a, NYC_S.0)), grid_to_point((a, NYC_S.1))]));
+        a += AVENUE_SPACING_M;
+    }
+    let mut s = NYC_S.0;
+    while s <= NYC_S.1 + 1.0 {
+        out.push(line("streets", "", vec![grid_to_point((NYC_A.0, s)), grid_to_point((NYC_A.1, s))]));
+        s += STREET_SPACING_M * 5.0;
+    }
+    out.push(line("water", "Hudson", City::NewYork.river()));
+    // Paris: the Périphérique, inner rings and radial avenues.
+    let ring = |r: f64| (0..=72).map(|i| PARIS.to_point(from_polar(r, i as f64 * std::f64::consts::TAU / 72.0))).collect();
+    out.push(line("outline", "Paris", ring(1.0)));
+    for r in [0.25, 0.5, 0.75] {
+        out.push(line("streets", "", ring(r)));
+    }
+    for i in 0..16 {
+        let theta = i as f64 * std::f64::consts::TAU / 16.0;
+        out.push(line("streets", "", vec![PARIS.to_point(from_polar(0.08, theta)), PARIS.to_point(from_polar(1.0, theta))]));
+    }
+    out.push(line("water", "Seine", City::Paris.river()));
+    out
+}
+
 /// Distance in metres in the local frame (fast; good to a few metres at city scale).
 pub fn flat_distance_m(a: Point, b: Point) -> f64 {
     let frame = Frame { lon0: a.lon, lat0: a.lat };

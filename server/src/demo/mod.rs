@@ -2,7 +2,7 @@
 //! sequencer with the same commands an AVL gateway, dispatchers and unit terminals would send,
 //! so everything the room shows goes through the log like real traffic.
 
-mod city;
+pub mod city;
 mod fleet;
 mod sim;
 

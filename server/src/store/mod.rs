@@ -4,6 +4,7 @@
 //! Only the sequencer writes, so there is never write contention; readers (catch-up, history,
 //! replay) read concurrently thanks to WAL.
 
+pub mod basemap;
 pub mod codec;
 
 use anyhow::{bail, Context};

@@ -114,10 +114,11 @@ async fn the_openapi_document_describes_every_route() {
         "/api/v1/incidents", "/api/v1/incidents/{incident_id}", "/api/v1/incidents/{incident_id}/status",
         "/api/v1/incidents/{incident_id}/assignments", "/api/v1/incidents/{incident_id}/assignments/{unit_id}",
         "/api/v1/incidents/{incident_id}/notes", "/api/v1/channels", "/api/v1/messages", "/api/v1/messages/{message_id}/acks",
+        "/api/v1/basemap", "/api/v1/basemap/{name}",
     ] {
         assert!(paths.contains_key(route), "{route} is not documented");
     }
-    assert_eq!(paths.len(), 20, "a documented route that does not exist? {:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(paths.len(), 22, "a documented route that does not exist? {:?}", paths.keys().collect::<Vec<_>>());
     app.stop().await;
 }
 

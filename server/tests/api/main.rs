@@ -1,6 +1,7 @@
 //! Integration tests: the real server on port 0, driven over real HTTP and WebSockets.
 
 mod bad_input;
+mod basemap;
 mod commands;
 mod restart;
 mod stream;

@@ -1,0 +1,53 @@
+//! The cartography the map draws: the list of layers, then each layer's GeoJSON.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use std::sync::OnceLock;
+use tower_http::compression::CompressionLayer;
+
+use super::error::ApiError;
+use super::extract::ApiPath;
+use crate::basemap::{builtin, Layer, Role};
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/basemap", get(list))
+        .route("/api/v1/basemap/{name}", get(layer))
+        // Layers are large and compress about 5:1.
+        .layer(CompressionLayer::new())
+}
+
+fn builtin_layers() -> &'static [Layer] {
+    static LAYERS: OnceLock<Vec<Layer>> = OnceLock::new();
+    LAYERS.get_or_init(builtin::layers)
+}
+
+/// Imported layers in drawing order; the built-in sketch comes first, and only while the room has
+/// imported no base layer of its own.
+async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let imported = state.store.layers().await.map_err(|e| ApiError::internal("listing base-map layers", e))?;
+    let mut layers: Vec<_> = Vec::new();
+    if !imported.iter().any(|l| l.role == Role::Base) {
+        layers.extend(builtin_layers().iter().map(|l| l.info.clone()));
+    }
+    layers.extend(imported);
+    Ok(Json(json!({ "layers": layers })))
+}
+
+async fn layer(State(state): State<AppState>, ApiPath(name): ApiPath<String>) -> Result<impl IntoResponse, ApiError> {
+    let geojson = match builtin_layers().iter().find(|l| l.info.name == name) {
+        Some(l) => l.geojson.clone(),
+        None => state
+            .store
+            .layer_geojson(&name)
+            .await
+            .map_err(|e| ApiError::internal("reading a base-map layer", e))?
+            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no base-map layer {name:?}")).field("name"))?,
+    };
+    Ok(([(header::CONTENT_TYPE, "application/geo+json"), (header::CACHE_CONTROL, "no-cache")], geojson))
+}

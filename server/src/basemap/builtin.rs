@@ -1,0 +1,50 @@
+//! The sketch map shown when a room has imported no base map of its own: the demo cities' own
+//! streets, outlines and rivers (see `demo::city::sketch`), as three base layers.
+
+use geojson::{Feature, FeatureCollection, GeoJson, Geometry, GeometryValue, JsonObject};
+use serde_json::Value;
+
+use super::{LayerInfo, Role};
+use crate::demo::city;
+
+/// The built-in layers, drawn in this order.
+pub const LAYERS: [&str; 3] = ["builtin-outline", "builtin-water", "builtin-streets"];
+
+pub fn layers() -> Vec<super::Layer> {
+    let sketch = city::sketch();
+    LAYERS
+        .iter()
+        .map(|name| {
+            let kind = name.trim_start_matches("builtin-");
+            let mut bbox = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+            let features: Vec<Feature> = sketch
+                .iter()
+                .filter(|s| s.layer == kind)
+                .map(|s| {
+                    for p in &s.points {
+                        bbox = [bbox[0].min(p.lon), bbox[1].min(p.lat), bbox[2].max(p.lon), bbox[3].max(p.lat)];
+                    }
+                    let ring: Vec<Vec<f64>> = s.points.iter().map(|p| vec![p.lon, p.lat]).collect();
+                    let value = if kind == "outline" {
+                        GeometryValue::new_polygon(vec![ring])
+                    } else {
+                        GeometryValue::new_line_string(ring)
+                    };
+                    let mut properties = JsonObject::new();
+                    properties.insert("label".into(), Value::String(s.label.clone()));
+                    Feature { geometry: Some(Geometry::new(value)), properties: Some(properties), ..Feature::default() }
+                })
+                .collect();
+            let info = LayerInfo {
+                name: name.to_string(),
+                role: Role::Base,
+                features: features.len() as u32,
+                bbox,
+                label_property: Some("label".into()),
+                builtin: true,
+            };
+            let geojson = GeoJson::FeatureCollection(FeatureCollection { bbox: None, features, foreign_members: None }).to_string();
+            super::Layer { info, geojson }
+        })
+        .collect()
+}
