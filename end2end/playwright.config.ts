@@ -32,6 +32,7 @@ export default defineConfig({
     trace: "retain-on-failure",
   },
   projects: [
-    { name: "desktop", use: { ...devices["Desktop Chrome"], viewport: { width: 1920, height: 1080 }, launchOptions: chromium } },
+    { name: "desktop", testIgnore: /tablet/, use: { ...devices["Desktop Chrome"], viewport: { width: 1920, height: 1080 }, launchOptions: chromium } },
+    { name: "tablet", testMatch: /tablet/, use: { ...devices["Galaxy Tab S4"], launchOptions: chromium } },
   ],
 });

@@ -32,6 +32,14 @@ npm_install() { # dir
 npm_install .
 npm_install end2end
 
+# MapLibre GL JS ships with the site (public/ is copied into it): no CDN, ever.
+vendor=public/vendor/maplibre-gl
+if ! cmp -s node_modules/maplibre-gl/dist/maplibre-gl.mjs "$vendor/maplibre-gl.mjs"; then
+  mkdir -p "$vendor"
+  cp node_modules/maplibre-gl/dist/{maplibre-gl.mjs,maplibre-gl-worker.mjs,maplibre-gl-shared.mjs,maplibre-gl.css} \
+     node_modules/maplibre-gl/LICENSE.txt "$vendor/"
+fi
+
 # Debian's Chromium for the browser tests (never a downloaded one).
 if [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi

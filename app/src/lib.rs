@@ -4,6 +4,7 @@
 
 pub mod live;
 pub mod overview;
+pub mod room;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -20,6 +21,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
+                <link rel="stylesheet" href="/vendor/maplibre-gl/maplibre-gl.css"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <MetaTags/>
             </head>
             <body>
@@ -39,7 +42,8 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
                 // Async: the server sends the page with the room already in it, so a wall screen shows real
                 // figures before (and without) the wasm.
-                <Route path=StaticSegment("") view=overview::Overview ssr=SsrMode::Async/>
+                <Route path=StaticSegment("") view=room::RoomPage ssr=SsrMode::Async/>
+                <Route path=StaticSegment("overview") view=overview::Overview ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

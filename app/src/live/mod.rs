@@ -48,6 +48,44 @@ pub struct LiveRoom {
     pub stale_after_ms: i64,
     /// Events that arrived out of order or twice (should stay 0; shown for the tests and ops).
     pub anomalies: RwSignal<u32>,
+    /// Bumped on every change other than positions: the panels recompute from `state` on it.
+    pub changes: RwSignal<u64>,
+    /// Bumped on every change, positions included: the map drains `dirty` on it.
+    pub moves: RwSignal<u64>,
+    /// What changed since the map last drew, so it updates by diff.
+    pub dirty: StoredValue<Dirty>,
+}
+
+/// Units and incidents changed since the map last looked; `all` after a snapshot.
+#[derive(Clone, Debug, Default)]
+pub struct Dirty {
+    pub all: bool,
+    pub units: std::collections::BTreeSet<vigie_domain::UnitId>,
+    pub incidents: bool,
+}
+
+impl Dirty {
+    fn note(&mut self, event: &vigie_domain::Event) {
+        use vigie_domain::Event as E;
+        match event {
+            E::PositionsReported { fixes } => self.units.extend(fixes.iter().map(|f| f.unit_id)),
+            E::UnitStatusChanged { unit_id, .. } => {
+                self.units.insert(*unit_id);
+            }
+            E::UnitAssigned { unit_id, .. } | E::UnitReleased { unit_id, .. } => {
+                self.units.insert(*unit_id);
+                self.incidents = true;
+            }
+            E::UnitRegistered { .. } | E::AgencyRegistered { .. } => self.all = true,
+            E::IncidentCreated { .. } | E::IncidentUpdated { .. } | E::IncidentStatusChanged { .. } => self.incidents = true,
+            E::NoteAdded { .. } | E::ChannelCreated { .. } | E::MessagePosted { .. } | E::MessageAcknowledged { .. } => {}
+        }
+    }
+
+    /// Takes what changed, leaving nothing.
+    pub fn take(&mut self) -> Dirty {
+        std::mem::take(self)
+    }
 }
 
 impl LiveRoom {
@@ -65,6 +103,9 @@ impl LiveRoom {
             now_ms: RwSignal::new(initial.now_ms),
             stale_after_ms: initial.stale_after_ms,
             anomalies: RwSignal::new(0),
+            changes: RwSignal::new(0),
+            moves: RwSignal::new(0),
+            dirty: StoredValue::new(Dirty { all: true, incidents: true, ..Dirty::default() }),
         }
     }
 
@@ -75,6 +116,12 @@ impl LiveRoom {
             ServerMessage::Snapshot { seq, state } => {
                 self.state.set_value(*state);
                 self.seq.set(seq);
+                self.dirty.update_value(|d| {
+                    d.all = true;
+                    d.incidents = true;
+                });
+                self.changes.update(|n| *n += 1);
+                self.moves.update(|n| *n += 1);
                 self.refresh_summary();
                 true
             }
@@ -90,8 +137,11 @@ impl LiveRoom {
                 }
                 let logged = LoggedEvent { seq, at_ms, actor, event };
                 self.state.update_value(|s| s.apply(&logged));
+                self.dirty.update_value(|d| d.note(&logged.event));
                 self.seq.set(seq);
+                self.moves.update(|n| *n += 1);
                 if !logged.event.is_positions() {
+                    self.changes.update(|n| *n += 1);
                     self.recent.update(|r| {
                         r.insert(0, logged);
                         r.truncate(RECENT_SHOWN);

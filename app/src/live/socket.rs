@@ -52,6 +52,11 @@ fn open(room: LiveRoom, attempt: Rc<Cell<u32>>) {
             retry(room, attempt.clone());
         })
     };
+    // Live as soon as the server accepted the stream: it then sends the catch-up (or a snapshot)
+    // first, so nothing the room did while we were away is missed.
+    let on_open = Closure::<dyn FnMut()>::new(move || room.link.set(Link::Live));
+    ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    on_open.forget();
     ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
     // The socket owns its handlers for the page's life; reconnects make a new socket.

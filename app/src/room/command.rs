@@ -1,0 +1,60 @@
+//! Sending commands from the browser: the same public HTTP API every other client uses, as the
+//! operator named in the room's identity. Answers are not applied here: the committed events come
+//! back on the stream and are folded by the reducer like everyone else's.
+
+use leptos::prelude::*;
+use serde_json::Value;
+
+/// Who is at this screen: attributes every command, and the agency sends messages and acks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Operator {
+    pub user: String,
+    pub agency: String,
+}
+
+/// The last command's outcome, shown in the status line (errors stay until the next command).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    Idle,
+    Pending,
+    Done(String),
+    Failed(String),
+}
+
+/// Sends `body` with `method` to `path` and reports the outcome in `outcome`. Returns at once.
+pub fn send(method: &'static str, path: String, body: Option<Value>, what: String, operator: Operator, outcome: RwSignal<Outcome>) {
+    outcome.set(Outcome::Pending);
+    #[cfg(feature = "hydrate")]
+    wasm_bindgen_futures::spawn_local(async move {
+        outcome.set(match request(method, &path, body, &operator.user).await {
+            Ok(()) => Outcome::Done(what),
+            Err(message) => Outcome::Failed(format!("{what}: {message}")),
+        });
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (method, path, body, what, operator);
+}
+
+#[cfg(feature = "hydrate")]
+async fn request(method: &str, path: &str, body: Option<Value>, user: &str) -> Result<(), String> {
+    use gloo_net::http::{Method, RequestBuilder};
+    let method = match method {
+        "POST" => Method::POST,
+        "PATCH" => Method::PATCH,
+        "DELETE" => Method::DELETE,
+        _ => Method::GET,
+    };
+    let builder = RequestBuilder::new(path).method(method).header("X-Vigie-User", user);
+    let request = match body {
+        Some(body) => builder.json(&body).map_err(|e| e.to_string())?,
+        None => builder.build().map_err(|e| e.to_string())?,
+    };
+    let response = request.send().await.map_err(|_| "the server cannot be reached; try again".to_string())?;
+    if response.ok() {
+        return Ok(());
+    }
+    // The API's one error shape: {"error": {"code", "field", "message"}}.
+    let status = response.status();
+    let detail: Value = response.json().await.unwrap_or(Value::Null);
+    Err(detail["error"]["message"].as_str().map_or_else(|| format!("refused ({status})"), str::to_string))
+}

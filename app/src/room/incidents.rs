@@ -1,0 +1,285 @@
+//! The incident queue (open incidents by priority then age, with ticking timers and filters), the
+//! selected incident's detail (status, assigned units, nearest-available recommendation, notes)
+//! and the form that creates an incident where the map was right-clicked or long-pressed.
+
+use leptos::prelude::*;
+use serde_json::json;
+use vigie_domain::recommend::recommend;
+use vigie_domain::{Incident, IncidentKind, IncidentStatus, Priority, UnitId};
+
+use super::{elapsed, wire_name, words, Selection, Ui};
+
+/// Recommendations shown for the selected incident.
+const RECOMMENDED: usize = 5;
+
+#[component]
+pub fn IncidentPanel() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let agency = RwSignal::new(String::new());
+    let kind = RwSignal::new(String::new());
+    let status = RwSignal::new(String::new());
+    let queue = move || {
+        ui.live.changes.track();
+        let (agency, kind, status) = (agency.get(), kind.get(), status.get());
+        ui.live.state.with_value(|s| {
+            let mut open: Vec<Incident> = s
+                .incidents
+                .values()
+                .filter(|i| i.status.is_open())
+                .filter(|i| agency.is_empty() || i.lead_agency.to_string() == agency)
+                .filter(|i| kind.is_empty() || wire_name(&i.kind) == kind)
+                .filter(|i| status.is_empty() || wire_name(&i.status) == status)
+                .cloned()
+                .collect();
+            // Most urgent first; within a priority, the longest waiting first.
+            open.sort_by_key(|i| (i.priority, i.created_at_ms, i.incident_id));
+            open
+        })
+    };
+    let agencies = move || {
+        ui.live.changes.track();
+        ui.live.state.with_value(|s| s.agencies.keys().map(|c| c.to_string()).collect::<Vec<_>>())
+    };
+    view! {
+        <section class="incident-panel" aria-label="Incidents">
+            <header class="panel-head">
+                <h2>"Incidents"</h2>
+                <button class="primary" data-testid="new-incident" on:click=move |_| {
+                    let centre = ui.live.state.with_value(|s| s.incidents.values().last().map(|i| (i.location.lon, i.location.lat)));
+                    ui.placing.set(Some(centre.unwrap_or((2.3470, 48.8589))));
+                }>"+ New"</button>
+            </header>
+            <div class="filters">
+                <select aria-label="Agency" data-testid="filter-agency" on:change=move |e| agency.set(event_target_value(&e))>
+                    <option value="">"All agencies"</option>
+                    {move || agencies().into_iter().map(|c| view! { <option value=c.clone()>{c.clone()}</option> }).collect_view()}
+                </select>
+                <select aria-label="Type" data-testid="filter-kind" on:change=move |e| kind.set(event_target_value(&e))>
+                    <option value="">"All types"</option>
+                    {IncidentKind::ALL.into_iter().map(|k| view! { <option value=wire_name(&k)>{words(k)}</option> }).collect_view()}
+                </select>
+                <select aria-label="Status" data-testid="filter-status" on:change=move |e| status.set(event_target_value(&e))>
+                    <option value="">"Any status"</option>
+                    {IncidentStatus::ALL.into_iter().filter(|s| s.is_open()).map(|s| view! { <option value=wire_name(&s)>{words(s)}</option> }).collect_view()}
+                </select>
+            </div>
+            <ol class="queue" data-testid="incident-queue">
+                <For each=queue key=|i| (i.incident_id, i.updated_at_ms, i.assigned.len()) let:i>
+                    <QueueRow incident=i/>
+                </For>
+            </ol>
+            <IncidentDetail/>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn QueueRow(incident: Incident) -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let id = incident.incident_id;
+    let since = incident.created_at_ms;
+    let selected = move || ui.selected.get() == Selection::Incident(id);
+    view! {
+        <li class=format!("queue-row priority-{:?}", incident.priority).to_lowercase() class:selected=selected
+            data-testid=format!("queue-{id}") on:click=move |_| ui.focus_incident(id)>
+            <span class="badge">{format!("{:?}", incident.priority)}</span>
+            <span class="what">
+                <strong>{id.to_string()} " " {words(incident.kind)}</strong>
+                <span class="address">{incident.address.clone()}</span>
+            </span>
+            <span class=format!("status status-{}", wire_name(&incident.status))>{words(incident.status)}</span>
+            <span class="units" title="assigned units">{incident.assigned.len()} " u"</span>
+            <time class="timer">{move || elapsed(ui.live.now_ms.get(), since)}</time>
+        </li>
+    }
+    .into_any()
+}
+
+#[component]
+fn IncidentDetail() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let incident = move || {
+        ui.live.changes.track();
+        let Selection::Incident(id) = ui.selected.get() else { return None };
+        ui.live.state.with_value(|s| s.incidents.get(&id).cloned())
+    };
+    view! {
+        {move || incident().map(|i| view! { <IncidentCard incident=i/> })}
+    }
+}
+
+#[component]
+fn IncidentCard(incident: Incident) -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let id = incident.incident_id;
+    let next: Vec<IncidentStatus> = IncidentStatus::ALL.into_iter().filter(|s| incident.status.can_become(*s)).collect();
+    let assigned: Vec<(UnitId, String, String)> = ui.live.state.with_value(|s| {
+        incident
+            .assigned
+            .iter()
+            .filter_map(|u| s.units.get(u))
+            .map(|u| (u.unit_id, u.callsign.clone(), u.status.label().to_string()))
+            .collect()
+    });
+    let recommendations = {
+        let incident = incident.clone();
+        move || {
+            ui.live.changes.track();
+            let now_ms = ui.live.now_ms.get();
+            ui.live.state.with_value(|s| {
+                recommend(s, &incident, now_ms, ui.live.stale_after_ms, RECOMMENDED)
+                    .into_iter()
+                    .filter_map(|r| s.units.get(&r.unit_id).map(|u| (r, u.callsign.clone(), u.agency.to_string())))
+                    .collect::<Vec<_>>()
+            })
+        }
+    };
+    let note = RwSignal::new(String::new());
+    let open = incident.status.is_open();
+    view! {
+        <article class="incident-card" data-testid="incident-detail">
+            <header>
+                <h3>{id.to_string()} " · " {words(incident.kind)} " · " {format!("{:?}", incident.priority)}</h3>
+                <button class="close" aria-label="Close" on:click=move |_| ui.selected.set(Selection::None)>"×"</button>
+            </header>
+            <p class="address">{incident.address.clone()}</p>
+            <p class="meta">
+                "Lead " <strong>{incident.lead_agency.to_string()}</strong> " · "
+                <span data-testid="incident-status">{words(incident.status)}</span>
+                " for " {let since = incident.status_since_ms; move || elapsed(ui.live.now_ms.get(), since)}
+            </p>
+            <div class="actions">
+                {next.into_iter().map(|to| {
+                    let label = words(to);
+                    view! {
+                        <button data-testid=format!("status-{}", wire_name(&to)) on:click=move |_| ui.send(
+                            "POST", format!("/api/v1/incidents/{}/status", id.0), Some(json!({ "status": to })),
+                            format!("{id} → {}", words(to)),
+                        )>{label}</button>
+                    }
+                }).collect_view()}
+                <button on:click=move |_| ui.focus_incident(id)>"Fit map"</button>
+            </div>
+            <h4>"Assigned"</h4>
+            <ul class="assigned" data-testid="assigned">
+                {assigned.into_iter().map(|(unit_id, callsign, status)| view! {
+                    <li>
+                        <button class="link" on:click=move |_| ui.focus_unit(unit_id)>{callsign.clone()}</button>
+                        <span class="status">{status}</span>
+                        <button class="small" on:click=move |_| ui.send(
+                            "DELETE", format!("/api/v1/incidents/{}/assignments/{}", id.0, unit_id.0), None,
+                            format!("release {callsign}"),
+                        )>"Release"</button>
+                    </li>
+                }).collect_view()}
+            </ul>
+            <Show when=move || open>
+                <h4>"Nearest available"</h4>
+                <ul class="recommended" data-testid="recommended">
+                    {let recommendations = recommendations.clone(); move || recommendations().into_iter().map(|(r, callsign, agency)| {
+                        let unit_id = r.unit_id;
+                        view! {
+                            <li>
+                                <span class="callsign">{callsign.clone()}</span>
+                                <span class="agency">{agency}</span>
+                                <span class="distance">{format!("{:.1} km", r.distance_m / 1000.0)}</span>
+                                <span class="eta">{format!("~{} min", r.eta_s.div_ceil(60))}</span>
+                                <button class="primary small" data-testid=format!("assign-{}", callsign) on:click=move |_| ui.send(
+                                    "POST", format!("/api/v1/incidents/{}/assignments", id.0), Some(json!({ "unit_id": unit_id.0 })),
+                                    format!("assign {callsign} to {id}"),
+                                )>"Assign"</button>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            </Show>
+            <h4>"Notes"</h4>
+            <ol class="notes">
+                {incident.notes.iter().map(|n| view! {
+                    <li><span class="actor">{n.author.clone()}</span> " " <span class="text">{n.text.clone()}</span></li>
+                }).collect_view()}
+            </ol>
+            <Show when=move || open>
+                <form class="note-form" on:submit=move |e| {
+                    e.prevent_default();
+                    let text = note.get_untracked();
+                    if text.trim().is_empty() { return; }
+                    ui.send("POST", format!("/api/v1/incidents/{}/notes", id.0), Some(json!({ "text": text })), format!("note on {id}"));
+                    note.set(String::new());
+                }>
+                    <input aria-label="Note" placeholder="Add a note" maxlength="2000" data-testid="note-input"
+                        prop:value=move || note.get() on:input=move |e| note.set(event_target_value(&e))/>
+                    <button type="submit">"Add"</button>
+                </form>
+            </Show>
+        </article>
+    }
+    .into_any()
+}
+
+/// The creation form, opened by a right-click or long-press on the map (or "+ New").
+#[component]
+pub fn PlaceIncident() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let kind = RwSignal::new(IncidentKind::ALL[0]);
+    let priority = RwSignal::new(Priority::P2);
+    let address = RwSignal::new(String::new());
+    let lead = RwSignal::new(String::new());
+    let agencies = move || ui.live.state.with_value(|s| s.agencies.keys().map(|c| c.to_string()).collect::<Vec<_>>());
+    let submit = move |e: leptos::ev::SubmitEvent| {
+        e.prevent_default();
+        let Some((lon, lat)) = ui.placing.get_untracked() else { return };
+        let lead_agency = Some(lead.get_untracked()).filter(|l| !l.is_empty()).unwrap_or_else(|| ui.operator.get_untracked().agency);
+        let address = Some(address.get_untracked()).filter(|a| !a.trim().is_empty()).unwrap_or_else(|| format!("{lat:.5}, {lon:.5}"));
+        ui.send(
+            "POST",
+            "/api/v1/incidents".into(),
+            Some(json!({
+                "kind": kind.get_untracked(), "priority": priority.get_untracked(),
+                "location": { "lon": lon, "lat": lat }, "address": address, "lead_agency": lead_agency,
+            })),
+            "new incident",
+        );
+        ui.placing.set(None);
+    };
+    view! {
+        <Show when=move || ui.placing.get().is_some()>
+            <form class="place-incident" data-testid="place-incident" on:submit=submit>
+                <h3>"New incident"</h3>
+                <p class="where">{move || ui.placing.get().map(|(lon, lat)| format!("{lat:.5}, {lon:.5}"))}</p>
+                <label>"Type"
+                    <select data-testid="new-kind" on:change=move |e| {
+                        let v = event_target_value(&e);
+                        if let Some(k) = IncidentKind::ALL.into_iter().find(|k| wire_name(k) == v) { kind.set(k) }
+                    }>
+                        {IncidentKind::ALL.into_iter().map(|k| view! { <option value=wire_name(&k)>{words(k)}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>"Priority"
+                    <select data-testid="new-priority" on:change=move |e| {
+                        let v = event_target_value(&e);
+                        if let Some(p) = Priority::ALL.into_iter().find(|p| format!("{p:?}") == v) { priority.set(p) }
+                    }>
+                        {Priority::ALL.into_iter().map(|p| view! { <option value=format!("{p:?}") selected=p == Priority::P2>{format!("{p:?}")}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>"Address"
+                    <input data-testid="new-address" maxlength="200" prop:value=move || address.get() on:input=move |e| address.set(event_target_value(&e))/>
+                </label>
+                <label>"Lead agency"
+                    <select data-testid="new-lead" on:change=move |e| lead.set(event_target_value(&e))>
+                        <option value="">{move || format!("mine ({})", ui.operator.get().agency)}</option>
+                        {move || agencies().into_iter().map(|c| view! { <option value=c.clone()>{c.clone()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <div class="actions">
+                    <button type="submit" class="primary" data-testid="create-incident">"Create"</button>
+                    <button type="button" on:click=move |_| ui.placing.set(None)>"Cancel"</button>
+                </div>
+            </form>
+        </Show>
+    }
+    .into_any()
+}
+

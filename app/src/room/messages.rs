@@ -1,0 +1,236 @@
+//! Inter-agency messages: channels this operator's agency may read, with unread counts; compose
+//! with channel, priority and "acknowledgement required"; acknowledgement state for the sender;
+//! and the flash banner that stays until the operator acknowledges.
+
+use leptos::prelude::*;
+use serde_json::json;
+use std::collections::BTreeMap;
+use vigie_domain::{AgencyCode, ChannelId, Message, MessagePriority, State};
+
+use super::{wire_name, SideTab, Ui};
+
+const PRIORITIES: [MessagePriority; 4] =
+    [MessagePriority::Flash, MessagePriority::Immediate, MessagePriority::Priority, MessagePriority::Routine];
+
+/// Channels the operator's agency may read, with their messages, newest last.
+fn my_channels(s: &State, agency: &str) -> Vec<(ChannelId, String)> {
+    let Ok(code) = AgencyCode::parse(agency) else { return Vec::new() };
+    s.channels.values().filter(|c| c.admits(&code)).map(|c| (c.channel_id.clone(), c.name.clone())).collect()
+}
+
+/// Messages waiting for this operator's acknowledgement, flash first.
+fn awaiting_ack(s: &State, user: &str, agency: &str) -> Vec<Message> {
+    let Ok(code) = AgencyCode::parse(agency) else { return Vec::new() };
+    let mut waiting: Vec<Message> = s
+        .messages
+        .values()
+        .filter(|m| m.ack_required && m.sender_user != user && !m.acked_by(user))
+        .filter(|m| s.channels.get(&m.channel_id).is_some_and(|c| c.admits(&code)))
+        .cloned()
+        .collect();
+    waiting.sort_by_key(|m| (m.priority, m.message_id));
+    waiting
+}
+
+/// "acknowledged by 3 of 5 agencies": the agencies that may read it, other than the sender's.
+fn ack_state(s: &State, m: &Message) -> (usize, usize) {
+    let expected: Vec<&AgencyCode> = match s.channels.get(&m.channel_id).and_then(|c| c.members.as_ref()) {
+        Some(members) => members.iter().filter(|a| **a != m.sender_agency).collect(),
+        None => s.agencies.keys().filter(|a| **a != m.sender_agency).collect(),
+    };
+    let acked = m.acking_agencies();
+    (expected.iter().filter(|a| acked.contains(**a)).count(), expected.len())
+}
+
+/// Last message id read per channel, for the unread counts.
+#[derive(Clone, Copy)]
+struct ReadMarks(RwSignal<BTreeMap<ChannelId, u64>>);
+
+fn read_marks() -> ReadMarks {
+    match use_context::<ReadMarks>() {
+        Some(r) => r,
+        None => {
+            let r = ReadMarks(RwSignal::new(BTreeMap::new()));
+            provide_context(r);
+            r
+        }
+    }
+}
+
+fn unread(s: &State, marks: &BTreeMap<ChannelId, u64>, channel: &ChannelId) -> usize {
+    let mark = marks.get(channel).copied().unwrap_or(0);
+    s.messages.values().filter(|m| &m.channel_id == channel && m.message_id.0 as u64 > mark).count()
+}
+
+#[component]
+pub fn UnreadBadge() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let marks = read_marks();
+    let total = move || {
+        ui.live.changes.track();
+        let agency = ui.operator.get().agency;
+        marks.0.with(|marks| {
+            ui.live.state.with_value(|s| my_channels(s, &agency).iter().map(|(c, _)| unread(s, marks, c)).sum::<usize>())
+        })
+    };
+    view! { <Show when=move || { total() > 0 }><span class="unread" data-testid="unread-total">{total}</span></Show> }
+}
+
+#[component]
+pub fn MessagePanel() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let marks = read_marks();
+    let channel = RwSignal::new(ChannelId::room());
+    let channels = move || {
+        ui.live.changes.track();
+        let agency = ui.operator.get().agency;
+        marks.0.with(|marks| {
+            ui.live.state.with_value(|s| {
+                my_channels(s, &agency).into_iter().map(|(id, name)| {
+                    let n = unread(s, marks, &id);
+                    (id, name, n)
+                }).collect::<Vec<_>>()
+            })
+        })
+    };
+    let messages = move || {
+        ui.live.changes.track();
+        let channel = channel.get();
+        ui.live.state.with_value(|s| {
+            let mut list: Vec<(Message, (usize, usize))> =
+                s.messages.values().rev().filter(|m| m.channel_id == channel).take(100).map(|m| (m.clone(), ack_state(s, m))).collect();
+            list.reverse();
+            list
+        })
+    };
+    // Reading a channel marks it read.
+    Effect::new(move |_| {
+        ui.live.changes.track();
+        let c = channel.get();
+        let last = ui.live.state.with_value(|s| s.messages.values().filter(|m| m.channel_id == c).map(|m| m.message_id.0 as u64).max());
+        if let Some(last) = last {
+            marks.0.update(|m| {
+                m.insert(c, last);
+            });
+        }
+    });
+    let body = RwSignal::new(String::new());
+    let priority = RwSignal::new(MessagePriority::Routine);
+    let ack_required = RwSignal::new(false);
+    let send = move |e: leptos::ev::SubmitEvent| {
+        e.prevent_default();
+        let text = body.get_untracked();
+        if text.trim().is_empty() {
+            return;
+        }
+        let p = priority.get_untracked();
+        ui.send(
+            "POST",
+            "/api/v1/messages".into(),
+            Some(json!({
+                "channel_id": channel.get_untracked().to_string(), "sender_agency": ui.operator.get_untracked().agency,
+                "priority": p, "body": text, "ack_required": ack_required.get_untracked() || p == MessagePriority::Flash,
+            })),
+            "message sent",
+        );
+        body.set(String::new());
+    };
+    view! {
+        <section class="messages" aria-label="Messages">
+            <ul class="channels" data-testid="channels">
+                <For each=channels key=|c| c.clone() let:c>
+                    <li class:active=move || channel.get() == c.0>
+                        <button data-testid=format!("channel-{}", c.0) on:click={let id = c.0.clone(); move |_| channel.set(id.clone())}>
+                            {c.1.clone()}
+                            <Show when=move || { c.2 > 0 }><span class="unread">{c.2}</span></Show>
+                        </button>
+                    </li>
+                </For>
+            </ul>
+            <ol class="message-list" data-testid="message-list">
+                <For each=messages key=|(m, acks)| (m.message_id, m.acks.len(), acks.0) let:item>
+                    <MessageRow message=item.0 acks=item.1/>
+                </For>
+            </ol>
+            <form class="compose" on:submit=send>
+                <select aria-label="Priority" data-testid="compose-priority" on:change=move |e| {
+                    let v = event_target_value(&e);
+                    if let Some(p) = PRIORITIES.into_iter().find(|p| wire_name(p) == v) { priority.set(p) }
+                }>
+                    {PRIORITIES.into_iter().map(|p| view! { <option value=wire_name(&p) selected=p == MessagePriority::Routine>{wire_name(&p)}</option> }).collect_view()}
+                </select>
+                <label class="ack-required"><input type="checkbox" data-testid="compose-ack"
+                    prop:checked=move || ack_required.get() on:change=move |e| ack_required.set(event_target_checked(&e))/>"ack"</label>
+                <input class="body" aria-label="Message" placeholder="Message…" maxlength="2000" data-testid="compose-body"
+                    prop:value=move || body.get() on:input=move |e| body.set(event_target_value(&e))/>
+                <button type="submit" class="primary" data-testid="compose-send">"Send"</button>
+            </form>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn MessageRow(message: Message, acks: (usize, usize)) -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let id = message.message_id;
+    let needs_my_ack = {
+        let m = message.clone();
+        move || {
+            let me = ui.operator.get().user;
+            m.ack_required && m.sender_user != me && !m.acked_by(&me)
+        }
+    };
+    let ack_required = message.ack_required;
+    view! {
+        <li class=format!("message priority-{}", wire_name(&message.priority)) data-testid=format!("message-{id}")>
+            <header>
+                <span class="sender">{message.sender_agency.to_string()} " · " {message.sender_user.clone()}</span>
+                <span class="priority">{wire_name(&message.priority)}</span>
+            </header>
+            <p class="body">{message.body.clone()}</p>
+            <Show when=move || ack_required>
+                <footer class="acks" data-testid="ack-state">{format!("acknowledged by {} of {} agencies", acks.0, acks.1)}</footer>
+            </Show>
+            <Show when=needs_my_ack.clone()>
+                <button class="primary small" data-testid=format!("ack-{id}") on:click=move |_| ui.send(
+                    "POST", format!("/api/v1/messages/{}/acks", id.0), Some(json!({ "agency": ui.operator.get_untracked().agency })),
+                    format!("acknowledged {id}"),
+                )>"Acknowledge"</button>
+            </Show>
+        </li>
+    }
+    .into_any()
+}
+
+/// Flash (and other ack-required) messages for this operator stay on screen until acknowledged.
+#[component]
+pub fn FlashBanner() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let waiting = move || {
+        ui.live.changes.track();
+        let o = ui.operator.get();
+        ui.live.state.with_value(|s| awaiting_ack(s, &o.user, &o.agency))
+    };
+    let first = move || waiting().into_iter().find(|m| m.priority == MessagePriority::Flash);
+    view! {
+        {move || first().map(|m| {
+            let id = m.message_id;
+            let more = waiting().iter().filter(|m| m.priority == MessagePriority::Flash).count().saturating_sub(1);
+            view! {
+                <div class="flash-banner" role="alert" data-testid="flash-banner">
+                    <strong>"FLASH"</strong>
+                    <span class="from">{m.sender_agency.to_string()} " on " {m.channel_id.to_string()}</span>
+                    <span class="body">{m.body.clone()}</span>
+                    {(more > 0).then(|| view! { <span class="more">{format!("+{more} more")}</span> })}
+                    <button class="primary" data-testid="flash-ack" on:click=move |_| ui.send(
+                        "POST", format!("/api/v1/messages/{}/acks", id.0), Some(json!({ "agency": ui.operator.get_untracked().agency })),
+                        format!("acknowledged {id}"),
+                    )>"Acknowledge"</button>
+                    <button on:click=move |_| ui.side.set(SideTab::Messages)>"Open"</button>
+                </div>
+            }
+        })}
+    }
+    .into_any()
+}

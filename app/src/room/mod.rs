@@ -1,0 +1,272 @@
+//! The room: the shared map in the centre, the incident queue on the left, units and messages on
+//! the right, summary tiles on top. Everything is derived from the one `State` the stream keeps
+//! up to date; commands go out over HTTP and come back as events like everyone else's.
+
+mod command;
+mod incidents;
+mod map;
+mod messages;
+mod units;
+
+use leptos::prelude::*;
+use vigie_domain::{IncidentId, Priority, UnitId, UnitStatus};
+
+use crate::live::{load_room, Link, LiveRoom};
+pub use command::{Operator, Outcome};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Selection {
+    None,
+    Unit(UnitId),
+    Incident(IncidentId),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SideTab {
+    Units,
+    Messages,
+}
+
+/// The screen's shared UI state, provided as context to every panel.
+#[derive(Clone, Copy)]
+pub struct Ui {
+    pub live: LiveRoom,
+    pub selected: RwSignal<Selection>,
+    /// Where a new incident is being placed (right-click / long-press on the map).
+    pub placing: RwSignal<Option<(f64, f64)>>,
+    pub fly_to: RwSignal<Option<(f64, f64, f64)>>,
+    /// `[west, south, east, north]` to fit the map to.
+    pub fit: RwSignal<Option<[f64; 4]>>,
+    pub followed: RwSignal<Option<UnitId>>,
+    pub operator: RwSignal<Operator>,
+    pub outcome: RwSignal<Outcome>,
+    pub side: RwSignal<SideTab>,
+}
+
+impl Ui {
+    /// Sends a command as this screen's operator.
+    pub fn send(&self, method: &'static str, path: String, body: Option<serde_json::Value>, what: impl Into<String>) {
+        command::send(method, path, body, what.into(), self.operator.get_untracked(), self.outcome);
+    }
+
+    /// Selects an incident and fits the map to it and its assigned units.
+    pub fn focus_incident(&self, id: IncidentId) {
+        self.selected.set(Selection::Incident(id));
+        let bounds = self.live.state.with_value(|s| {
+            let i = s.incidents.get(&id)?;
+            let mut b = [i.location.lon, i.location.lat, i.location.lon, i.location.lat];
+            let points = i.assigned.iter().filter_map(|u| s.units.get(u)?.last_fix.map(|f| f.position));
+            for p in points.chain(i.area.iter().flat_map(|a| a.ring.iter().copied())) {
+                b = [b[0].min(p.lon), b[1].min(p.lat), b[2].max(p.lon), b[3].max(p.lat)];
+            }
+            Some(b)
+        });
+        if let Some(b) = bounds {
+            self.fit.set(Some(b));
+        }
+    }
+
+    pub fn focus_unit(&self, id: UnitId) {
+        self.selected.set(Selection::Unit(id));
+        if let Some(p) = self.live.state.with_value(|s| s.units.get(&id)?.last_fix.map(|f| f.position)) {
+            self.fly_to.set(Some((p.lon, p.lat, 15.0)));
+        }
+    }
+}
+
+#[component]
+pub fn RoomPage() -> impl IntoView {
+    // Blocking, so the server renders real figures and the page hydrates from the same data.
+    let initial = Resource::new_blocking(|| (), |_| load_room());
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading the room…"</p> }>
+            {move || Suspend::new(async move {
+                match initial.await {
+                    Ok(room) => view! { <Room live=LiveRoom::new(room)/> }.into_any(),
+                    Err(e) => view! { <p class="error">{format!("The room could not be loaded: {e}")}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Room(live: LiveRoom) -> impl IntoView {
+    let ui = Ui {
+        live,
+        selected: RwSignal::new(Selection::None),
+        placing: RwSignal::new(None),
+        fly_to: RwSignal::new(None),
+        fit: RwSignal::new(None),
+        followed: RwSignal::new(None),
+        operator: RwSignal::new(Operator { user: "dispatcher".into(), agency: String::new() }),
+        outcome: RwSignal::new(Outcome::Idle),
+        side: RwSignal::new(SideTab::Units),
+    };
+    provide_context(ui);
+    Effect::new(move |_| live.connect());
+    restore_operator(ui);
+    view! {
+        <div class="room">
+            <TopBar/>
+            <incidents::IncidentPanel/>
+            <main class="map-panel">
+                <map::MapPanel/>
+                <incidents::PlaceIncident/>
+            </main>
+            <aside class="side-panel">
+                <nav class="tabs" role="tablist">
+                    <button role="tab" data-testid="tab-units" class:active=move || ui.side.get() == SideTab::Units
+                        on:click=move |_| ui.side.set(SideTab::Units)>"Units"</button>
+                    <button role="tab" data-testid="tab-messages" class:active=move || ui.side.get() == SideTab::Messages
+                        on:click=move |_| ui.side.set(SideTab::Messages)>
+                        "Messages" <messages::UnreadBadge/>
+                    </button>
+                </nav>
+                <Show when=move || ui.side.get() == SideTab::Units fallback=|| view! { <messages::MessagePanel/> }>
+                    <units::UnitBoard/>
+                </Show>
+            </aside>
+            <messages::FlashBanner/>
+        </div>
+    }
+    .into_any()
+}
+
+#[component]
+fn TopBar() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let live = ui.live;
+    let link_label = move || match live.link.get() {
+        Link::Connecting => "connecting",
+        Link::Live => "live",
+        Link::Reconnecting => "reconnecting…",
+    };
+    let link_class = move || format!("link link-{}", link_label().trim_end_matches('…'));
+    let outcome = move || match ui.outcome.get() {
+        Outcome::Idle => (String::new(), "outcome"),
+        Outcome::Pending => ("sending…".into(), "outcome pending"),
+        Outcome::Done(s) => (s, "outcome done"),
+        Outcome::Failed(s) => (s, "outcome failed"),
+    };
+    view! {
+        <header class="topbar">
+            <h1>"Vigie"</h1>
+            <div class="tiles summary" data-testid="summary">
+                {Priority::ALL.into_iter().map(|p| {
+                    let count = move || live.summary.with(|s| s.open_incidents_by_priority.get(&p).copied().unwrap_or(0));
+                    view! {
+                        <div class=format!("tile priority-{p:?}").to_lowercase()>
+                            <span class="count" data-testid=format!("incidents-{p:?}")>{count}</span>
+                            <span class="label">{format!("{p:?}")}</span>
+                        </div>
+                    }
+                }).collect_view()}
+                <div class="tile total">
+                    <span class="count" data-testid="units-total">{move || live.summary.with(|s| s.units_by_status.values().sum::<u32>())}</span>
+                    <span class="label">"units"</span>
+                </div>
+                {[UnitStatus::Available, UnitStatus::Dispatched, UnitStatus::EnRoute, UnitStatus::OnScene].into_iter().map(|s| {
+                    let slug = format!("{s:?}").to_lowercase();
+                    view! {
+                        <div class=format!("tile status-{slug}")>
+                            <span class="count" data-testid=format!("units-{slug}")>{move || live.summary.with(|sum| sum.units(s))}</span>
+                            <span class="label">{s.label()}</span>
+                        </div>
+                    }
+                }).collect_view()}
+                <div class="tile stale">
+                    <span class="count" data-testid="units-stale">{move || live.summary.with(|s| s.stale_units)}</span>
+                    <span class="label">"stale"</span>
+                </div>
+            </div>
+            <span class=move || outcome().1 data-testid="outcome" role="status">{move || outcome().0}</span>
+            <OperatorBadge/>
+            <span class=link_class data-testid="link">{link_label}</span>
+            <span class="seq" data-testid="seq" data-anomalies=move || live.anomalies.get()>"seq " {move || live.seq.get()}</span>
+        </header>
+    }
+    .into_any()
+}
+
+/// Who is at this screen. There is no authentication yet (see the README): the name attributes
+/// actions, the agency signs messages and acknowledgements.
+#[component]
+fn OperatorBadge() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let agencies = move || {
+        ui.live.changes.track();
+        ui.live.state.with_value(|s| s.agencies.keys().map(|c| c.to_string()).collect::<Vec<_>>())
+    };
+    view! {
+        <div class="operator">
+            <input data-testid="operator-user" aria-label="Operator" maxlength="64"
+                prop:value=move || ui.operator.get().user
+                on:change=move |e| { ui.operator.update(|o| o.user = event_target_value(&e)); save_operator(ui) }/>
+            <select data-testid="operator-agency" aria-label="Agency"
+                prop:value=move || ui.operator.get().agency
+                on:change=move |e| { ui.operator.update(|o| o.agency = event_target_value(&e)); save_operator(ui) }>
+                {move || agencies().into_iter().map(|c| view! { <option value=c.clone()>{c.clone()}</option> }).collect_view()}
+            </select>
+        </div>
+    }
+    .into_any()
+}
+
+fn restore_operator(ui: Ui) {
+    let first = ui.live.state.with_value(|s| s.agencies.keys().next().map(|c| c.to_string())).unwrap_or_default();
+    ui.operator.update(|o| o.agency = first);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let Some(storage) = window().local_storage().ok().flatten() else { return };
+        let user = storage.get_item("vigie.user").ok().flatten();
+        let agency = storage.get_item("vigie.agency").ok().flatten();
+        ui.operator.update(|o| {
+            if let Some(u) = user.filter(|u| !u.is_empty()) {
+                o.user = u;
+            }
+            if let Some(a) = agency.filter(|a| !a.is_empty()) {
+                o.agency = a;
+            }
+        });
+    });
+}
+
+fn save_operator(ui: Ui) {
+    #[cfg(feature = "hydrate")]
+    if let Some(storage) = window().local_storage().ok().flatten() {
+        let o = ui.operator.get_untracked();
+        let _ = storage.set_item("vigie.user", &o.user);
+        let _ = storage.set_item("vigie.agency", &o.agency);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = ui;
+}
+
+/// `m:ss` or `h:mm:ss` since `since_ms`.
+pub fn elapsed(now_ms: i64, since_ms: i64) -> String {
+    let s = ((now_ms - since_ms).max(0) / 1000) as u64;
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
+/// `OnScene` → `on scene`.
+pub fn words(debug: impl std::fmt::Debug) -> String {
+    let camel = format!("{debug:?}");
+    let mut out = String::new();
+    for (i, c) in camel.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push(' ');
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
+/// The snake_case name the API uses for an enum value.
+pub fn wire_name<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}

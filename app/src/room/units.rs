@@ -1,0 +1,110 @@
+//! The unit board: units grouped by agency with their status colour and time in status, overdue
+//! ones highlighted (thresholds per status, adjustable on the board), quick status change and
+//! search by callsign.
+
+use leptos::prelude::*;
+use serde_json::json;
+use std::collections::BTreeMap;
+use vigie_domain::{Unit, UnitStatus};
+
+use super::{elapsed, wire_name, Selection, Ui};
+
+/// Minutes in a status after which a unit is flagged overdue; `None`: never.
+fn default_overdue_min(status: UnitStatus) -> Option<u32> {
+    match status {
+        UnitStatus::Dispatched => Some(3),
+        UnitStatus::EnRoute => Some(20),
+        UnitStatus::OnScene => Some(90),
+        UnitStatus::Transporting => Some(30),
+        UnitStatus::AtHospital => Some(45),
+        UnitStatus::Available | UnitStatus::OutOfService => None,
+    }
+}
+
+#[component]
+pub fn UnitBoard() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let search = RwSignal::new(String::new());
+    let thresholds = RwSignal::new(UnitStatus::ALL.into_iter().map(|s| (s, default_overdue_min(s))).collect::<BTreeMap<_, _>>());
+    let groups = move || {
+        ui.live.changes.track();
+        let needle = search.get().to_lowercase();
+        ui.live.state.with_value(|s| {
+            let mut by_agency: BTreeMap<String, Vec<Unit>> = BTreeMap::new();
+            for u in s.units.values().filter(|u| needle.is_empty() || u.callsign.to_lowercase().contains(&needle)) {
+                by_agency.entry(u.agency.to_string()).or_default().push(u.clone());
+            }
+            by_agency.into_iter().map(|(agency, units)| {
+                let colour = s.agencies.get(&units[0].agency).map(|a| a.colour.clone()).unwrap_or_default();
+                (agency, colour, units)
+            }).collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <section class="unit-board" aria-label="Units">
+            <div class="filters">
+                <input type="search" placeholder="Callsign…" aria-label="Search by callsign" data-testid="unit-search"
+                    prop:value=move || search.get() on:input=move |e| search.set(event_target_value(&e))/>
+                <details class="thresholds">
+                    <summary>"Overdue after"</summary>
+                    {UnitStatus::ALL.into_iter().filter(|s| default_overdue_min(*s).is_some()).map(|s| view! {
+                        <label>{s.label()}
+                            <input type="number" min="1" max="1440" prop:value=move || thresholds.with(|t| t[&s].unwrap_or(0))
+                                on:change=move |e| {
+                                    let v = event_target_value(&e).parse::<u32>().ok().filter(|v| *v > 0);
+                                    thresholds.update(|t| { t.insert(s, v); });
+                                }/>
+                            " min"
+                        </label>
+                    }).collect_view()}
+                </details>
+            </div>
+            <div class="groups" data-testid="unit-board">
+                <For each=groups key=|(agency, _, units)| (agency.clone(), units.len(), units.iter().map(|u| u.status_since_ms).sum::<i64>()) let:group>
+                    <details class="agency-group" open>
+                        <summary><span class="swatch" style=format!("background:{}", group.1)></span>{group.0.clone()}
+                            <span class="count">{group.2.len()}</span></summary>
+                        <ul>
+                            {group.2.into_iter().map(|u| view! { <UnitRow unit=u thresholds/> }).collect_view()}
+                        </ul>
+                    </details>
+                </For>
+            </div>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn UnitRow(unit: Unit, thresholds: RwSignal<BTreeMap<UnitStatus, Option<u32>>>) -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let id = unit.unit_id;
+    let since = unit.status_since_ms;
+    let status = unit.status;
+    let overdue = move || {
+        let limit = thresholds.with(|t| t.get(&status).copied().flatten());
+        limit.is_some_and(|m| ui.live.now_ms.get() - since > i64::from(m) * 60_000)
+    };
+    let stale = move || ui.live.state.with_value(|s| s.units.get(&id).is_some_and(|u| u.is_stale(ui.live.now_ms.get(), ui.live.stale_after_ms)));
+    let callsign = unit.callsign.clone();
+    view! {
+        <li class=format!("unit-row status-{}", wire_name(&status)) class:overdue=overdue class:stale=stale
+            class:selected=move || ui.selected.get() == Selection::Unit(id) data-testid=format!("unit-{}", unit.callsign)>
+            <button class="callsign" on:click=move |_| ui.focus_unit(id)>{unit.callsign.clone()}</button>
+            <span class="kind">{super::words(unit.kind)}</span>
+            <span class="status" data-testid="unit-status">{status.label()}</span>
+            <time class="timer">{move || elapsed(ui.live.now_ms.get(), since)}</time>
+            <select class="quick-status" aria-label=format!("Status of {}", unit.callsign) on:change=move |e| {
+                let v = event_target_value(&e);
+                if let Some(to) = UnitStatus::ALL.into_iter().find(|s| wire_name(s) == v) {
+                    ui.send("POST", format!("/api/v1/units/{}/status", id.0), Some(json!({ "status": to })), format!("{callsign} → {}", to.label()));
+                }
+            }>
+                {UnitStatus::ALL.into_iter().map(|s| view! { <option value=wire_name(&s) selected=s == status>{s.label()}</option> }).collect_view()}
+            </select>
+            <button class="small follow" title="Follow on the map" class:active=move || ui.followed.get() == Some(id)
+                on:click=move |_| ui.followed.update(|f| *f = if *f == Some(id) { None } else { Some(id) })>"Follow"</button>
+        </li>
+    }
+    .into_any()
+}

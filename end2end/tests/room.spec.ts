@@ -1,0 +1,112 @@
+// Issue #3: the room's flows, each against the real binary on an empty room seeded over the API.
+import { test, expect, Page, BrowserContext } from "@playwright/test";
+import { startVigie, stopVigie, Vigie } from "./support/server";
+import { post, seedRoom } from "./support/seed";
+
+let vigie: Vigie;
+let ids: Record<string, number>;
+
+test.beforeEach(async () => {
+  vigie = await startVigie("serve", { VIGIE_STALE_AFTER_S: "3600" });
+  ids = await seedRoom(vigie);
+});
+test.afterEach(async () => stopVigie(vigie));
+
+async function openRoom(page: Page, user = "dispatcher-1", agency = "BSPP") {
+  await page.addInitScript(([u, a]) => {
+    localStorage.setItem("vigie.user", u);
+    localStorage.setItem("vigie.agency", a);
+  }, [user, agency]);
+  page.on("pageerror", (e) => console.log(`[${user}] page error: ${e.message}`));
+  page.on("console", (m) => m.type() === "error" && console.log(`[${user}] console: ${m.text()}`));
+  await page.goto(vigie.url);
+  await expect(page.getByTestId("link")).toHaveText("live");
+  await expect(page.getByTestId("map")).toHaveAttribute("data-ready", "true", { timeout: 20_000 });
+}
+
+test("create an incident on the map, then assign the recommended unit and see it dispatched", async ({ page }, info) => {
+  await openRoom(page);
+  await page.screenshot({ path: info.outputPath("room-desktop.png") });
+  const map = page.getByTestId("map");
+  const box = (await map.boundingBox())!;
+  await map.click({ button: "right", position: { x: box.width / 2, y: box.height / 2 } });
+  const form = page.getByTestId("place-incident");
+  await expect(form).toBeVisible();
+  await form.getByTestId("new-kind").selectOption("fire");
+  await form.getByTestId("new-priority").selectOption("P1");
+  await form.getByTestId("new-address").fill("12 rue de Rivoli");
+  await form.getByTestId("create-incident").click();
+
+  const row = page.getByTestId("incident-queue").locator("li").first();
+  await expect(row).toContainText("12 rue de Rivoli");
+  await expect(page.getByTestId("incidents-P1")).toHaveText("1");
+  await row.click();
+  const detail = page.getByTestId("incident-detail");
+  // A fire: engines first-class, nearest first; patrol cars are not recommended.
+  const recommended = detail.getByTestId("recommended").locator("li");
+  await expect(recommended.first()).toContainText("FPT-");
+  await expect(detail.getByTestId("recommended")).not.toContainText("PS-11");
+  const first = (await recommended.first().locator(".callsign").textContent())!;
+  await recommended.first().getByRole("button", { name: "Assign" }).click();
+  await expect(detail.getByTestId("assigned")).toContainText(first);
+  await expect(detail.getByTestId("incident-status")).toHaveText("dispatched");
+  await page.getByTestId("unit-search").fill(first);
+  await expect(page.getByTestId(`unit-${first}`).getByTestId("unit-status")).toHaveText("dispatched");
+  await page.screenshot({ path: info.outputPath("room-incident.png") });
+});
+
+test("a change in one browser appears in another within a second", async ({ browser }) => {
+  const a: BrowserContext = await browser.newContext();
+  const b: BrowserContext = await browser.newContext();
+  const pa = await a.newPage();
+  const pb = await b.newPage();
+  await openRoom(pa, "dispatcher-a", "PP");
+  await openRoom(pb, "dispatcher-b", "BSPP");
+  await pa.getByTestId("unit-search").fill("PS-12");
+  const started = Date.now();
+  await pa.getByTestId("unit-PS-12").locator("select").selectOption("out_of_service");
+  await pb.getByTestId("unit-search").fill("PS-12");
+  await expect(pb.getByTestId("unit-PS-12").getByTestId("unit-status")).toHaveText("out of service", { timeout: 1_000 });
+  expect(Date.now() - started).toBeLessThan(1_500);
+  await a.close();
+  await b.close();
+});
+
+test("a flash message demands attention until acknowledged, and the sender sees who acknowledged", async ({ browser }) => {
+  const contexts = [await browser.newContext(), await browser.newContext()];
+  const [sender, receiver] = [await contexts[0].newPage(), await contexts[1].newPage()];
+  await openRoom(sender, "cmd-pp", "PP");
+  await openRoom(receiver, "cmd-bspp", "BSPP");
+  await sender.getByTestId("tab-messages").click();
+  await sender.getByTestId("compose-priority").selectOption("flash");
+  await sender.getByTestId("compose-body").fill("Second device suspected <b>near</b> the exit");
+  await sender.getByTestId("compose-send").click();
+
+  const banner = receiver.getByTestId("flash-banner");
+  await expect(banner).toBeVisible();
+  // User text is text, never HTML.
+  await expect(banner).toContainText("<b>near</b>");
+  await expect(sender.getByTestId("flash-banner")).toHaveCount(0);
+  await expect(sender.getByTestId("ack-state")).toHaveText("acknowledged by 0 of 1 agencies");
+  await banner.getByTestId("flash-ack").click();
+  await expect(banner).toHaveCount(0);
+  await expect(sender.getByTestId("ack-state")).toHaveText("acknowledged by 1 of 1 agencies");
+  for (const c of contexts) await c.close();
+});
+
+test("the server restarts during a session: the page recovers without reload, nothing lost or doubled", async ({ page }) => {
+  await openRoom(page);
+  await page.evaluate(() => ((window as any).__marker = "same page"));
+  await vigie.stop();
+  await expect(page.getByTestId("link")).toHaveText("reconnecting…");
+  await vigie.restart();
+  await expect(page.getByTestId("link")).toHaveText("live", { timeout: 20_000 });
+  await post(vigie, "/api/v1/incidents", {
+    kind: "explosion", priority: "P1", location: { lon: 2.35, lat: 48.86 }, address: "after the restart", lead_agency: "PP",
+  });
+  await expect(page.getByTestId("incident-queue")).toContainText("after the restart");
+  const health = await (await fetch(`${vigie.url}/healthz`)).json();
+  await expect(page.getByTestId("seq")).toHaveText(`seq ${health.seq}`);
+  await expect(page.getByTestId("seq")).toHaveAttribute("data-anomalies", "0");
+  expect(await page.evaluate(() => (window as any).__marker)).toBe("same page");
+});
