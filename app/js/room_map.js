@@ -227,7 +227,7 @@ export class RoomMap {
       if (overlay) this.overlays.push({ name: layer.name, ids, visible: visibility === "visible" });
       bounds.push(layer.bbox);
     }
-    if (bounds.length) {
+    if (bounds.length && !this.viewChosen) {
       const b = bounds.reduce((a, c) => [Math.min(a[0], c[0]), Math.min(a[1], c[1]), Math.max(a[2], c[2]), Math.max(a[3], c[3])]);
       this.map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 20, duration: 0 });
     }
@@ -266,7 +266,23 @@ export class RoomMap {
         this.pending.set(u.id, { id: u.id, add: true });
       }
     }
+    if (!this.viewChosen && this.units.size > 0) this.fitToUnits();
     this.flush();
+  }
+
+  /**
+   * The first view: where most of the room's units are. A joint operation may span two cities
+   * an ocean apart; the view goes to the units within 50 km of the median unit.
+   */
+  fitToUnits() {
+    this.viewChosen = true;
+    const points = [...this.units.values()].map((e) => e.to);
+    const median = (axis) => points.map((p) => p[axis]).sort((a, b) => a - b)[Math.floor(points.length / 2)];
+    const [mx, my] = [median(0), median(1)];
+    const near = points.filter((p) => Math.abs(p[0] - mx) < 0.7 && Math.abs(p[1] - my) < 0.45);
+    const b = near.reduce((a, p) => [Math.min(a[0], p[0]), Math.min(a[1], p[1]), Math.max(a[2], p[0]), Math.max(a[3], p[1])],
+      [Infinity, Infinity, -Infinity, -Infinity]);
+    this.map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 60, maxZoom: 14, duration: 0 });
   }
 
   removeUnits(json) {

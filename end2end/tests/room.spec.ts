@@ -42,9 +42,11 @@ test("create an incident on the map, then assign the recommended unit and see it
   await expect(page.getByTestId("incidents-P1")).toHaveText("1");
   await row.click();
   const detail = page.getByTestId("incident-detail");
-  // A fire: engines first-class, nearest first; patrol cars are not recommended.
+  // A fire: engines and ambulances fit, nearest first; patrol cars are not recommended.
   const recommended = detail.getByTestId("recommended").locator("li");
-  await expect(recommended.first()).toContainText("FPT-");
+  await expect(detail.getByTestId("recommended")).toContainText("FPT-1");
+  const km = await recommended.locator(".distance").allTextContents();
+  expect(km.map(parseFloat)).toEqual([...km.map(parseFloat)].sort((a, b) => a - b));
   await expect(detail.getByTestId("recommended")).not.toContainText("PS-11");
   const first = (await recommended.first().locator(".callsign").textContent())!;
   await recommended.first().getByRole("button", { name: "Assign" }).click();

@@ -64,7 +64,7 @@ pub fn IncidentPanel() -> impl IntoView {
                 </select>
             </div>
             <ol class="queue" data-testid="incident-queue">
-                <For each=queue key=|i| (i.incident_id, i.updated_at_ms, i.assigned.len()) let:i>
+                <For each=queue key=|i| (i.incident_id, i.status_since_ms, i.updated_at_ms, i.assigned.clone(), i.notes.len()) let:i>
                     <QueueRow incident=i/>
                 </For>
             </ol>

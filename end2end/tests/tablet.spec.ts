@@ -1,0 +1,54 @@
+// Issue #3: a commander on a tablet — map first, touch targets of at least 44 px, a long press on
+// the map places an incident, one tap acknowledges a flash message.
+import { test, expect } from "@playwright/test";
+import { startVigie, stopVigie, Vigie } from "./support/server";
+import { post, seedRoom } from "./support/seed";
+
+let vigie: Vigie;
+test.beforeAll(async () => {
+  vigie = await startVigie("serve", { VIGIE_STALE_AFTER_S: "3600" });
+  await seedRoom(vigie);
+});
+test.afterAll(async () => stopVigie(vigie));
+
+test("a commander's tablet: map first, big targets, long-press to place, one-tap acknowledge", async ({ page }, info) => {
+  await page.addInitScript(() => {
+    localStorage.setItem("vigie.user", "commander-bspp");
+    localStorage.setItem("vigie.agency", "BSPP");
+  });
+  await page.goto(vigie.url);
+  await expect(page.getByTestId("link")).toHaveText("live");
+  const map = page.getByTestId("map");
+  await expect(map).toHaveAttribute("data-ready", "true", { timeout: 20_000 });
+
+  const mapBox = (await map.boundingBox())!;
+  const queueBox = (await page.getByTestId("incident-queue").boundingBox())!;
+  expect(mapBox.y).toBeLessThan(queueBox.y); // the map comes first
+  expect(mapBox.width).toBeGreaterThan(page.viewportSize()!.width * 0.9);
+  for (const target of [page.getByTestId("tab-units"), page.getByTestId("new-incident"), page.getByTestId("unit-search")]) {
+    expect((await target.boundingBox())!.height).toBeGreaterThanOrEqual(44);
+  }
+
+  // A long press (600 ms) on the map opens the new-incident form at that place.
+  const cdp = await page.context().newCDPSession(page);
+  const x = mapBox.x + mapBox.width / 2;
+  const y = mapBox.y + mapBox.height / 2;
+  await cdp.send("Input.dispatchTouchEvent", { type: "touchStart", touchPoints: [{ x, y }] });
+  await page.waitForTimeout(900);
+  await cdp.send("Input.dispatchTouchEvent", { type: "touchEnd", touchPoints: [] });
+  await expect(page.getByTestId("place-incident")).toBeVisible();
+  await page.screenshot({ path: info.outputPath("tablet-place.png") });
+  await page.getByTestId("create-incident").tap();
+  await expect(page.getByTestId("incident-queue").locator("li")).toHaveCount(1);
+
+  await post(vigie, "/api/v1/messages", {
+    channel_id: "room", sender_agency: "PP", priority: "flash", body: "Evacuate sector 4 now", ack_required: true,
+  }, "pc-pp");
+  const ack = page.getByTestId("flash-ack");
+  await expect(ack).toBeVisible();
+  expect((await ack.boundingBox())!.height).toBeGreaterThanOrEqual(44);
+  await page.screenshot({ path: info.outputPath("tablet-flash.png") });
+  await ack.tap();
+  await expect(page.getByTestId("flash-banner")).toHaveCount(0);
+  await page.screenshot({ path: info.outputPath("tablet.png"), fullPage: true });
+});
