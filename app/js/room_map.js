@@ -100,6 +100,7 @@ export class RoomMap {
       clusterRadius: 36,
     });
     await this.loadBaseMap();
+    if (this.overlays.length) m.addControl(new OverlayControl(this), "top-left");
     m.addLayer({ id: "area-fill", type: "fill", source: "areas", paint: { "fill-color": ["get", "colour"], "fill-opacity": 0.15 } });
     m.addLayer({ id: "area-line", type: "line", source: "areas", paint: { "line-color": ["get", "colour"], "line-width": 2, "line-dasharray": [2, 1] } });
     m.addLayer({
@@ -386,6 +387,31 @@ export class RoomMap {
     });
     for (const ev of ["touchend", "touchcancel", "touchmove", "movestart"]) this.map.on(ev, cancel);
   }
+}
+
+/** The jurisdiction layers, switchable from a small menu on the map. */
+class OverlayControl {
+  constructor(roomMap) {
+    this.roomMap = roomMap;
+  }
+
+  onAdd() {
+    const box = document.createElement("div");
+    box.className = "maplibregl-ctrl maplibregl-ctrl-group overlay-control";
+    box.dataset.testid = "overlays";
+    for (const o of this.roomMap.overlayList()) {
+      const label = document.createElement("label");
+      const check = document.createElement("input");
+      check.type = "checkbox";
+      check.checked = o.visible;
+      check.addEventListener("change", () => this.roomMap.setOverlay(o.name, check.checked));
+      label.append(check, document.createTextNode(" " + o.name)); // names are text, never HTML
+      box.append(label);
+    }
+    return box;
+  }
+
+  onRemove() {}
 }
 
 /** Marks the container once the map can take data, for tests and for CSS. */

@@ -2,6 +2,9 @@
 //! room's picture in the browser comes from the same reducer as the server's
 //! (`vigie_domain::State::apply`), fed by the WebSocket stream.
 
+// Leptos view types nest deeply; the release (hydrate) build of the room needs more than 128.
+#![recursion_limit = "256"]
+
 pub mod live;
 pub mod overview;
 pub mod room;

@@ -4,22 +4,11 @@
 use leptos::prelude::*;
 use vigie_domain::{Event, LoggedEvent, Priority, State, UnitStatus};
 
-use crate::live::{load_room, Link, LiveRoom};
+use crate::live::{Link, LiveRoom, WithRoom};
 
 #[component]
 pub fn Overview() -> impl IntoView {
-    // Blocking, so the server renders real figures and the page hydrates from the same data.
-    let initial = Resource::new_blocking(|| (), |_| load_room());
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading the room…"</p> }>
-            {move || Suspend::new(async move {
-                match initial.await {
-                    Ok(room) => view! { <Room room=LiveRoom::new(room)/> }.into_any(),
-                    Err(e) => view! { <p class="error">{format!("The room could not be loaded: {e}")}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    view! { <WithRoom page=|live| view! { <Room room=live/> }.into_any()/> }
 }
 
 #[component]
@@ -81,6 +70,7 @@ fn Room(room: LiveRoom) -> impl IntoView {
             </section>
         </main>
     }
+    .into_any()
 }
 
 #[component]

@@ -15,7 +15,7 @@ function seqOf(text: string | null): number {
 test("the server renders real figures before any script runs", async ({ browser }) => {
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
-  await page.goto(vigie.url);
+  await page.goto(`${vigie.url}/overview`);
   // The demo registers 325 units before it starts reporting; SSR shows them without wasm.
   const total = await page.getByTestId("units-total").textContent();
   expect(Number(total)).toBeGreaterThanOrEqual(300);
@@ -27,7 +27,7 @@ test("the page hydrates and its figures change live", async ({ page }, testInfo)
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));
   page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
-  await page.goto(vigie.url);
+  await page.goto(`${vigie.url}/overview`);
   // "live" is only shown once the wasm has hydrated and the WebSocket delivered its first frame.
   await expect(page.getByTestId("link")).toHaveText("live");
   const seq = page.getByTestId("seq");

@@ -1,3 +1,5 @@
+// Leptos view types nest deeply; release builds of the room need more than the default 128.
+#![recursion_limit = "256"]
 //! The wasm entry point: `hydrate()` takes over the page the server rendered. Nothing else lives here.
 
 #[wasm_bindgen::prelude::wasm_bindgen]

@@ -28,6 +28,23 @@ pub async fn load_room() -> Result<InitialRoom, ServerFnError> {
     Ok((source.0)())
 }
 
+/// Loads the room once and renders `page` with it. The resource is blocking, so the server sends
+/// the page with real figures and the browser hydrates from the same data.
+#[component]
+pub fn WithRoom(page: fn(LiveRoom) -> AnyView) -> impl IntoView {
+    let initial = Resource::new_blocking(|| (), |_| load_room());
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading the room…"</p> }>
+            {move || Suspend::new(async move {
+                match initial.await {
+                    Ok(room) => page(LiveRoom::new(room)),
+                    Err(e) => view! { <p class="error">{format!("The room could not be loaded: {e}")}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Link {
     Connecting,

@@ -11,7 +11,7 @@ mod units;
 use leptos::prelude::*;
 use vigie_domain::{IncidentId, Priority, UnitId, UnitStatus};
 
-use crate::live::{load_room, Link, LiveRoom};
+use crate::live::{Link, LiveRoom, WithRoom};
 pub use command::{Operator, Outcome};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,18 +76,7 @@ impl Ui {
 
 #[component]
 pub fn RoomPage() -> impl IntoView {
-    // Blocking, so the server renders real figures and the page hydrates from the same data.
-    let initial = Resource::new_blocking(|| (), |_| load_room());
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading the room…"</p> }>
-            {move || Suspend::new(async move {
-                match initial.await {
-                    Ok(room) => view! { <Room live=LiveRoom::new(room)/> }.into_any(),
-                    Err(e) => view! { <p class="error">{format!("The room could not be loaded: {e}")}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    view! { <WithRoom page=|live| view! { <Room live=live/> }.into_any()/> }
 }
 
 #[component]

@@ -126,9 +126,14 @@ async fn the_openapi_document_describes_every_route() {
 async fn the_page_is_rendered_on_the_server_with_live_figures() {
     let app = spawn_app().await;
     app.seed(3).await;
+    // The room: the incident queue is in the HTML before any script runs.
     let html = app.http.get(&app.base).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("Vigie"), "{html}");
     assert!(html.contains(r#"data-testid="units-available""#), "{html}");
-    assert!(html.contains("Quai de la Tournelle"), "the latest events are server-rendered");
+    assert!(html.contains(r#"data-testid="queue-INC-1""#), "the open incidents are server-rendered: {html}");
+    assert!(html.contains("Quai de la Tournelle"), "with their address");
+    // The overview: the latest events.
+    let html = app.http.get(format!("{}/overview", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(r#"data-testid="recent-events""#) && html.contains("Quai de la Tournelle"), "{html}");
     app.stop().await;
 }
