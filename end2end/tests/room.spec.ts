@@ -112,3 +112,32 @@ test("the server restarts during a session: the page recovers without reload, no
   await expect(page.getByTestId("seq")).toHaveAttribute("data-anomalies", "0");
   expect(await page.evaluate(() => (window as any).__marker)).toBe("same page");
 });
+
+test("a dispatcher works from the keyboard: help, new incident, next incident, panels", async ({ page }) => {
+  await openRoom(page);
+  await post(vigie, "/api/v1/incidents", {
+    kind: "shooting", priority: "P1", location: { lon: 2.35, lat: 48.86 }, address: "Place du Châtelet", lead_agency: "PP",
+  });
+  await post(vigie, "/api/v1/incidents", {
+    kind: "road_accident", priority: "P3", location: { lon: 2.34, lat: 48.85 }, address: "Pont Neuf", lead_agency: "PP",
+  });
+  await expect(page.getByTestId("incident-queue").locator("li")).toHaveCount(2);
+  await page.keyboard.press("?");
+  await expect(page.getByTestId("help")).toContainText("next / previous incident");
+  await page.keyboard.press("Escape");
+  await expect(page.getByTestId("help")).toHaveCount(0);
+  await page.keyboard.press("j");
+  await expect(page.getByTestId("incident-detail")).toContainText("Place du Châtelet"); // P1 first
+  await page.keyboard.press("j");
+  await expect(page.getByTestId("incident-detail")).toContainText("Pont Neuf");
+  await page.keyboard.press("m");
+  await expect(page.getByTestId("compose-body")).toBeVisible();
+  await page.keyboard.press("/");
+  await expect(page.getByTestId("unit-search")).toBeFocused();
+  await page.keyboard.type("n"); // typing in a field is not a shortcut
+  await expect(page.getByTestId("place-incident")).toHaveCount(0);
+  await page.keyboard.press("Escape");
+  await page.getByTestId("map").click({ position: { x: 5, y: 300 } });
+  await page.keyboard.press("n");
+  await expect(page.getByTestId("place-incident")).toBeVisible();
+});

@@ -4,6 +4,7 @@
 
 mod command;
 mod incidents;
+mod keys;
 mod map;
 mod messages;
 mod units;
@@ -41,6 +42,8 @@ pub struct Ui {
     pub operator: RwSignal<Operator>,
     pub outcome: RwSignal<Outcome>,
     pub side: RwSignal<SideTab>,
+    /// The keyboard shortcuts overlay.
+    pub help: RwSignal<bool>,
 }
 
 impl Ui {
@@ -91,10 +94,12 @@ fn Room(live: LiveRoom) -> impl IntoView {
         operator: RwSignal::new(Operator { user: "dispatcher".into(), agency: String::new() }),
         outcome: RwSignal::new(Outcome::Idle),
         side: RwSignal::new(SideTab::Units),
+        help: RwSignal::new(false),
     };
     provide_context(ui);
     Effect::new(move |_| live.connect());
     restore_operator(ui);
+    keys::install(ui, ui.help);
     view! {
         <div class="room">
             <TopBar/>
@@ -117,6 +122,7 @@ fn Room(live: LiveRoom) -> impl IntoView {
                 </Show>
             </aside>
             <messages::FlashBanner/>
+            <keys::HelpOverlay open=ui.help/>
         </div>
     }
     .into_any()
@@ -171,6 +177,8 @@ fn TopBar() -> impl IntoView {
             </div>
             <span class=move || outcome().1 data-testid="outcome" role="status">{move || outcome().0}</span>
             <OperatorBadge/>
+            <button class="small help-button" title="Keyboard shortcuts (?)" data-testid="help-button"
+                on:click=move |_| ui.help.update(|h| *h = !*h)>"?"</button>
             <span class=link_class data-testid="link">{link_label}</span>
             <span class="seq" data-testid="seq" data-anomalies=move || live.anomalies.get()>"seq " {move || live.seq.get()}</span>
         </header>
