@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use vigie_domain::{Event, LoggedEvent, Priority, State, UnitStatus};
 
 use crate::live::{Link, LiveRoom, WithRoom};
+use crate::room::words;
 
 #[component]
 pub fn Overview() -> impl IntoView {
@@ -73,8 +74,9 @@ fn Room(room: LiveRoom) -> impl IntoView {
     .into_any()
 }
 
+/// Open incidents of one priority (also on the room's top bar).
 #[component]
-fn PriorityTile(room: LiveRoom, p: Priority) -> impl IntoView {
+pub fn PriorityTile(room: LiveRoom, p: Priority) -> impl IntoView {
     let count = move || room.summary.with(|s| s.open_incidents_by_priority.get(&p).copied().unwrap_or(0));
     view! {
         <div class=format!("tile priority-{p:?}").to_lowercase()>
@@ -84,8 +86,9 @@ fn PriorityTile(room: LiveRoom, p: Priority) -> impl IntoView {
     }
 }
 
+/// Units in one status (also on the room's top bar).
 #[component]
-fn StatusTile(room: LiveRoom, s: UnitStatus) -> impl IntoView {
+pub fn StatusTile(room: LiveRoom, s: UnitStatus) -> impl IntoView {
     let count = move || room.summary.with(|sum| sum.units(s));
     let slug = format!("{s:?}").to_lowercase();
     view! {
@@ -137,10 +140,10 @@ fn describe(state: &State, e: &LoggedEvent) -> String {
         Event::UnitStatusChanged { unit_id, status } => format!("{} is {}", unit(unit_id), status.label()),
         Event::PositionsReported { fixes } => format!("{} positions", fixes.len()),
         Event::IncidentCreated { incident_id, kind, priority, address, .. } => {
-            format!("{incident_id} {priority:?} {} at {address}", snake(&format!("{kind:?}")))
+            format!("{incident_id} {priority:?} {} at {address}", words(kind))
         }
         Event::IncidentUpdated { incident_id, .. } => format!("{incident_id} updated"),
-        Event::IncidentStatusChanged { incident_id, status } => format!("{incident_id} is {}", snake(&format!("{status:?}"))),
+        Event::IncidentStatusChanged { incident_id, status } => format!("{incident_id} is {}", words(status)),
         Event::UnitAssigned { incident_id, unit_id } => format!("{} assigned to {incident_id}", unit(unit_id)),
         Event::UnitReleased { incident_id, unit_id } => format!("{} released from {incident_id}", unit(unit_id)),
         Event::NoteAdded { incident_id, text } => format!("{incident_id} note: {text}"),
@@ -150,16 +153,4 @@ fn describe(state: &State, e: &LoggedEvent) -> String {
         }
         Event::MessageAcknowledged { message_id, agency } => format!("{agency} acknowledged {message_id}"),
     }
-}
-
-/// `OnScene` → `on scene`.
-fn snake(camel: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in camel.chars().enumerate() {
-        if c.is_uppercase() && i > 0 {
-            out.push(' ');
-        }
-        out.extend(c.to_lowercase());
-    }
-    out
 }

@@ -36,10 +36,6 @@ pub fn IncidentPanel() -> impl IntoView {
             open
         })
     };
-    let agencies = move || {
-        ui.live.changes.track();
-        ui.live.state.with_value(|s| s.agencies.keys().map(|c| c.to_string()).collect::<Vec<_>>())
-    };
     view! {
         <section class="incident-panel" aria-label="Incidents">
             <header class="panel-head">
@@ -52,7 +48,7 @@ pub fn IncidentPanel() -> impl IntoView {
             <div class="filters">
                 <select aria-label="Agency" data-testid="filter-agency" on:change=move |e| agency.set(event_target_value(&e))>
                     <option value="">"All agencies"</option>
-                    {move || agencies().into_iter().map(|c| view! { <option value=c.clone()>{c.clone()}</option> }).collect_view()}
+                    {move || ui.agency_codes().into_iter().map(|c| view! { <option value=c.clone()>{c.clone()}</option> }).collect_view()}
                 </select>
                 <select aria-label="Type" data-testid="filter-kind" on:change=move |e| kind.set(event_target_value(&e))>
                     <option value="">"All types"</option>
@@ -226,7 +222,6 @@ pub fn PlaceIncident() -> impl IntoView {
     let priority = RwSignal::new(Priority::P2);
     let address = RwSignal::new(String::new());
     let lead = RwSignal::new(String::new());
-    let agencies = move || ui.live.state.with_value(|s| s.agencies.keys().map(|c| c.to_string()).collect::<Vec<_>>());
     let submit = move |e: leptos::ev::SubmitEvent| {
         e.prevent_default();
         let Some((lon, lat)) = ui.placing.get_untracked() else { return };
@@ -270,7 +265,7 @@ pub fn PlaceIncident() -> impl IntoView {
                 <label>"Lead agency"
                     <select data-testid="new-lead" on:change=move |e| lead.set(event_target_value(&e))>
                         <option value="">{move || format!("mine ({})", ui.operator.get().agency)}</option>
-                        {move || agencies().into_iter().map(|c| view! { <option value=c.clone()>{c.clone()}</option> }).collect_view()}
+                        {move || ui.agency_codes().into_iter().map(|c| view! { <option value=c.clone()>{c.clone()}</option> }).collect_view()}
                     </select>
                 </label>
                 <div class="actions">

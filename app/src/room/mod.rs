@@ -13,6 +13,7 @@ use leptos::prelude::*;
 use vigie_domain::{IncidentId, Priority, UnitId, UnitStatus};
 
 use crate::live::{Link, LiveRoom, WithRoom};
+use crate::overview::{PriorityTile, StatusTile};
 pub use command::{Operator, Outcome};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,6 +68,12 @@ impl Ui {
         if let Some(b) = bounds {
             self.fit.set(Some(b));
         }
+    }
+
+    /// The registered agencies' codes (reactive: follows the room's changes).
+    pub fn agency_codes(&self) -> Vec<String> {
+        self.live.changes.track();
+        self.live.state.with_value(|s| s.agencies.keys().map(|c| c.to_string()).collect())
     }
 
     pub fn focus_unit(&self, id: UnitId) {
@@ -148,28 +155,13 @@ fn TopBar() -> impl IntoView {
         <header class="topbar">
             <h1>"Vigie"</h1>
             <div class="tiles summary" data-testid="summary">
-                {Priority::ALL.into_iter().map(|p| {
-                    let count = move || live.summary.with(|s| s.open_incidents_by_priority.get(&p).copied().unwrap_or(0));
-                    view! {
-                        <div class=format!("tile priority-{p:?}").to_lowercase()>
-                            <span class="count" data-testid=format!("incidents-{p:?}")>{count}</span>
-                            <span class="label">{format!("{p:?}")}</span>
-                        </div>
-                    }
-                }).collect_view()}
+                {Priority::ALL.into_iter().map(|p| view! { <PriorityTile room=live p/> }).collect_view()}
                 <div class="tile total">
                     <span class="count" data-testid="units-total">{move || live.summary.with(|s| s.units_by_status.values().sum::<u32>())}</span>
                     <span class="label">"units"</span>
                 </div>
-                {[UnitStatus::Available, UnitStatus::Dispatched, UnitStatus::EnRoute, UnitStatus::OnScene].into_iter().map(|s| {
-                    let slug = format!("{s:?}").to_lowercase();
-                    view! {
-                        <div class=format!("tile status-{slug}")>
-                            <span class="count" data-testid=format!("units-{slug}")>{move || live.summary.with(|sum| sum.units(s))}</span>
-                            <span class="label">{s.label()}</span>
-                        </div>
-                    }
-                }).collect_view()}
+                {[UnitStatus::Available, UnitStatus::Dispatched, UnitStatus::EnRoute, UnitStatus::OnScene]
+                    .into_iter().map(|s| view! { <StatusTile room=live s/> }).collect_view()}
                 <div class="tile stale">
                     <span class="count" data-testid="units-stale">{move || live.summary.with(|s| s.stale_units)}</span>
                     <span class="label">"stale"</span>
@@ -191,10 +183,6 @@ fn TopBar() -> impl IntoView {
 #[component]
 fn OperatorBadge() -> impl IntoView {
     let ui = expect_context::<Ui>();
-    let agencies = move || {
-        ui.live.changes.track();
-        ui.live.state.with_value(|s| s.agencies.keys().map(|c| c.to_string()).collect::<Vec<_>>())
-    };
     view! {
         <div class="operator">
             <input data-testid="operator-user" aria-label="Operator" maxlength="64"
@@ -203,7 +191,7 @@ fn OperatorBadge() -> impl IntoView {
             <select data-testid="operator-agency" aria-label="Agency"
                 prop:value=move || ui.operator.get().agency
                 on:change=move |e| { ui.operator.update(|o| o.agency = event_target_value(&e)); save_operator(ui) }>
-                {move || agencies().into_iter().map(|c| view! { <option value=c.clone()>{c.clone()}</option> }).collect_view()}
+                {move || ui.agency_codes().into_iter().map(|c| view! { <option value=c.clone()>{c.clone()}</option> }).collect_view()}
             </select>
         </div>
     }
