@@ -131,8 +131,8 @@ fn clock_time(at_ms: i64) -> String {
     format!("{:02}:{:02}:{:02}Z", s / 3600, s / 60 % 60, s % 60)
 }
 
-/// One line of plain text for the event list (rendered as text, never as HTML).
-fn describe(state: &State, e: &LoggedEvent) -> String {
+/// One line of plain text for an event (rendered as text, never as HTML).
+pub fn describe(state: &State, e: &LoggedEvent) -> String {
     let unit = |id: &vigie_domain::UnitId| state.units.get(id).map_or_else(|| id.to_string(), |u| u.callsign.clone());
     match &e.event {
         Event::AgencyRegistered { agency } => format!("{} joined the room", agency.short_name),

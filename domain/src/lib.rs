@@ -14,6 +14,7 @@
 //! - [`state`]: the room itself and the reducer.
 //! - [`recommend`]: the nearest available fitting units for an incident, with a rough ETA.
 //! - [`summary`]: counts derived from the state (units by status, incidents by priority).
+//! - [`timeline`]: which events the timeline shows, on which lane, about what.
 //! - [`wire`]: the WebSocket protocol between server and browser.
 
 pub mod agency;
@@ -27,6 +28,7 @@ pub mod recommend;
 pub mod refusal;
 pub mod state;
 pub mod summary;
+pub mod timeline;
 pub mod unit;
 pub mod wire;
 

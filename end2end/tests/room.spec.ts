@@ -141,3 +141,35 @@ test("a dispatcher works from the keyboard: help, new incident, next incident, p
   await page.keyboard.press("n");
   await expect(page.getByTestId("place-incident")).toBeVisible();
 });
+
+test("the timeline shows the log, filters it, zooms, and a click selects the item", async ({ page }, info) => {
+  // Something that happened before the page was opened comes from the log…
+  await post(vigie, "/api/v1/incidents", {
+    kind: "suspicious_package", priority: "P2", location: { lon: 2.35, lat: 48.86 }, address: "Gare du Nord", lead_agency: "PP",
+  });
+  await openRoom(page);
+  const timeline = page.getByTestId("timeline");
+  await expect(timeline.locator(".item.lane-incidents")).toHaveCount(1);
+  // …and what happens now arrives on the stream.
+  await post(vigie, "/api/v1/incidents", {
+    kind: "fire", priority: "P1", location: { lon: 2.34, lat: 48.85 }, address: "Rue de Rivoli", lead_agency: "BSPP",
+  });
+  await expect(timeline.locator(".item.lane-incidents")).toHaveCount(2);
+  await post(vigie, "/api/v1/messages", { channel_id: "room", sender_agency: "PP", priority: "routine", body: "ok" }, "pc-pp");
+  await expect(timeline.locator(".item.lane-messages")).toHaveCount(1);
+
+  await timeline.getByTestId("timeline-agency").selectOption("BSPP");
+  await expect(timeline.locator(".item")).toHaveCount(1);
+  await timeline.locator(".item.lane-incidents").click();
+  await expect(page.getByTestId("incident-detail")).toContainText("Rue de Rivoli");
+  await expect(timeline.locator(".item.selected")).toHaveCount(1);
+  await timeline.getByTestId("timeline-agency").selectOption("");
+
+  await timeline.getByTestId("span-15min").click();
+  const ticks15 = await timeline.locator(".tick").count();
+  await timeline.getByTestId("span-24h").click();
+  await expect(timeline.locator(".item")).toHaveCount(3); // still in the window
+  expect(await timeline.locator(".tick").count()).toBeLessThanOrEqual(12);
+  expect(ticks15).toBeGreaterThan(0);
+  await page.screenshot({ path: info.outputPath("room-timeline.png") });
+});

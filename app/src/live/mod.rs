@@ -71,7 +71,13 @@ pub struct LiveRoom {
     pub moves: RwSignal<u64>,
     /// What changed since the map last drew, so it updates by diff.
     pub dirty: StoredValue<Dirty>,
+    /// The non-position events this page has seen live, oldest first (bounded); the timeline
+    /// loads what came before from the log.
+    pub history: StoredValue<Vec<LoggedEvent>>,
 }
+
+/// Live events kept for the timeline; older ones are read from the log when needed.
+pub const MAX_HISTORY: usize = 20_000;
 
 /// Units and incidents changed since the map last looked; `all` after a snapshot.
 #[derive(Clone, Debug, Default)]
@@ -123,6 +129,7 @@ impl LiveRoom {
             changes: RwSignal::new(0),
             moves: RwSignal::new(0),
             dirty: StoredValue::new(Dirty { all: true, incidents: true, ..Dirty::default() }),
+            history: StoredValue::new(Vec::new()),
         }
     }
 
@@ -158,6 +165,12 @@ impl LiveRoom {
                 self.seq.set(seq);
                 self.moves.update(|n| *n += 1);
                 if !logged.event.is_positions() {
+                    self.history.update_value(|h| {
+                        if h.len() >= MAX_HISTORY {
+                            h.drain(..MAX_HISTORY / 10);
+                        }
+                        h.push(logged.clone());
+                    });
                     self.changes.update(|n| *n += 1);
                     self.recent.update(|r| {
                         r.insert(0, logged);

@@ -7,6 +7,7 @@ mod incidents;
 mod keys;
 mod map;
 mod messages;
+mod timeline;
 mod units;
 
 use leptos::prelude::*;
@@ -115,6 +116,7 @@ fn Room(live: LiveRoom) -> impl IntoView {
                 <map::MapPanel/>
                 <incidents::PlaceIncident/>
             </main>
+            <timeline::Timeline/>
             <aside class="side-panel">
                 <nav class="tabs" role="tablist">
                     <button role="tab" data-testid="tab-units" class:active=move || ui.side.get() == SideTab::Units

@@ -53,6 +53,9 @@ struct EventsQuery {
     limit: Option<i64>,
     from_ms: Option<i64>,
     to_ms: Option<i64>,
+    /// Leave out position batches (the timeline's view of the log).
+    #[serde(default)]
+    without_positions: bool,
 }
 
 #[derive(Serialize)]
@@ -70,14 +73,14 @@ async fn events(State(state): State<AppState>, ApiQuery(q): ApiQuery<EventsQuery
         return Err(ApiError::bad_request("limit", format!("limit is 1 to {MAX_PAGE}")));
     }
     let head_seq = state.hub.read(|s| s.seq);
-    let events = match (q.from_ms, q.to_ms) {
-        (None, None) => state.store.events_after(q.after_seq, limit).await,
-        (from, to) => {
+    let events = match (q.from_ms, q.to_ms, q.without_positions) {
+        (None, None, false) => state.store.events_after(q.after_seq, limit).await,
+        (from, to, without_positions) => {
             let (from_ms, to_ms) = (from.unwrap_or(0), to.unwrap_or(i64::MAX));
             if from_ms >= to_ms {
                 return Err(ApiError::bad_request("to_ms", "to_ms must be after from_ms"));
             }
-            state.store.events_between(from_ms, to_ms, q.after_seq, limit).await
+            state.store.events_between(from_ms, to_ms, q.after_seq, limit, without_positions).await
         }
     }
     .map_err(|e| ApiError::internal("reading the log", e))?;

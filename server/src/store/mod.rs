@@ -74,16 +74,26 @@ impl Store {
         rows.iter().map(decode_row).collect()
     }
 
-    /// Up to `limit` events committed in `[from_ms, to_ms)` with `seq > after`, in order.
-    pub async fn events_between(&self, from_ms: i64, to_ms: i64, after: Seq, limit: i64) -> anyhow::Result<Vec<LoggedEvent>> {
+    /// Up to `limit` events committed in `[from_ms, to_ms)` with `seq > after`, in order;
+    /// without position batches if `without_positions` (what the timeline reads).
+    pub async fn events_between(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        after: Seq,
+        limit: i64,
+        without_positions: bool,
+    ) -> anyhow::Result<Vec<LoggedEvent>> {
         let rows = sqlx::query(
             "SELECT seq, at_ms, actor, kind, body FROM events \
-             WHERE at_ms >= $1 AND at_ms < $2 AND seq > $3 ORDER BY seq LIMIT $4",
+             WHERE at_ms >= $1 AND at_ms < $2 AND seq > $3 AND kind <> $5 ORDER BY seq LIMIT $4",
         )
         .bind(from_ms)
         .bind(to_ms)
         .bind(after as i64)
         .bind(limit)
+        // No event kind is empty, so "" excludes nothing.
+        .bind(if without_positions { codec::POSITIONS_KIND } else { "" })
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(decode_row).collect()

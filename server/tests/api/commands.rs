@@ -98,6 +98,15 @@ async fn the_log_reads_by_seq_and_by_time_with_paging() {
     assert_eq!(events[0]["event"]["type"], "note_added");
     let (_, early) = app.get(&format!("/api/v1/events?from_ms={T0_MS}&to_ms={}", T0_MS + 1)).await;
     assert_eq!(early["events"].as_array().unwrap().len(), 7);
+
+    // The timeline's view: the same log without position batches.
+    let report = json!({"reports": [{"unit_id": 1, "lon": 2.35, "lat": 48.85, "reported_at_ms": T0_MS + 60_000}]});
+    assert_eq!(app.post("/api/v1/positions", report).await.0, 200);
+    let (_, all) = app.get("/api/v1/events?after_seq=7").await;
+    assert_eq!(all["events"].as_array().unwrap().len(), 2);
+    let (_, timeline) = app.get("/api/v1/events?after_seq=7&without_positions=true").await;
+    let kinds: Vec<&str> = timeline["events"].as_array().unwrap().iter().map(|e| e["event"]["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["note_added"]);
     app.stop().await;
 }
 

@@ -1,0 +1,206 @@
+//! The timeline: everything that happened, on a horizontal time axis — the log, filtered. Zoom
+//! (buttons or wheel), pan (drag), filters by agency and incident; a click selects the item on the
+//! map and in the panels. Older events are read from the log (`/api/v1/events?without_positions`),
+//! newer ones arrive on the stream.
+
+use leptos::prelude::*;
+use vigie_domain::timeline::{entry, Entry, Lane};
+use vigie_domain::{AgencyCode, IncidentId, LoggedEvent};
+
+use super::{Selection, SideTab, Ui};
+use crate::overview::describe;
+
+/// Zoom levels offered as buttons (the wheel goes between and beyond them).
+const SPANS: [(&str, i64); 4] = [("15 min", 15 * 60_000), ("1 h", 3_600_000), ("6 h", 6 * 3_600_000), ("24 h", 24 * 3_600_000)];
+const MIN_SPAN_MS: i64 = 60_000;
+const MAX_SPAN_MS: i64 = 7 * 24 * 3_600_000;
+/// At most this many items are drawn; beyond that the window is too wide to click one anyway.
+const MAX_ITEMS: usize = 1_500;
+
+#[component]
+pub fn Timeline() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let span_ms = RwSignal::new(3_600_000i64);
+    // `None`: the right edge follows the clock.
+    let end_ms = RwSignal::new(None::<i64>);
+    let agency = RwSignal::new(String::new());
+    let incident = RwSignal::new(String::new());
+    let older = RwSignal::new(Vec::<LoggedEvent>::new());
+    load_older(ui, older);
+
+    // Following the clock, "now" sits a little inside the right edge so the latest item shows whole.
+    let window = move || {
+        let span = span_ms.get();
+        let end = end_ms.get().unwrap_or_else(|| ui.live.now_ms.get() + span / 40);
+        (end - span, end)
+    };
+    let items = move || {
+        ui.live.changes.track();
+        let (start, end) = window();
+        let agency = AgencyCode::parse(&agency.get()).ok();
+        let incident = incident.get().parse::<u32>().ok().map(IncidentId);
+        let older = older.get();
+        ui.live.state.with_value(|s| {
+            ui.live.history.with_value(|live| {
+                let first_live = live.first().map_or(u64::MAX, |e| e.seq);
+                let events = older.iter().filter(|e| e.seq < first_live).chain(live.iter());
+                events
+                    .filter(|e| e.at_ms >= start && e.at_ms <= end)
+                    .filter_map(|e| entry(s, e).map(|en| (en, e)))
+                    .filter(|(en, _)| en.matches(agency.as_ref(), incident))
+                    .map(|(en, e)| (en, describe(s, e)))
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .take(MAX_ITEMS)
+                    .collect::<Vec<_>>()
+            })
+        })
+    };
+    let ticks = move || {
+        let (start, end) = window();
+        let step = tick_step(end - start);
+        let first = (start / step + 1) * step;
+        (0..).map(|i| first + i * step).take_while(|t| *t < end).map(|t| (pct(t, start, end), clock(t))).collect::<Vec<_>>()
+    };
+    let drag = StoredValue::new(None::<(f64, i64)>);
+    let width = NodeRef::<leptos::html::Div>::new();
+    let px_to_ms = move |dx: f64| -> i64 {
+        let w = width.get_untracked().map_or(1000.0, |el| f64::from(el.client_width().max(1)));
+        (dx / w * span_ms.get_untracked() as f64) as i64
+    };
+    let incidents = move || {
+        ui.live.changes.track();
+        ui.live.state.with_value(|s| s.incidents.keys().rev().take(200).map(|i| i.0).collect::<Vec<_>>())
+    };
+    view! {
+        <section class="timeline" aria-label="Timeline" data-testid="timeline">
+            <div class="timeline-bar">
+                {SPANS.into_iter().map(|(label, ms)| view! {
+                    <button class="small" class:active=move || span_ms.get() == ms data-testid=format!("span-{}", label.replace(' ', ""))
+                        on:click=move |_| span_ms.set(ms)>{label}</button>
+                }).collect_view()}
+                <button class="small" class:active=move || end_ms.get().is_none() data-testid="timeline-now"
+                    on:click=move |_| end_ms.set(None)>"Now"</button>
+                <select aria-label="Agency" data-testid="timeline-agency" on:change=move |e| agency.set(event_target_value(&e))>
+                    <option value="">"All agencies"</option>
+                    {move || ui.agency_codes().into_iter().map(|c| view! { <option value=c.clone()>{c.clone()}</option> }).collect_view()}
+                </select>
+                <select aria-label="Incident" data-testid="timeline-incident" on:change=move |e| incident.set(event_target_value(&e))>
+                    <option value="">"All incidents"</option>
+                    {move || incidents().into_iter().map(|i| view! { <option value=i.to_string()>{format!("INC-{i}")}</option> }).collect_view()}
+                </select>
+            </div>
+            <div class="timeline-body" node_ref=width
+                on:wheel=move |e| {
+                    e.prevent_default();
+                    let factor = if e.delta_y() > 0.0 { 1.5 } else { 1.0 / 1.5 };
+                    span_ms.update(|s| *s = ((*s as f64 * factor) as i64).clamp(MIN_SPAN_MS, MAX_SPAN_MS));
+                }
+                on:pointerdown=move |e| {
+                    let end = end_ms.get_untracked().unwrap_or_else(|| ui.live.now_ms.get_untracked());
+                    drag.set_value(Some((f64::from(e.client_x()), end)));
+                }
+                on:pointermove=move |e| {
+                    if let Some((x0, end0)) = drag.get_value() {
+                        let dx = f64::from(e.client_x()) - x0;
+                        if dx.abs() > 4.0 {
+                            end_ms.set(Some(end0 - px_to_ms(dx)));
+                        }
+                    }
+                }
+                on:pointerup=move |_| drag.set_value(None)
+                on:pointerleave=move |_| drag.set_value(None)>
+                <div class="axis">
+                    {move || ticks().into_iter().map(|(x, label)| view! { <span class="tick" style=format!("left:{x:.3}%")>{label}</span> }).collect_view()}
+                </div>
+                {Lane::ALL.into_iter().map(|lane| view! {
+                    <div class=format!("lane lane-{lane:?}").to_lowercase()>
+                        <span class="lane-name">{format!("{lane:?}")}</span>
+                    </div>
+                }).collect_view()}
+                <div class="items">
+                    {move || {
+                        let (start, end) = window();
+                        let selected = ui.selected.get();
+                        items().into_iter().map(|(en, text)| {
+                            let x = pct(en.at_ms, start, end);
+                            let row = Lane::ALL.iter().position(|l| *l == en.lane).unwrap_or(0);
+                            let is_selected = match selected {
+                                Selection::Incident(i) => en.incident == Some(i),
+                                Selection::Unit(u) => en.unit == Some(u),
+                                Selection::None => false,
+                            };
+                            let title = format!("{} {}", clock(en.at_ms), text);
+                            view! {
+                                <button class=format!("item lane-{:?}", en.lane).to_lowercase() class:selected=is_selected
+                                    style=format!("left:{x:.3}%;top:{}px", 22 + row * 30) title=title.clone() aria-label=title
+                                    data-seq=en.seq on:click=move |e| { e.stop_propagation(); select(ui, &en) }></button>
+                            }
+                        }).collect_view()
+                    }}
+                </div>
+            </div>
+        </section>
+    }
+    .into_any()
+}
+
+fn select(ui: Ui, en: &Entry) {
+    match (en.lane, en.unit, en.incident) {
+        (Lane::Units, Some(u), _) => ui.focus_unit(u),
+        (Lane::Messages, _, incident) => {
+            ui.side.set(SideTab::Messages);
+            if let Some(i) = incident {
+                ui.focus_incident(i);
+            }
+        }
+        (_, _, Some(i)) => ui.focus_incident(i),
+        _ => {}
+    }
+}
+
+fn pct(t: i64, start: i64, end: i64) -> f64 {
+    (t - start) as f64 / (end - start).max(1) as f64 * 100.0
+}
+
+/// About six to twelve ticks whatever the zoom.
+fn tick_step(span_ms: i64) -> i64 {
+    const STEPS: [i64; 9] = [60_000, 2 * 60_000, 5 * 60_000, 10 * 60_000, 15 * 60_000, 30 * 60_000, 3_600_000, 3 * 3_600_000, 6 * 3_600_000];
+    STEPS.into_iter().find(|s| span_ms / s <= 12).unwrap_or(24 * 3_600_000)
+}
+
+/// `HH:MM` UTC.
+fn clock(at_ms: i64) -> String {
+    let m = at_ms.div_euclid(60_000).rem_euclid(24 * 60);
+    format!("{:02}:{:02}", m / 60, m % 60)
+}
+
+/// Reads the events before this page's first live one from the log, a page at a time (browser only).
+fn load_older(ui: Ui, older: RwSignal<Vec<LoggedEvent>>) {
+    #[cfg(feature = "hydrate")]
+    {
+        let up_to = ui.live.seq.get_untracked();
+        let since_ms = ui.live.now_ms.get_untracked() - 24 * 3_600_000;
+        wasm_bindgen_futures::spawn_local(async move {
+            let mut after = 0u64;
+            let mut all = Vec::new();
+            // Four pages of 5 000 is more than a day of an exercise's non-position events.
+            for _ in 0..4 {
+                let url = format!("/api/v1/events?without_positions=true&from_ms={since_ms}&after_seq={after}&limit=5000");
+                let Ok(response) = gloo_net::http::Request::get(&url).send().await else { break };
+                let Ok(page) = response.json::<serde_json::Value>().await else { break };
+                let events: Vec<LoggedEvent> = serde_json::from_value(page["events"].clone()).unwrap_or_default();
+                let done = page["next_after_seq"].is_null() || events.last().is_none_or(|e| e.seq >= up_to);
+                after = events.last().map_or(after, |e| e.seq);
+                all.extend(events.into_iter().filter(|e| e.seq <= up_to));
+                if done {
+                    break;
+                }
+            }
+            older.set(all);
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (ui, older);
+}
