@@ -218,7 +218,8 @@ export class RoomMap {
         },
       });
       add({
-        id: `${id}-label`, type: "symbol",
+        // Areas are named by their label point (see the server's basemap import), never per tile.
+        id: `${id}-label`, type: "symbol", filter: ["!=", ["geometry-type"], "Polygon"],
         layout: {
           "text-field": ["get", "label"], "text-font": FONT, "text-size": overlay ? 12 : 14,
           "symbol-placement": water ? "line" : "point",

@@ -17,7 +17,8 @@ pub fn layers() -> Vec<super::Layer> {
         .map(|name| {
             let kind = name.trim_start_matches("builtin-");
             let mut bbox = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
-            let features: Vec<Feature> = sketch
+            let mut label_points = Vec::new();
+            let mut features: Vec<Feature> = sketch
                 .iter()
                 .filter(|s| s.layer == kind)
                 .map(|s| {
@@ -26,6 +27,10 @@ pub fn layers() -> Vec<super::Layer> {
                     }
                     let ring: Vec<Vec<f64>> = s.points.iter().map(|p| vec![p.lon, p.lat]).collect();
                     let value = if kind == "outline" {
+                        let polygon = geo::Polygon::new(ring.iter().map(|c| (c[0], c[1])).collect(), vec![]);
+                        if let Some(at) = super::label_point(&polygon.into()) {
+                            label_points.push(super::labelled_point(at, &s.label));
+                        }
                         GeometryValue::new_polygon(vec![ring])
                     } else {
                         GeometryValue::new_line_string(ring)
@@ -35,10 +40,12 @@ pub fn layers() -> Vec<super::Layer> {
                     Feature { geometry: Some(Geometry::new(value)), properties: Some(properties), ..Feature::default() }
                 })
                 .collect();
+            let shapes = features.len() as u32;
+            features.extend(label_points);
             let info = LayerInfo {
                 name: name.to_string(),
                 role: Role::Base,
-                features: features.len() as u32,
+                features: shapes,
                 bbox,
                 label_property: Some("label".into()),
                 builtin: true,

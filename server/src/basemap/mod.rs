@@ -100,6 +100,7 @@ pub fn prepare(name: &str, role: Role, text: &str, label: Option<&str>) -> Resul
         None => LABEL_KEYS.iter().find(|k| features.iter().any(|f| f.property(k).is_some())).map(|k| k.to_string()),
     };
     let mut out = Vec::with_capacity(features.len());
+    let mut label_points = Vec::new();
     let mut bbox: Option<geo::Rect<f64>> = None;
     for (i, feature) in features.into_iter().enumerate() {
         let Some(geometry) = feature.geometry else { continue };
@@ -118,7 +119,11 @@ pub fn prepare(name: &str, role: Role, text: &str, label: Option<&str>) -> Resul
         }
         let mut properties = JsonObject::new();
         let label = label_key.as_deref().and_then(|k| feature.properties.as_ref()?.get(k)).map(label_text);
-        properties.insert("label".into(), Value::String(label.unwrap_or_default()));
+        let label = label.unwrap_or_default();
+        if let Some(at) = label_point(&geo).filter(|_| !label.is_empty()) {
+            label_points.push(labelled_point(at, &label));
+        }
+        properties.insert("label".into(), Value::String(label));
         out.push(Feature {
             geometry: Some(Geometry::new(GeometryValue::from(&geo))),
             properties: Some(properties),
@@ -126,16 +131,41 @@ pub fn prepare(name: &str, role: Role, text: &str, label: Option<&str>) -> Resul
         });
     }
     let Some(bbox) = bbox else { return Err(ImportError::Empty) };
+    let features_in_file = out.len() as u32;
+    // After the shapes, so a feature's index in the file is its index here.
+    out.extend(label_points);
     let info = LayerInfo {
         name: name.into(),
         role,
-        features: out.len() as u32,
+        features: features_in_file,
         bbox: [bbox.min().x, bbox.min().y, bbox.max().x, bbox.max().y],
         label_property: label_key,
         builtin: false,
     };
     let geojson = GeoJson::FeatureCollection(FeatureCollection { bbox: None, features: out, foreign_members: None }).to_string();
     Ok(Layer { info, geojson })
+}
+
+/// Where an area's name goes: one point inside it (MapLibre would otherwise repeat a polygon's
+/// label in every tile it covers). Lines are labelled along themselves.
+pub fn label_point(geometry: &geo::Geometry<f64>) -> Option<geo::Point<f64>> {
+    use geo::InteriorPoint;
+    match geometry {
+        geo::Geometry::Polygon(_) | geo::Geometry::MultiPolygon(_) => geometry.interior_point(),
+        _ => None,
+    }
+}
+
+/// A point feature carrying only a label.
+pub fn labelled_point(at: geo::Point<f64>, label: &str) -> Feature {
+    let mut properties = JsonObject::new();
+    properties.insert("label".into(), Value::String(label.to_string()));
+    let round = |v: f64| (v * 1e6).round() / 1e6;
+    Feature {
+        geometry: Some(Geometry::new(GeometryValue::new_point([round(at.x()), round(at.y())]))),
+        properties: Some(properties),
+        ..Feature::default()
+    }
 }
 
 fn label_text(value: &Value) -> String {
@@ -198,6 +228,10 @@ mod tests {
         assert_eq!(v["features"][0]["properties"], serde_json::json!({ "label": "Louvre" }));
         let line = v["features"][1]["geometry"]["coordinates"].as_array().unwrap();
         assert_eq!(line.len(), 2, "a point 1 cm off the line is simplified away");
+        let label_at = &v["features"][2];
+        assert_eq!((label_at["geometry"]["type"].as_str(), label_at["properties"]["label"].as_str()), (Some("Point"), Some("Louvre")));
+        let [x, y] = [0, 1].map(|i| label_at["geometry"]["coordinates"][i].as_f64().unwrap());
+        assert!((2.33..2.34).contains(&x) && (48.86..48.87).contains(&y), "the label point is inside the area");
         let by_code = prepare("x", Role::Base, SQUARE, Some("code")).unwrap();
         let v: Value = serde_json::from_str(&by_code.geojson).unwrap();
         assert_eq!(v["features"][0]["properties"]["label"], "1");

@@ -37,8 +37,13 @@ async fn a_fresh_room_draws_the_built_in_sketch() {
     assert_eq!(names, ["builtin-outline", "builtin-water", "builtin-streets"]);
     let (status, outline) = app.get("/api/v1/basemap/builtin-outline").await;
     assert_eq!(status, 200);
-    let labels: Vec<&str> = outline["features"].as_array().unwrap().iter().map(|f| f["properties"]["label"].as_str().unwrap()).collect();
-    assert_eq!(labels, ["Manhattan", "Paris"]);
+    let labels: Vec<(&str, &str)> = outline["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["geometry"]["type"].as_str().unwrap(), f["properties"]["label"].as_str().unwrap()))
+        .collect();
+    assert_eq!(labels, [("Polygon", "Manhattan"), ("Polygon", "Paris"), ("Point", "Manhattan"), ("Point", "Paris")]);
     let (status, err) = app.get("/api/v1/basemap/nowhere").await;
     assert_eq!((status, err["error"]["code"].as_str()), (404, Some("not_found")));
 }
@@ -79,7 +84,14 @@ async fn imported_jurisdictions_are_served_with_their_names_and_a_base_replaces_
     let response = app.http.get(format!("{}/api/v1/basemap/paris-arrondissements", app.base)).header("accept-encoding", "gzip").send().await.unwrap();
     assert_eq!(response.headers()["content-type"], "application/geo+json");
     let (_, layer) = app.get("/api/v1/basemap/paris-arrondissements").await;
-    let mut labels: Vec<String> = layer["features"].as_array().unwrap().iter().map(|f| f["properties"]["label"].as_str().unwrap().to_string()).collect();
+    // One label point per arrondissement, after the 20 shapes.
+    let mut labels: Vec<String> = layer["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["geometry"]["type"] == "Point")
+        .map(|f| f["properties"]["label"].as_str().unwrap().to_string())
+        .collect();
     labels.sort();
     assert!(labels.iter().any(|l| l == "Hôtel-de-Ville"), "{labels:?}");
     assert_eq!(labels.len(), 20);
