@@ -84,6 +84,8 @@ export class RoomMap {
     this.loaded = new Promise((resolve) => this.map.on("load", resolve));
     this.loaded.then(() => this.setUp());
     this.installPlacing(container);
+    // For diagnostics and the map benchmark (bench/map_fps.mjs): the element knows its map.
+    container.roomMap = this;
   }
 
   async setUp() {

@@ -5,6 +5,7 @@
 // Leptos view types nest deeply; the release (hydrate) build of the room needs more than 128.
 #![recursion_limit = "256"]
 
+pub mod i18n;
 pub mod live;
 pub mod overview;
 pub mod room;

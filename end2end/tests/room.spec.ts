@@ -173,3 +173,20 @@ test("the timeline shows the log, filters it, zooms, and a click selects the ite
   expect(ticks15).toBeGreaterThan(0);
   await page.screenshot({ path: info.outputPath("room-timeline.png") });
 });
+
+test("French by default for a French browser, switchable to English, and the choice is kept", async ({ browser }) => {
+  const context = await browser.newContext({ locale: "fr-FR" });
+  const page = await context.newPage();
+  await page.goto(vigie.url);
+  await expect(page.getByTestId("tab-units")).toHaveText("Moyens"); // rendered in French by the server
+  await expect(page.getByTestId("link")).toHaveText("live");
+  await page.getByTestId("unit-search").fill("PS-11");
+  await expect(page.getByTestId("unit-PS-11").getByTestId("unit-status")).toHaveText("disponible");
+  await page.getByTestId("lang").click();
+  await expect(page.getByTestId("tab-units")).toHaveText("Units");
+  await expect(page.getByTestId("unit-PS-11").getByTestId("unit-status")).toHaveText("available");
+  await page.reload();
+  await expect(page.getByTestId("link")).toHaveText("live");
+  await expect(page.getByTestId("tab-units")).toHaveText("Units");
+  await context.close();
+});

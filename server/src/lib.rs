@@ -100,7 +100,7 @@ fn room_source(state: &AppState) -> app::ssr::RoomSource {
     app::ssr::RoomSource(Arc::new(move || {
         let now_ms = state.clock.now_ms();
         let (room, recent) = state.hub.read_with_recent(|s, recent| (s.clone(), recent.to_vec()));
-        app::live::InitialRoom { state: room, recent, now_ms, stale_after_ms: state.config.stale_after_ms() }
+        app::live::InitialRoom { state: room, recent, now_ms, stale_after_ms: state.config.stale_after_ms(), lang: Default::default() }
     }))
 }
 

@@ -20,12 +20,19 @@ pub struct InitialRoom {
     pub recent: Vec<LoggedEvent>,
     pub now_ms: i64,
     pub stale_after_ms: i64,
+    /// The page's language, from the browser's `Accept-Language`.
+    #[serde(default)]
+    pub lang: crate::i18n::Lang,
 }
 
 #[server(prefix = "/leptos", endpoint = "load_room")]
 pub async fn load_room() -> Result<InitialRoom, ServerFnError> {
     let source = use_context::<crate::ssr::RoomSource>().ok_or_else(|| ServerFnError::new("the room is not available"))?;
-    Ok((source.0)())
+    let mut room = (source.0)();
+    let accept = use_context::<http::request::Parts>()
+        .and_then(|p| p.headers.get("accept-language").and_then(|v| v.to_str().ok()).map(str::to_string));
+    room.lang = crate::i18n::Lang::from_header(accept.as_deref().unwrap_or(""));
+    Ok(room)
 }
 
 /// Loads the room once and renders `page` with it. The resource is blocking, so the server sends
@@ -63,6 +70,7 @@ pub struct LiveRoom {
     pub link: RwSignal<Link>,
     pub now_ms: RwSignal<i64>,
     pub stale_after_ms: i64,
+    pub lang: crate::i18n::Lang,
     /// Events that arrived out of order or twice (should stay 0; shown for the tests and ops).
     pub anomalies: RwSignal<u32>,
     /// Bumped on every change other than positions: the panels recompute from `state` on it.
@@ -125,6 +133,7 @@ impl LiveRoom {
             link: RwSignal::new(Link::Connecting),
             now_ms: RwSignal::new(initial.now_ms),
             stale_after_ms: initial.stale_after_ms,
+            lang: initial.lang,
             anomalies: RwSignal::new(0),
             changes: RwSignal::new(0),
             moves: RwSignal::new(0),

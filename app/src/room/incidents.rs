@@ -39,24 +39,24 @@ pub fn IncidentPanel() -> impl IntoView {
     view! {
         <section class="incident-panel" aria-label="Incidents">
             <header class="panel-head">
-                <h2>"Incidents"</h2>
+                <h2>{move || ui.tr("Incidents")}</h2>
                 <button class="primary" data-testid="new-incident" on:click=move |_| {
                     let centre = ui.live.state.with_value(|s| s.incidents.values().last().map(|i| (i.location.lon, i.location.lat)));
                     ui.placing.set(Some(centre.unwrap_or((2.3470, 48.8589))));
-                }>"+ New"</button>
+                }>{move || ui.tr("+ New")}</button>
             </header>
             <div class="filters">
                 <select aria-label="Agency" data-testid="filter-agency" on:change=move |e| agency.set(event_target_value(&e))>
-                    <option value="">"All agencies"</option>
+                    <option value="">{move || ui.tr("All agencies")}</option>
                     {move || ui.agency_codes().into_iter().map(|c| view! { <option value=c.clone()>{c.clone()}</option> }).collect_view()}
                 </select>
                 <select aria-label="Type" data-testid="filter-kind" on:change=move |e| kind.set(event_target_value(&e))>
-                    <option value="">"All types"</option>
-                    {IncidentKind::ALL.into_iter().map(|k| view! { <option value=wire_name(&k)>{words(k)}</option> }).collect_view()}
+                    <option value="">{move || ui.tr("All types")}</option>
+                    {IncidentKind::ALL.into_iter().map(|k| view! { <option value=wire_name(&k)>{move || ui.tr(&words(k))}</option> }).collect_view()}
                 </select>
                 <select aria-label="Status" data-testid="filter-status" on:change=move |e| status.set(event_target_value(&e))>
-                    <option value="">"Any status"</option>
-                    {IncidentStatus::ALL.into_iter().filter(|s| s.is_open()).map(|s| view! { <option value=wire_name(&s)>{words(s)}</option> }).collect_view()}
+                    <option value="">{move || ui.tr("Any status")}</option>
+                    {IncidentStatus::ALL.into_iter().filter(|s| s.is_open()).map(|s| view! { <option value=wire_name(&s)>{move || ui.tr(&words(s))}</option> }).collect_view()}
                 </select>
             </div>
             <ol class="queue" data-testid="incident-queue">
@@ -81,10 +81,10 @@ fn QueueRow(incident: Incident) -> impl IntoView {
             data-testid=format!("queue-{id}") on:click=move |_| ui.focus_incident(id)>
             <span class="badge">{format!("{:?}", incident.priority)}</span>
             <span class="what">
-                <strong>{id.to_string()} " " {words(incident.kind)}</strong>
+                <strong>{id.to_string()} " " {let kind = incident.kind; move || ui.tr(&words(kind))}</strong>
                 <span class="address">{incident.address.clone()}</span>
             </span>
-            <span class=format!("status status-{}", wire_name(&incident.status))>{words(incident.status)}</span>
+            <span class=format!("status status-{}", wire_name(&incident.status))>{let st = incident.status; move || ui.tr(&words(st))}</span>
             <span class="units" title="assigned units">{incident.assigned.len()} " u"</span>
             <time class="timer">{move || elapsed(ui.live.now_ms.get(), since)}</time>
         </li>
@@ -136,18 +136,18 @@ fn IncidentCard(incident: Incident) -> impl IntoView {
     view! {
         <article class="incident-card" data-testid="incident-detail">
             <header>
-                <h3>{id.to_string()} " · " {words(incident.kind)} " · " {format!("{:?}", incident.priority)}</h3>
+                <h3>{id.to_string()} " · " {let kind = incident.kind; move || ui.tr(&words(kind))} " · " {format!("{:?}", incident.priority)}</h3>
                 <button class="close" aria-label="Close" on:click=move |_| ui.selected.set(Selection::None)>"×"</button>
             </header>
             <p class="address">{incident.address.clone()}</p>
             <p class="meta">
-                "Lead " <strong>{incident.lead_agency.to_string()}</strong> " · "
-                <span data-testid="incident-status">{words(incident.status)}</span>
-                " for " {let since = incident.status_since_ms; move || elapsed(ui.live.now_ms.get(), since)}
+                {move || ui.tr("Lead")} " " <strong>{incident.lead_agency.to_string()}</strong> " · "
+                <span data-testid="incident-status">{let st = incident.status; move || ui.tr(&words(st))}</span>
+                " " {move || ui.tr("for")} " " {let since = incident.status_since_ms; move || elapsed(ui.live.now_ms.get(), since)}
             </p>
             <div class="actions">
                 {next.into_iter().map(|to| {
-                    let label = words(to);
+                    let label = move || ui.tr(&words(to));
                     view! {
                         <button data-testid=format!("status-{}", wire_name(&to)) on:click=move |_| ui.send(
                             "POST", format!("/api/v1/incidents/{}/status", id.0), Some(json!({ "status": to })),
@@ -155,9 +155,9 @@ fn IncidentCard(incident: Incident) -> impl IntoView {
                         )>{label}</button>
                     }
                 }).collect_view()}
-                <button on:click=move |_| ui.focus_incident(id)>"Fit map"</button>
+                <button on:click=move |_| ui.focus_incident(id)>{move || ui.tr("Fit map")}</button>
             </div>
-            <h4>"Assigned"</h4>
+            <h4>{move || ui.tr("Assigned")}</h4>
             <ul class="assigned" data-testid="assigned">
                 {assigned.into_iter().map(|(unit_id, callsign, status)| view! {
                     <li>
@@ -166,12 +166,12 @@ fn IncidentCard(incident: Incident) -> impl IntoView {
                         <button class="small" on:click=move |_| ui.send(
                             "DELETE", format!("/api/v1/incidents/{}/assignments/{}", id.0, unit_id.0), None,
                             format!("release {callsign}"),
-                        )>"Release"</button>
+                        )>{move || ui.tr("Release")}</button>
                     </li>
                 }).collect_view()}
             </ul>
             <Show when=move || open>
-                <h4>"Nearest available"</h4>
+                <h4>{move || ui.tr("Nearest available")}</h4>
                 <ul class="recommended" data-testid="recommended">
                     {let recommendations = recommendations.clone(); move || recommendations().into_iter().map(|(r, callsign, agency)| {
                         let unit_id = r.unit_id;
@@ -184,13 +184,13 @@ fn IncidentCard(incident: Incident) -> impl IntoView {
                                 <button class="primary small" data-testid=format!("assign-{}", callsign) on:click=move |_| ui.send(
                                     "POST", format!("/api/v1/incidents/{}/assignments", id.0), Some(json!({ "unit_id": unit_id.0 })),
                                     format!("assign {callsign} to {id}"),
-                                )>"Assign"</button>
+                                )>{move || ui.tr("Assign")}</button>
                             </li>
                         }
                     }).collect_view()}
                 </ul>
             </Show>
-            <h4>"Notes"</h4>
+            <h4>{move || ui.tr("Notes")}</h4>
             <ol class="notes">
                 {incident.notes.iter().map(|n| view! {
                     <li><span class="actor">{n.author.clone()}</span> " " <span class="text">{n.text.clone()}</span></li>
@@ -204,9 +204,9 @@ fn IncidentCard(incident: Incident) -> impl IntoView {
                     ui.send("POST", format!("/api/v1/incidents/{}/notes", id.0), Some(json!({ "text": text })), format!("note on {id}"));
                     note.set(String::new());
                 }>
-                    <input aria-label="Note" placeholder="Add a note" maxlength="2000" data-testid="note-input"
+                    <input aria-label="Note" placeholder=move || ui.tr("Add a note") maxlength="2000" data-testid="note-input"
                         prop:value=move || note.get() on:input=move |e| note.set(event_target_value(&e))/>
-                    <button type="submit">"Add"</button>
+                    <button type="submit">{move || ui.tr("Add")}</button>
                 </form>
             </Show>
         </article>
@@ -241,17 +241,17 @@ pub fn PlaceIncident() -> impl IntoView {
     view! {
         <Show when=move || ui.placing.get().is_some()>
             <form class="place-incident" data-testid="place-incident" on:submit=submit>
-                <h3>"New incident"</h3>
+                <h3>{move || ui.tr("New incident")}</h3>
                 <p class="where">{move || ui.placing.get().map(|(lon, lat)| format!("{lat:.5}, {lon:.5}"))}</p>
-                <label>"Type"
+                <label>{move || ui.tr("Type")}
                     <select data-testid="new-kind" on:change=move |e| {
                         let v = event_target_value(&e);
                         if let Some(k) = IncidentKind::ALL.into_iter().find(|k| wire_name(k) == v) { kind.set(k) }
                     }>
-                        {IncidentKind::ALL.into_iter().map(|k| view! { <option value=wire_name(&k)>{words(k)}</option> }).collect_view()}
+                        {IncidentKind::ALL.into_iter().map(|k| view! { <option value=wire_name(&k)>{move || ui.tr(&words(k))}</option> }).collect_view()}
                     </select>
                 </label>
-                <label>"Priority"
+                <label>{move || ui.tr("Priority")}
                     <select data-testid="new-priority" on:change=move |e| {
                         let v = event_target_value(&e);
                         if let Some(p) = Priority::ALL.into_iter().find(|p| format!("{p:?}") == v) { priority.set(p) }
@@ -259,18 +259,18 @@ pub fn PlaceIncident() -> impl IntoView {
                         {Priority::ALL.into_iter().map(|p| view! { <option value=format!("{p:?}") selected=p == Priority::P2>{format!("{p:?}")}</option> }).collect_view()}
                     </select>
                 </label>
-                <label>"Address"
+                <label>{move || ui.tr("Address")}
                     <input data-testid="new-address" maxlength="200" prop:value=move || address.get() on:input=move |e| address.set(event_target_value(&e))/>
                 </label>
-                <label>"Lead agency"
+                <label>{move || ui.tr("Lead agency")}
                     <select data-testid="new-lead" on:change=move |e| lead.set(event_target_value(&e))>
                         <option value="">{move || format!("mine ({})", ui.operator.get().agency)}</option>
                         {move || ui.agency_codes().into_iter().map(|c| view! { <option value=c.clone()>{c.clone()}</option> }).collect_view()}
                     </select>
                 </label>
                 <div class="actions">
-                    <button type="submit" class="primary" data-testid="create-incident">"Create"</button>
-                    <button type="button" on:click=move |_| ui.placing.set(None)>"Cancel"</button>
+                    <button type="submit" class="primary" data-testid="create-incident">{move || ui.tr("Create")}</button>
+                    <button type="button" on:click=move |_| ui.placing.set(None)>{move || ui.tr("Cancel")}</button>
                 </div>
             </form>
         </Show>

@@ -160,10 +160,10 @@ pub fn MessagePanel() -> impl IntoView {
                     {PRIORITIES.into_iter().map(|p| view! { <option value=wire_name(&p) selected=p == MessagePriority::Routine>{wire_name(&p)}</option> }).collect_view()}
                 </select>
                 <label class="ack-required"><input type="checkbox" data-testid="compose-ack"
-                    prop:checked=move || ack_required.get() on:change=move |e| ack_required.set(event_target_checked(&e))/>"ack"</label>
-                <input class="body" aria-label="Message" placeholder="Message…" maxlength="2000" data-testid="compose-body"
+                    prop:checked=move || ack_required.get() on:change=move |e| ack_required.set(event_target_checked(&e))/>{move || ui.tr("ack")}</label>
+                <input class="body" aria-label="Message" placeholder=move || ui.tr("Message…") maxlength="2000" data-testid="compose-body"
                     prop:value=move || body.get() on:input=move |e| body.set(event_target_value(&e))/>
-                <button type="submit" class="primary" data-testid="compose-send">"Send"</button>
+                <button type="submit" class="primary" data-testid="compose-send">{move || ui.tr("Send")}</button>
             </form>
         </section>
     }
@@ -190,13 +190,13 @@ fn MessageRow(message: Message, acks: (usize, usize)) -> impl IntoView {
             </header>
             <p class="body">{message.body.clone()}</p>
             <Show when=move || ack_required>
-                <footer class="acks" data-testid="ack-state">{format!("acknowledged by {} of {} agencies", acks.0, acks.1)}</footer>
+                <footer class="acks" data-testid="ack-state">{move || ui.tr("acknowledged by {} of {} agencies").replacen("{}", &acks.0.to_string(), 1).replacen("{}", &acks.1.to_string(), 1)}</footer>
             </Show>
             <Show when=needs_my_ack.clone()>
                 <button class="primary small" data-testid=format!("ack-{id}") on:click=move |_| ui.send(
                     "POST", format!("/api/v1/messages/{}/acks", id.0), Some(json!({ "agency": ui.operator.get_untracked().agency })),
                     format!("acknowledged {id}"),
-                )>"Acknowledge"</button>
+                )>{move || ui.tr("Acknowledge")}</button>
             </Show>
         </li>
     }
@@ -226,8 +226,8 @@ pub fn FlashBanner() -> impl IntoView {
                     <button class="primary" data-testid="flash-ack" on:click=move |_| ui.send(
                         "POST", format!("/api/v1/messages/{}/acks", id.0), Some(json!({ "agency": ui.operator.get_untracked().agency })),
                         format!("acknowledged {id}"),
-                    )>"Acknowledge"</button>
-                    <button on:click=move |_| ui.side.set(SideTab::Messages)>"Open"</button>
+                    )>{move || ui.tr("Acknowledge")}</button>
+                    <button on:click=move |_| ui.side.set(SideTab::Messages)>{move || ui.tr("Open")}</button>
                 </div>
             }
         })}

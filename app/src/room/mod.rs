@@ -13,6 +13,7 @@ mod units;
 use leptos::prelude::*;
 use vigie_domain::{IncidentId, Priority, UnitId, UnitStatus};
 
+use crate::i18n::{t, Lang};
 use crate::live::{Link, LiveRoom, WithRoom};
 use crate::overview::{PriorityTile, StatusTile};
 pub use command::{Operator, Outcome};
@@ -46,9 +47,15 @@ pub struct Ui {
     pub side: RwSignal<SideTab>,
     /// The keyboard shortcuts overlay.
     pub help: RwSignal<bool>,
+    pub lang: RwSignal<Lang>,
 }
 
 impl Ui {
+    /// `english` in the screen's language (reactive).
+    pub fn tr(&self, english: &str) -> String {
+        t(self.lang.get(), english)
+    }
+
     /// Sends a command as this screen's operator.
     pub fn send(&self, method: &'static str, path: String, body: Option<serde_json::Value>, what: impl Into<String>) {
         command::send(method, path, body, what.into(), self.operator.get_untracked(), self.outcome);
@@ -103,6 +110,7 @@ fn Room(live: LiveRoom) -> impl IntoView {
         outcome: RwSignal::new(Outcome::Idle),
         side: RwSignal::new(SideTab::Units),
         help: RwSignal::new(false),
+        lang: RwSignal::new(live.lang),
     };
     provide_context(ui);
     Effect::new(move |_| live.connect());
@@ -120,7 +128,7 @@ fn Room(live: LiveRoom) -> impl IntoView {
             <aside class="side-panel">
                 <nav class="tabs" role="tablist">
                     <button role="tab" data-testid="tab-units" class:active=move || ui.side.get() == SideTab::Units
-                        on:click=move |_| ui.side.set(SideTab::Units)>"Units"</button>
+                        on:click=move |_| ui.side.set(SideTab::Units)>{move || ui.tr("Units")}</button>
                     <button role="tab" data-testid="tab-messages" class:active=move || ui.side.get() == SideTab::Messages
                         on:click=move |_| ui.side.set(SideTab::Messages)>
                         "Messages" <messages::UnreadBadge/>
@@ -160,17 +168,21 @@ fn TopBar() -> impl IntoView {
                 {Priority::ALL.into_iter().map(|p| view! { <PriorityTile room=live p/> }).collect_view()}
                 <div class="tile total">
                     <span class="count" data-testid="units-total">{move || live.summary.with(|s| s.units_by_status.values().sum::<u32>())}</span>
-                    <span class="label">"units"</span>
+                    <span class="label">{move || ui.tr("units")}</span>
                 </div>
                 {[UnitStatus::Available, UnitStatus::Dispatched, UnitStatus::EnRoute, UnitStatus::OnScene]
                     .into_iter().map(|s| view! { <StatusTile room=live s/> }).collect_view()}
                 <div class="tile stale">
                     <span class="count" data-testid="units-stale">{move || live.summary.with(|s| s.stale_units)}</span>
-                    <span class="label">"stale"</span>
+                    <span class="label">{move || ui.tr("stale")}</span>
                 </div>
             </div>
             <span class=move || outcome().1 data-testid="outcome" role="status">{move || outcome().0}</span>
             <OperatorBadge/>
+            <button class="small lang-button" data-testid="lang" title="Français / English"
+                on:click=move |_| { ui.lang.update(|l| *l = l.other()); save_operator(ui) }>
+                {move || ui.lang.get().other().code().to_uppercase()}
+            </button>
             <button class="small help-button" title="Keyboard shortcuts (?)" data-testid="help-button"
                 on:click=move |_| ui.help.update(|h| *h = !*h)>"?"</button>
             <span class=link_class data-testid="link">{link_label}</span>
@@ -208,6 +220,11 @@ fn restore_operator(ui: Ui) {
         let Some(storage) = window().local_storage().ok().flatten() else { return };
         let user = storage.get_item("vigie.user").ok().flatten();
         let agency = storage.get_item("vigie.agency").ok().flatten();
+        match storage.get_item("vigie.lang").ok().flatten().as_deref() {
+            Some("fr") => ui.lang.set(Lang::Fr),
+            Some("en") => ui.lang.set(Lang::En),
+            _ => {}
+        }
         ui.operator.update(|o| {
             if let Some(u) = user.filter(|u| !u.is_empty()) {
                 o.user = u;
@@ -225,6 +242,7 @@ fn save_operator(ui: Ui) {
         let o = ui.operator.get_untracked();
         let _ = storage.set_item("vigie.user", &o.user);
         let _ = storage.set_item("vigie.agency", &o.agency);
+        let _ = storage.set_item("vigie.lang", ui.lang.get_untracked().code());
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = ui;

@@ -43,12 +43,12 @@ pub fn UnitBoard() -> impl IntoView {
     view! {
         <section class="unit-board" aria-label="Units">
             <div class="filters">
-                <input type="search" placeholder="Callsign…" aria-label="Search by callsign" data-testid="unit-search"
+                <input type="search" placeholder=move || ui.tr("Callsign…") aria-label="Search by callsign" data-testid="unit-search"
                     prop:value=move || search.get() on:input=move |e| search.set(event_target_value(&e))/>
                 <details class="thresholds">
-                    <summary>"Overdue after"</summary>
+                    <summary>{move || ui.tr("Overdue after")}</summary>
                     {UnitStatus::ALL.into_iter().filter(|s| default_overdue_min(*s).is_some()).map(|s| view! {
-                        <label>{s.label()}
+                        <label>{move || ui.tr(s.label())}
                             <input type="number" min="1" max="1440" prop:value=move || thresholds.with(|t| t[&s].unwrap_or(0))
                                 on:change=move |e| {
                                     let v = event_target_value(&e).parse::<u32>().ok().filter(|v| *v > 0);
@@ -92,7 +92,7 @@ fn UnitRow(unit: Unit, thresholds: RwSignal<BTreeMap<UnitStatus, Option<u32>>>) 
             class:selected=move || ui.selected.get() == Selection::Unit(id) data-testid=format!("unit-{}", unit.callsign)>
             <button class="callsign" on:click=move |_| ui.focus_unit(id)>{unit.callsign.clone()}</button>
             <span class="kind">{super::words(unit.kind)}</span>
-            <span class="status" data-testid="unit-status">{status.label()}</span>
+            <span class="status" data-testid="unit-status">{move || ui.tr(status.label())}</span>
             <time class="timer">{move || elapsed(ui.live.now_ms.get(), since)}</time>
             <select class="quick-status" aria-label=format!("Status of {}", unit.callsign) on:change=move |e| {
                 let v = event_target_value(&e);
@@ -100,10 +100,10 @@ fn UnitRow(unit: Unit, thresholds: RwSignal<BTreeMap<UnitStatus, Option<u32>>>) 
                     ui.send("POST", format!("/api/v1/units/{}/status", id.0), Some(json!({ "status": to })), format!("{callsign} → {}", to.label()));
                 }
             }>
-                {UnitStatus::ALL.into_iter().map(|s| view! { <option value=wire_name(&s) selected=s == status>{s.label()}</option> }).collect_view()}
+                {UnitStatus::ALL.into_iter().map(|s| view! { <option value=wire_name(&s) selected=s == status>{move || ui.tr(s.label())}</option> }).collect_view()}
             </select>
             <button class="small follow" title="Follow on the map" class:active=move || ui.followed.get() == Some(id)
-                on:click=move |_| ui.followed.update(|f| *f = if *f == Some(id) { None } else { Some(id) })>"Follow"</button>
+                on:click=move |_| ui.followed.update(|f| *f = if *f == Some(id) { None } else { Some(id) })>{move || ui.tr("Follow")}</button>
         </li>
     }
     .into_any()
