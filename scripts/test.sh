@@ -7,6 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 source scripts/env.sh
-cargo test --locked -p vigie-domain -p vigie
+cargo test --locked -p vigie-domain -p app -p vigie
 cargo leptos build
 (cd end2end && npx playwright test)

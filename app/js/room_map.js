@@ -10,6 +10,9 @@
 import * as maplibregl from "/vendor/maplibre-gl/maplibre-gl.mjs";
 
 const GLIDE_MS = 900;
+// Above this many units the per-frame glide costs more than it shows (every frame would rewrite
+// every feature); units then move fix to fix, one source update per batch.
+const GLIDE_MAX_UNITS = 3000;
 const FONT = ["DejaVu Sans", "Noto Sans", "sans-serif"];
 // Status ring colours: the same palette as the unit board (style/main.css).
 const STATUS_COLOURS = {
@@ -257,10 +260,11 @@ export class RoomMap {
       if (known) {
         const moved = known.to[0] !== u.lon || known.to[1] !== u.lat;
         if (moved) {
-          known.from = this.positionAt(known, now);
+          const glide = this.units.size <= GLIDE_MAX_UNITS;
+          known.from = glide ? this.positionAt(known, now) : [u.lon, u.lat];
           known.to = [u.lon, u.lat];
           known.t0 = now;
-          this.gliding.add(u.id);
+          if (glide) this.gliding.add(u.id);
         }
         known.props = u;
         this.pending.set(u.id, { id: u.id, newGeometry: point(...this.positionAt(known, now)), props: u });

@@ -9,6 +9,10 @@ use vigie_domain::{Unit, UnitStatus};
 
 use super::{elapsed, wire_name, Selection, Ui};
 
+/// Rows drawn per agency; beyond, the board says how many more and search narrows it down (a wall
+/// of 10 000 rows helps no one and costs the map its frame rate).
+const MAX_ROWS_PER_AGENCY: usize = 150;
+
 /// Minutes in a status after which a unit is flagged overdue; `None`: never.
 fn default_overdue_min(status: UnitStatus) -> Option<u32> {
     match status {
@@ -65,7 +69,11 @@ pub fn UnitBoard() -> impl IntoView {
                         <summary><span class="swatch" style=format!("background:{}", group.1)></span>{group.0.clone()}
                             <span class="count">{group.2.len()}</span></summary>
                         <ul>
-                            {group.2.into_iter().map(|u| view! { <UnitRow unit=u thresholds/> }).collect_view()}
+                            {let hidden = group.2.len().saturating_sub(MAX_ROWS_PER_AGENCY);
+                            view! {
+                                {group.2.into_iter().take(MAX_ROWS_PER_AGENCY).map(|u| view! { <UnitRow unit=u thresholds/> }).collect_view()}
+                                {(hidden > 0).then(|| view! { <li class="more">{format!("+{hidden}… ")}{move || ui.tr("Callsign…")}</li> })}
+                            }}
                         </ul>
                     </details>
                 </For>
