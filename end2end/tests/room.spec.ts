@@ -77,8 +77,21 @@ test("a change in one browser appears in another within a second", async ({ brow
 test("a flash message demands attention until acknowledged, and the sender sees who acknowledged", async ({ browser }) => {
   const contexts = [await browser.newContext(), await browser.newContext()];
   const [sender, receiver] = [await contexts[0].newPage(), await contexts[1].newPage()];
+  await receiver.addInitScript(() => {
+    // Count the tones the page plays.
+    (window as any).__tones = 0;
+    const Real = window.AudioContext;
+    (window as any).AudioContext = class extends Real {
+      constructor(...args: any[]) {
+        super(...args);
+        (window as any).__tones++;
+      }
+    };
+  });
   await openRoom(sender, "cmd-pp", "PP");
   await openRoom(receiver, "cmd-bspp", "BSPP");
+  await receiver.getByTestId("sound").click();
+  await expect(receiver.getByTestId("sound")).toHaveAttribute("aria-pressed", "true");
   await sender.getByTestId("tab-messages").click();
   await sender.getByTestId("compose-priority").selectOption("flash");
   await sender.getByTestId("compose-body").fill("Second device suspected <b>near</b> the exit");
@@ -86,6 +99,7 @@ test("a flash message demands attention until acknowledged, and the sender sees 
 
   const banner = receiver.getByTestId("flash-banner");
   await expect(banner).toBeVisible();
+  expect(await receiver.evaluate(() => (window as any).__tones)).toBe(1);
   // User text is text, never HTML.
   await expect(banner).toContainText("<b>near</b>");
   await expect(sender.getByTestId("flash-banner")).toHaveCount(0);

@@ -213,6 +213,14 @@ pub fn FlashBanner() -> impl IntoView {
         ui.live.state.with_value(|s| awaiting_ack(s, &o.user, &o.agency))
     };
     let first = move || waiting().into_iter().find(|m| m.priority == MessagePriority::Flash);
+    // A new flash rings once, if this screen has sound on.
+    Effect::new(move |previous: Option<Option<vigie_domain::MessageId>>| {
+        let newest = waiting().iter().filter(|m| m.priority == MessagePriority::Flash).map(|m| m.message_id).max();
+        if newest.is_some() && previous.is_some_and(|p| p < newest) && ui.sound.get_untracked() {
+            alert_tone();
+        }
+        newest
+    });
     view! {
         {move || first().map(|m| {
             let id = m.message_id;
@@ -233,4 +241,21 @@ pub fn FlashBanner() -> impl IntoView {
         })}
     }
     .into_any()
+}
+
+/// Two short tones (Web Audio; no sound file to ship).
+fn alert_tone() {
+    #[cfg(feature = "hydrate")]
+    {
+        let Ok(ctx) = web_sys::AudioContext::new() else { return };
+        let start = ctx.current_time();
+        for (i, freq) in [880.0f32, 660.0].into_iter().enumerate() {
+            let (Ok(osc), Ok(gain)) = (ctx.create_oscillator(), ctx.create_gain()) else { return };
+            osc.frequency().set_value(freq);
+            gain.gain().set_value(0.2);
+            let at = start + i as f64 * 0.25;
+            let _ = osc.connect_with_audio_node(&gain).and_then(|_| gain.connect_with_audio_node(&ctx.destination()));
+            let _ = osc.start_with_when(at).and_then(|_| osc.stop_with_when(at + 0.2));
+        }
+    }
 }

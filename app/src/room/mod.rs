@@ -48,6 +48,8 @@ pub struct Ui {
     /// The keyboard shortcuts overlay.
     pub help: RwSignal<bool>,
     pub lang: RwSignal<Lang>,
+    /// Whether a new flash message rings on this screen.
+    pub sound: RwSignal<bool>,
 }
 
 impl Ui {
@@ -111,6 +113,7 @@ fn Room(live: LiveRoom) -> impl IntoView {
         side: RwSignal::new(SideTab::Units),
         help: RwSignal::new(false),
         lang: RwSignal::new(live.lang),
+        sound: RwSignal::new(false),
     };
     provide_context(ui);
     Effect::new(move |_| live.connect());
@@ -183,6 +186,11 @@ fn TopBar() -> impl IntoView {
                 on:click=move |_| { ui.lang.update(|l| *l = l.other()); save_operator(ui) }>
                 {move || ui.lang.get().other().code().to_uppercase()}
             </button>
+            <button class="small sound-button" data-testid="sound" class:active=move || ui.sound.get()
+                title="Ring on flash messages" aria-pressed=move || ui.sound.get().to_string()
+                on:click=move |_| { ui.sound.update(|s| *s = !*s); save_operator(ui) }>
+                {move || if ui.sound.get() { "♪ on" } else { "♪ off" }}
+            </button>
             <button class="small help-button" title="Keyboard shortcuts (?)" data-testid="help-button"
                 on:click=move |_| ui.help.update(|h| *h = !*h)>"?"</button>
             <span class=link_class data-testid="link">{link_label}</span>
@@ -220,6 +228,7 @@ fn restore_operator(ui: Ui) {
         let Some(storage) = window().local_storage().ok().flatten() else { return };
         let user = storage.get_item("vigie.user").ok().flatten();
         let agency = storage.get_item("vigie.agency").ok().flatten();
+        ui.sound.set(storage.get_item("vigie.sound").ok().flatten().as_deref() == Some("on"));
         match storage.get_item("vigie.lang").ok().flatten().as_deref() {
             Some("fr") => ui.lang.set(Lang::Fr),
             Some("en") => ui.lang.set(Lang::En),
@@ -243,6 +252,7 @@ fn save_operator(ui: Ui) {
         let _ = storage.set_item("vigie.user", &o.user);
         let _ = storage.set_item("vigie.agency", &o.agency);
         let _ = storage.set_item("vigie.lang", ui.lang.get_untracked().code());
+        let _ = storage.set_item("vigie.sound", if ui.sound.get_untracked() { "on" } else { "off" });
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = ui;
