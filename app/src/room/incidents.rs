@@ -46,10 +46,7 @@ pub fn IncidentPanel() -> impl IntoView {
                 }>{move || ui.tr("+ New")}</button>
             </header>
             <div class="filters">
-                <select aria-label="Agency" data-testid="filter-agency" on:change=move |e| agency.set(event_target_value(&e))>
-                    <option value="">{move || ui.tr("All agencies")}</option>
-                    {move || ui.agency_codes().into_iter().map(|c| view! { <option value=c.clone()>{c.clone()}</option> }).collect_view()}
-                </select>
+                <super::AgencyFilter value=agency testid="filter-agency"/>
                 <select aria-label="Type" data-testid="filter-kind" on:change=move |e| kind.set(event_target_value(&e))>
                     <option value="">{move || ui.tr("All types")}</option>
                     {IncidentKind::ALL.into_iter().map(|k| view! { <option value=wire_name(&k)>{move || ui.tr(&words(k))}</option> }).collect_view()}

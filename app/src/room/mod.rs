@@ -285,3 +285,15 @@ pub fn words(debug: impl std::fmt::Debug) -> String {
 pub fn wire_name<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
+
+/// "All agencies" or one agency: the filter the queue and the timeline share.
+#[component]
+pub fn AgencyFilter(value: RwSignal<String>, testid: &'static str) -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    view! {
+        <select aria-label="Agency" data-testid=testid on:change=move |e| value.set(event_target_value(&e))>
+            <option value="">{move || ui.tr("All agencies")}</option>
+            {move || ui.agency_codes().into_iter().map(|c| view! { <option value=c.clone()>{c.clone()}</option> }).collect_view()}
+        </select>
+    }
+}

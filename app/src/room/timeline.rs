@@ -82,10 +82,7 @@ pub fn Timeline() -> impl IntoView {
                 }).collect_view()}
                 <button class="small" class:active=move || end_ms.get().is_none() data-testid="timeline-now"
                     on:click=move |_| end_ms.set(None)>{move || ui.tr("Now")}</button>
-                <select aria-label="Agency" data-testid="timeline-agency" on:change=move |e| agency.set(event_target_value(&e))>
-                    <option value="">{move || ui.tr("All agencies")}</option>
-                    {move || ui.agency_codes().into_iter().map(|c| view! { <option value=c.clone()>{c.clone()}</option> }).collect_view()}
-                </select>
+                <super::AgencyFilter value=agency testid="timeline-agency"/>
                 <select aria-label="Incident" data-testid="timeline-incident" on:change=move |e| incident.set(event_target_value(&e))>
                     <option value="">{move || ui.tr("All incidents")}</option>
                     {move || incidents().into_iter().map(|i| view! { <option value=i.to_string()>{format!("INC-{i}")}</option> }).collect_view()}
