@@ -393,6 +393,12 @@ export class RoomMap {
       timer = setTimeout(() => this.callbacks.onPlace(at.lng, at.lat), 600);
     });
     for (const ev of ["touchend", "touchcancel", "touchmove", "movestart"]) this.map.on(ev, cancel);
+    // A plain click on empty map (not a unit or incident) is offered too: while a placement is
+    // open, it moves it there.
+    this.map.on("click", (e) => {
+      const hit = this.ready && this.map.queryRenderedFeatures(e.point, { layers: ["unit-ring", "incident-marker", "unit-clusters"] }).length;
+      if (!hit) this.callbacks.onMapClick?.(e.lngLat.lng, e.lngLat.lat);
+    });
   }
 }
 

@@ -99,8 +99,9 @@ pub fn StatusTile(room: LiveRoom, s: UnitStatus) -> impl IntoView {
     }
 }
 
+/// Units by agency and status (also the room's Summary tab).
 #[component]
-fn AgencyTable(room: LiveRoom) -> impl IntoView {
+pub fn AgencyTable(room: LiveRoom) -> impl IntoView {
     let rows = move || room.summary.with(|s| s.units_by_agency.clone().into_iter().collect::<Vec<_>>());
     view! {
         <table class="agencies">

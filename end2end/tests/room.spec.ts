@@ -204,3 +204,29 @@ test("French by default for a French browser, switchable to English, and the cho
   await expect(page.getByTestId("tab-units")).toHaveText("Units");
   await context.close();
 });
+
+test("unit detail, placing by a click on the map, and the per-agency summary", async ({ page }) => {
+  await openRoom(page);
+  await page.getByTestId("unit-search").fill("FPT-1");
+  await page.getByTestId("unit-FPT-1").getByRole("button", { name: "FPT-1" }).click();
+  const card = page.getByTestId("unit-detail");
+  await expect(card).toContainText("Brigade de sapeurs-pompiers de Paris");
+  await expect(card.getByTestId("unit-detail-status")).toHaveText("available");
+  await expect(card).toContainText("48.85700, 2.35000");
+  await card.getByTestId("unit-follow").click();
+  await expect(card.getByTestId("unit-follow")).toHaveText("Stop following");
+
+  await page.getByTestId("new-incident").click();
+  const where = page.getByTestId("new-where");
+  const before = await where.textContent();
+  const map = page.getByTestId("map");
+  await card.getByTestId("unit-follow").click(); // stop following, so the map holds still
+  const box = (await map.boundingBox())!;
+  await map.click({ position: { x: 40, y: box.height - 60 } });
+  await expect(where).not.toHaveText(before!);
+
+  await page.getByTestId("tab-summary").click();
+  const summary = page.getByTestId("summary-tab");
+  await expect(summary).toContainText("BSPP");
+  await expect(summary).toContainText("PP");
+});

@@ -239,7 +239,8 @@ pub fn PlaceIncident() -> impl IntoView {
         <Show when=move || ui.placing.get().is_some()>
             <form class="place-incident" data-testid="place-incident" on:submit=submit>
                 <h3>{move || ui.tr("New incident")}</h3>
-                <p class="where">{move || ui.placing.get().map(|(lon, lat)| format!("{lat:.5}, {lon:.5}"))}</p>
+                <p class="where" data-testid="new-where">{move || ui.placing.get().map(|(lon, lat)| format!("{lat:.5}, {lon:.5}"))}</p>
+                <p class="hint">{move || ui.tr("Click the map to move it.")}</p>
                 <label>{move || ui.tr("Type")}
                     <select data-testid="new-kind" on:change=move |e| {
                         let v = event_target_value(&e);

@@ -140,12 +140,19 @@ fn callbacks(ui: Ui) -> wasm_bindgen::JsValue {
         });
     });
     let on_place = Closure::<dyn Fn(f64, f64)>::new(move |lon: f64, lat: f64| ui.placing.set(Some((lon, lat))));
+    let on_map_click = Closure::<dyn Fn(f64, f64)>::new(move |lon: f64, lat: f64| {
+        if ui.placing.get_untracked().is_some() {
+            ui.placing.set(Some((lon, lat)));
+        }
+    });
     let object = js_sys::Object::new();
     let _ = js_sys::Reflect::set(&object, &"onSelect".into(), on_select.as_ref());
     let _ = js_sys::Reflect::set(&object, &"onPlace".into(), on_place.as_ref());
+    let _ = js_sys::Reflect::set(&object, &"onMapClick".into(), on_map_click.as_ref());
     // The map lives as long as the page.
     on_select.forget();
     on_place.forget();
+    on_map_click.forget();
     object.into()
 }
 

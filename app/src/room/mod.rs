@@ -15,7 +15,7 @@ use vigie_domain::{IncidentId, Priority, UnitId, UnitStatus};
 
 use crate::i18n::{t, Lang};
 use crate::live::{Link, LiveRoom, WithRoom};
-use crate::overview::{PriorityTile, StatusTile};
+use crate::overview::{AgencyTable, PriorityTile, StatusTile};
 pub use command::{Operator, Outcome};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,6 +29,8 @@ pub enum Selection {
 pub enum SideTab {
     Units,
     Messages,
+    /// Units by agency and status: the commander's overview.
+    Summary,
 }
 
 /// The screen's shared UI state, provided as context to every panel.
@@ -134,12 +136,17 @@ fn Room(live: LiveRoom) -> impl IntoView {
                         on:click=move |_| ui.side.set(SideTab::Units)>{move || ui.tr("Units")}</button>
                     <button role="tab" data-testid="tab-messages" class:active=move || ui.side.get() == SideTab::Messages
                         on:click=move |_| ui.side.set(SideTab::Messages)>
-                        "Messages" <messages::UnreadBadge/>
+                        {move || ui.tr("Messages")} <messages::UnreadBadge/>
                     </button>
+                    <button role="tab" data-testid="tab-summary" class:active=move || ui.side.get() == SideTab::Summary
+                        on:click=move |_| ui.side.set(SideTab::Summary)>{move || ui.tr("Summary")}</button>
                 </nav>
-                <Show when=move || ui.side.get() == SideTab::Units fallback=|| view! { <messages::MessagePanel/> }>
-                    <units::UnitBoard/>
-                </Show>
+                <units::UnitCard/>
+                {move || match ui.side.get() {
+                    SideTab::Units => view! { <units::UnitBoard/> }.into_any(),
+                    SideTab::Messages => view! { <messages::MessagePanel/> }.into_any(),
+                    SideTab::Summary => view! { <div class="summary-tab" data-testid="summary-tab"><AgencyTable room=ui.live/></div> }.into_any(),
+                }}
             </aside>
             <messages::FlashBanner/>
             <keys::HelpOverlay open=ui.help/>

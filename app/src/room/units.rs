@@ -116,3 +116,63 @@ fn UnitRow(unit: Unit, thresholds: RwSignal<BTreeMap<UnitStatus, Option<u32>>>) 
     }
     .into_any()
 }
+
+/// The selected unit: what it is, where it was last seen, what it is doing, and quick actions.
+#[component]
+pub fn UnitCard() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let unit = move || {
+        ui.live.changes.track();
+        let Selection::Unit(id) = ui.selected.get() else { return None };
+        ui.live.state.with_value(|s| {
+            let u = s.units.get(&id)?.clone();
+            let agency = s.agencies.get(&u.agency).map(|a| (a.full_name.clone(), a.colour.clone())).unwrap_or_default();
+            let incident = u.incident_id.and_then(|i| s.incidents.get(&i)).map(|i| (i.incident_id, i.address.clone()));
+            Some((u, agency, incident))
+        })
+    };
+    view! {
+        {move || unit().map(|(u, (agency, colour), incident)| {
+            let id = u.unit_id;
+            let since = u.status_since_ms;
+            let status = u.status;
+            let fix = u.last_fix;
+            view! {
+                <article class="unit-card" data-testid="unit-detail">
+                    <header>
+                        <h3><span class="swatch" style=format!("background:{colour}")></span>{u.callsign.clone()}</h3>
+                        <button class="close" aria-label="Close" on:click=move |_| ui.selected.set(Selection::None)>"×"</button>
+                    </header>
+                    <p class="meta">{agency} " · " {move || ui.tr(&super::words(u.kind))}</p>
+                    <p class="meta">
+                        <span class=format!("status status-{}", wire_name(&status)) data-testid="unit-detail-status">{move || ui.tr(status.label())}</span>
+                        " " {move || ui.tr("for")} " " {move || elapsed(ui.live.now_ms.get(), since)}
+                    </p>
+                    {incident.map(|(incident_id, address)| view! {
+                        <p class="meta">{move || ui.tr("Assigned to")} " "
+                            <button class="link" on:click=move |_| ui.focus_incident(incident_id)>{incident_id.to_string()}</button>
+                            " " {address}</p>
+                    })}
+                    <p class="meta fix">
+                        {move || ui.tr("Last fix")} " "
+                        {move || match fix {
+                            Some(f) => {
+                                let age = elapsed(ui.live.now_ms.get(), f.reported_at_ms);
+                                let speed = f.speed_mps.map(|v| format!(" · {:.0} km/h", v * 3.6)).unwrap_or_default();
+                                let heading = f.heading_deg.map(|h| format!(" · {h:.0}°")).unwrap_or_default();
+                                format!("{age} ago · {:.5}, {:.5}{speed}{heading}", f.position.lat, f.position.lon)
+                            }
+                            None => "—".to_string(),
+                        }}
+                    </p>
+                    <div class="actions">
+                        <button class="small" data-testid="unit-follow" class:active=move || ui.followed.get() == Some(id)
+                            on:click=move |_| ui.followed.update(|f| *f = if *f == Some(id) { None } else { Some(id) })>
+                            {move || if ui.followed.get() == Some(id) { ui.tr("Stop following") } else { ui.tr("Follow on the map") }}
+                        </button>
+                    </div>
+                </article>
+            }
+        })}
+    }
+}
