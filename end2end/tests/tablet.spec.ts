@@ -51,4 +51,12 @@ test("a commander's tablet: map first, big targets, long-press to place, one-tap
   await ack.tap();
   await expect(page.getByTestId("flash-banner")).toHaveCount(0);
   await page.screenshot({ path: info.outputPath("tablet.png"), fullPage: true });
+
+  // Panels fold away, leaving the map and the summary.
+  await page.getByTestId("collapse-incidents").tap();
+  await expect(page.getByTestId("incident-queue")).toBeHidden();
+  await page.getByTestId("collapse-side").tap();
+  await expect(page.getByTestId("unit-search")).toBeHidden();
+  await page.getByTestId("collapse-incidents").tap();
+  await expect(page.getByTestId("incident-queue")).toBeVisible();
 });

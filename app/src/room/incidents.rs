@@ -18,6 +18,8 @@ pub fn IncidentPanel() -> impl IntoView {
     let agency = RwSignal::new(String::new());
     let kind = RwSignal::new(String::new());
     let status = RwSignal::new(String::new());
+    // On a tablet the commander folds the panels away to give the map the screen.
+    let collapsed = RwSignal::new(false);
     let queue = move || {
         ui.live.changes.track();
         let (agency, kind, status) = (agency.get(), kind.get(), status.get());
@@ -37,9 +39,12 @@ pub fn IncidentPanel() -> impl IntoView {
         })
     };
     view! {
-        <section class="incident-panel" aria-label="Incidents">
+        <section class="incident-panel" aria-label="Incidents" class:collapsed=move || collapsed.get()>
             <header class="panel-head">
-                <h2>{move || ui.tr("Incidents")}</h2>
+                <button class="collapse" data-testid="collapse-incidents" aria-expanded=move || (!collapsed.get()).to_string()
+                    on:click=move |_| collapsed.update(|c| *c = !*c)>
+                    <h2>{move || ui.tr("Incidents")} " " {move || if collapsed.get() { "▸" } else { "▾" }}</h2>
+                </button>
                 <button class="primary" data-testid="new-incident" on:click=move |_| {
                     let centre = ui.live.state.with_value(|s| s.incidents.values().last().map(|i| (i.location.lon, i.location.lat)));
                     ui.placing.set(Some(centre.unwrap_or((2.3470, 48.8589))));

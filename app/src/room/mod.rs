@@ -121,6 +121,7 @@ fn Room(live: LiveRoom) -> impl IntoView {
     Effect::new(move |_| live.connect());
     restore_operator(ui);
     keys::install(ui, ui.help);
+    let side_collapsed = RwSignal::new(false);
     view! {
         <div class="room">
             <TopBar/>
@@ -130,7 +131,7 @@ fn Room(live: LiveRoom) -> impl IntoView {
                 <incidents::PlaceIncident/>
             </main>
             <timeline::Timeline/>
-            <aside class="side-panel">
+            <aside class="side-panel" class:collapsed=move || side_collapsed.get()>
                 <nav class="tabs" role="tablist">
                     <button role="tab" data-testid="tab-units" class:active=move || ui.side.get() == SideTab::Units
                         on:click=move |_| ui.side.set(SideTab::Units)>{move || ui.tr("Units")}</button>
@@ -140,6 +141,8 @@ fn Room(live: LiveRoom) -> impl IntoView {
                     </button>
                     <button role="tab" data-testid="tab-summary" class:active=move || ui.side.get() == SideTab::Summary
                         on:click=move |_| ui.side.set(SideTab::Summary)>{move || ui.tr("Summary")}</button>
+                    <button class="collapse" data-testid="collapse-side" aria-expanded=move || (!side_collapsed.get()).to_string()
+                        on:click=move |_| side_collapsed.update(|c| *c = !*c)>{move || if side_collapsed.get() { "▸" } else { "▾" }}</button>
                 </nav>
                 <units::UnitCard/>
                 {move || match ui.side.get() {
