@@ -31,6 +31,7 @@ npm_install() { # dir
 }
 npm_install .
 npm_install end2end
+npm_install bench
 
 # MapLibre GL JS ships with the site (public/ is copied into it): no CDN, ever.
 vendor=public/vendor/maplibre-gl

@@ -2,7 +2,8 @@
 # Runs Vigie's whole test suite:
 #   1. the domain (unit and property tests) and the server (integration tests against the real
 #      server over HTTP and WebSockets, on temporary SQLite logs);
-#   2. the browser tests: Playwright drives Debian's Chromium against the real `vigie` binary.
+#   2. the browser tests: Playwright drives Debian's Chromium against the real `vigie` binary;
+#   3. a smoke run of the benchmark suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -10,3 +11,5 @@ source scripts/env.sh
 cargo test --locked -p vigie-domain -p app -p vigie
 cargo leptos build
 (cd end2end && npx playwright test)
+# The benchmark suite at tiny sizes, so it keeps working (no timing is asserted).
+bash scripts/bench.sh --smoke

@@ -1,0 +1,19 @@
+// Prints bench/results/results.jsonl as a table, with Vigie over the Node ws peer as ratios.
+import { readFileSync } from "node:fs";
+
+const rows = readFileSync(process.argv[2], "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+const line = (cells) => console.log(cells.map((c, i) => String(c ?? "—").padEnd(i ? 14 : 28)).join(""));
+for (const r of rows.filter((r) => r.bench === "ingest")) {
+  line(["ingest " + r.target, "pos/s", "ack p50 ms", "ack p99 ms", "peak RSS MiB"]);
+  line(["", r.positions_per_s, r.ack_p50_ms, r.ack_p99_ms, r.server_peak_rss_mib]);
+}
+const fan = rows.filter((r) => r.bench === "fanout");
+if (fan.length) line(["fan-out", "deliv/s", "p50 ms", "p99 ms", "deliv/CPU-s", "RSS MiB", "resyncs"]);
+for (const r of fan) line([`${r.target} ${r.units}u×${r.clients}c`, r.deliveries_per_s, r.latency_p50_ms, r.latency_p99_ms, r.deliveries_per_cpu_s, r.server_peak_rss_mib, r.resyncs]);
+const vigie = fan.find((r) => r.target === "vigie");
+const peer = fan.find((r) => r.target === "node-ws");
+if (vigie && peer && peer.deliveries_per_cpu_s) {
+  console.log(`Vigie / Node ws: deliveries per CPU-second ×${(vigie.deliveries_per_cpu_s / peer.deliveries_per_cpu_s).toFixed(2)}, ` +
+    `p99 latency ×${(vigie.latency_p99_ms / Math.max(1, peer.latency_p99_ms)).toFixed(2)}`);
+}
+for (const r of rows.filter((r) => r.bench === "map_fps")) line([`map ${r.units} units`, `city ${r.city.fps} fps`, `street ${r.street.fps} fps`]);

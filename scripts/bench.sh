@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Vigie's benchmark suite: criterion benches of the reducer, then ingest and fan-out against the
+# real server, the same fan-out against a plain Node `ws` broadcast peer, and the map frame rate.
+# Writes bench/results/results.jsonl and prints a table. Loopback only; every loop is bounded.
+#
+#   scripts/bench.sh            full sizes (5 000 units, 500 clients; a few minutes)
+#   scripts/bench.sh --smoke    tiny sizes, debug build: keeps the suite from rotting (CI)
+#
+# Parts can run alone: target/release/loadgen --help, node bench/map_fps.mjs N...
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+smoke=false
+[ "${1:-}" = "--smoke" ] && smoke=true
+
+if $smoke; then
+  profile=debug; cargo_profile=()
+  units=100; clients=5; seconds=2; ingest_units=1000; ingest_batch=500
+else
+  profile=release; cargo_profile=(--release)
+  units=${BENCH_UNITS:-5000}; clients=${BENCH_CLIENTS:-500}; seconds=${BENCH_SECONDS:-10}
+  ingest_units=${BENCH_INGEST_UNITS:-10000}; ingest_batch=${BENCH_INGEST_BATCH:-5000}
+fi
+bash scripts/setup.sh
+if $smoke; then
+  cargo build --locked -p vigie -p vigie-bench
+else
+  # The site and the server together, so the map bench's page hydrates against its own server.
+  cargo leptos build --release
+  cargo build --locked --release -p vigie-bench
+fi
+bin="$CARGO_TARGET_DIR/$profile"
+out=bench/results
+mkdir -p "$out"
+results="$out/results.jsonl"
+: > "$results"
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+# Server on core 0, load generator on core 1 (where taskset exists and there are 2 cores).
+pin() { if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi; }
+# In the background, exec'd so that $! is the server itself (for its /proc figures and for kill).
+pin_bg() { if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then exec taskset -c "$1" "${@:2}"; else exec "${@:2}"; fi; }
+wait_up() { for _ in $(seq 100); do curl -sf "$1/healthz" >/dev/null && return 0; sleep 0.1; done; echo "no server at $1" >&2; return 1; }
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+
+start_vigie() { # name → sets url, pid
+  local port; port=$(free_port)
+  url="http://127.0.0.1:$port"
+  VIGIE_ADDR="127.0.0.1:$port" VIGIE_DATABASE_URL="sqlite://$work/$1.db" RUST_LOG=warn \
+    VIGIE_MAX_STREAM_CLIENTS=$((clients + 10)) pin_bg 0 "$bin/vigie" serve > "$work/$1.log" 2>&1 &
+  pid=$!; pids+=("$pid"); wait_up "$url"
+}
+
+echo "== criterion: the reducer (decide, apply, JSON) for 5 000 fixes"
+if $smoke; then cargo test --locked -p vigie-domain --bench reducer -q; else cargo bench --locked -p vigie-domain --bench reducer -- --noplot | tee "$out/criterion.txt"; fi
+
+echo "== ingest: position batches over HTTP"
+start_vigie ingest
+pin 1 "$bin/loadgen" --url "$url" --pid "$pid" --register ingest --units "$ingest_units" --batch "$ingest_batch" --seconds "$seconds" | tee -a "$results"
+kill "$pid"; wait "$pid" 2>/dev/null || true
+
+echo "== fan-out: $units units at 1 Hz to $clients clients (Vigie)"
+start_vigie fanout
+pin 1 "$bin/loadgen" --url "$url" --pid "$pid" --register fanout --units "$units" --clients "$clients" --seconds "$seconds" | tee -a "$results"
+kill "$pid"; wait "$pid" 2>/dev/null || true
+
+echo "== fan-out: the same against the Node ws peer"
+port=$(free_port)
+pin_bg 0 node bench/peer/ws_peer.mjs "$port" > "$work/peer.log" 2>&1 & pid=$!; pids+=("$pid"); wait_up "http://127.0.0.1:$port"
+pin 1 "$bin/loadgen" --url "http://127.0.0.1:$port" --pid "$pid" --target node-ws fanout --units "$units" --clients "$clients" --seconds "$seconds" | tee -a "$results"
+kill "$pid"; wait "$pid" 2>/dev/null || true
+
+if ! $smoke && [ -f target/site/pkg/vigie.wasm ]; then
+  echo "== map frame rate (headless Chromium, software WebGL)"
+  VIGIE_BIN="$bin/vigie" node bench/map_fps.mjs 2000 10000 | tee -a "$results"
+fi
+node bench/table.mjs "$results"
