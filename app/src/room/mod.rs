@@ -88,6 +88,11 @@ impl Ui {
         self.live.state.with_value(|s| s.agencies.keys().map(|c| c.to_string()).collect())
     }
 
+    /// Follows `id` on the map, or stops following it.
+    pub fn toggle_follow(&self, id: UnitId) {
+        self.followed.update(|f| *f = if *f == Some(id) { None } else { Some(id) });
+    }
+
     pub fn focus_unit(&self, id: UnitId) {
         self.selected.set(Selection::Unit(id));
         if let Some(p) = self.live.state.with_value(|s| s.units.get(&id)?.last_fix.map(|f| f.position)) {

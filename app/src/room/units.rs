@@ -111,7 +111,7 @@ fn UnitRow(unit: Unit, thresholds: RwSignal<BTreeMap<UnitStatus, Option<u32>>>) 
                 {UnitStatus::ALL.into_iter().map(|s| view! { <option value=wire_name(&s) selected=s == status>{move || ui.tr(s.label())}</option> }).collect_view()}
             </select>
             <button class="small follow" title="Follow on the map" class:active=move || ui.followed.get() == Some(id)
-                on:click=move |_| ui.followed.update(|f| *f = if *f == Some(id) { None } else { Some(id) })>{move || ui.tr("Follow")}</button>
+                on:click=move |_| ui.toggle_follow(id)>{move || ui.tr("Follow")}</button>
         </li>
     }
     .into_any()
@@ -167,7 +167,7 @@ pub fn UnitCard() -> impl IntoView {
                     </p>
                     <div class="actions">
                         <button class="small" data-testid="unit-follow" class:active=move || ui.followed.get() == Some(id)
-                            on:click=move |_| ui.followed.update(|f| *f = if *f == Some(id) { None } else { Some(id) })>
+                            on:click=move |_| ui.toggle_follow(id)>
                             {move || if ui.followed.get() == Some(id) { ui.tr("Stop following") } else { ui.tr("Follow on the map") }}
                         </button>
                     </div>
