@@ -181,6 +181,17 @@ struct Inner {
     subscribers: Vec<Weak<Outbox>>,
     /// Latest non-position events, oldest first.
     recent: VecDeque<LoggedEvent>,
+    /// The snapshot message at a seq, serialised once for every client that starts there (a
+    /// room full of screens reconnecting at once would otherwise hold one copy each).
+    snapshot: Option<(Seq, Bytes)>,
+}
+
+/// `ServerMessage::Snapshot` serialised from a borrowed state (same JSON, no clone).
+#[derive(serde::Serialize)]
+#[serde(tag = "type", rename = "snapshot")]
+struct SnapshotRef<'a> {
+    seq: Seq,
+    state: &'a State,
 }
 
 pub struct Hub {
@@ -194,8 +205,8 @@ pub struct Subscription {
     /// Last seq folded into the projection when the client subscribed; its outbox holds only
     /// later events.
     pub head: Seq,
-    /// The state at `head`, when the caller asked for it.
-    pub state: Option<State>,
+    /// The snapshot message at `head`, serialised, when the caller asked for the state.
+    pub snapshot: Option<Bytes>,
 }
 
 #[derive(Clone, Copy, Debug, serde::Serialize)]
@@ -207,7 +218,7 @@ pub struct HubStats {
 
 impl Hub {
     pub fn new(state: State, outbox_bytes: usize) -> Self {
-        let inner = Inner { state, subscribers: Vec::new(), recent: VecDeque::with_capacity(RECENT_EVENTS) };
+        let inner = Inner { state, subscribers: Vec::new(), recent: VecDeque::with_capacity(RECENT_EVENTS), snapshot: None };
         Self { inner: Mutex::new(inner), outbox_bytes }
     }
 
@@ -222,9 +233,17 @@ impl Hub {
         let outbox = Arc::new(Outbox::new(self.outbox_bytes));
         let mut inner = self.inner.lock().expect("hub lock");
         let head = inner.state.seq;
-        let state = wants_state(head).then(|| inner.state.clone());
+        let snapshot = wants_state(head).then(|| match &inner.snapshot {
+            Some((seq, bytes)) if *seq == head => bytes.clone(),
+            _ => {
+                let message = SnapshotRef { seq: head, state: &inner.state };
+                let bytes = Bytes::from(serde_json::to_vec(&message).expect("the state always serializes"));
+                inner.snapshot = Some((head, bytes.clone()));
+                bytes
+            }
+        });
         inner.subscribers.push(Arc::downgrade(&outbox));
-        Subscription { outbox, head, state }
+        Subscription { outbox, head, snapshot }
     }
 
     /// Folds a committed batch into the projection and queues it for every client.
@@ -332,7 +351,11 @@ mod tests {
         hub.publish(&[status(1), status(2)]);
         let sub = hub.subscribe(|head| head > 0);
         assert_eq!(sub.head, 2);
-        assert_eq!(sub.state.unwrap().seq, 2);
+        let snapshot: ServerMessage = serde_json::from_slice(&sub.snapshot.clone().unwrap()).unwrap();
+        assert!(matches!(snapshot, ServerMessage::Snapshot { seq: 2, ref state } if state.seq == 2));
+        let again = hub.subscribe(|_| true);
+        assert_eq!(again.snapshot.as_ref().unwrap().as_ptr(), sub.snapshot.as_ref().unwrap().as_ptr(), "one serialisation per seq");
+        drop(again);
         hub.publish(&[status(3)]);
         assert_eq!(sub.outbox.drain().frames.iter().map(Frame::seq).collect::<Vec<_>>(), [3]);
         assert_eq!(hub.stats().subscribers, 1);

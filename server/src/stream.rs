@@ -151,11 +151,10 @@ impl Writer {
                 None => true,
                 Some(n) => n > head || head - n > max_catch_up,
             });
-            let caught_up = match sub.state {
-                Some(room) => {
-                    let message = ServerMessage::Snapshot { seq: sub.head, state: Box::new(room) };
+            let caught_up = match sub.snapshot {
+                Some(snapshot) => {
                     self.last_sent = sub.head;
-                    self.send(std::iter::once(encode(&message))).await
+                    self.send(std::iter::once(snapshot)).await
                 }
                 None => self.catch_up(since.unwrap_or(0), sub.head).await,
             };
