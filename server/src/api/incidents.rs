@@ -5,13 +5,13 @@ use axum::http::StatusCode;
 use axum::routing::{delete, patch, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use vigie_domain::event::{present, IncidentChanges};
 use vigie_domain::{Area, Command, Event, IncidentId, IncidentKind, IncidentStatus, Point, Priority, UnitId};
 
 use super::error::ApiError;
 use super::extract::{Actor, ApiJson, ApiPath};
-use super::{agency_code as agency, submit, Committed};
+use super::{agency_code as agency, created, submit, Committed};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -67,11 +67,10 @@ async fn create(
         lead_agency: agency(&body.lead_agency, "lead_agency")?,
     };
     let committed = submit(&state, &actor, command).await?;
-    let Some(Event::IncidentCreated { incident_id, .. }) = committed.events.first().map(|e| &e.event) else {
-        return Err(ApiError::internal("creating an incident", "no incident_created event"));
-    };
-    let body = json!({ "incident_id": incident_id.0, "seq": committed.seq, "events": committed.events });
-    Ok((StatusCode::CREATED, Json(body)))
+    created(committed, "creating an incident", "incident_id", |e| match e {
+        Event::IncidentCreated { incident_id, .. } => Some(u64::from(incident_id.0)),
+        _ => None,
+    })
 }
 
 #[derive(Deserialize)]

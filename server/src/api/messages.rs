@@ -11,7 +11,7 @@ use vigie_domain::{Channel, ChannelId, Command, Event, MessageId, MessagePriorit
 
 use super::error::ApiError;
 use super::extract::{Actor, ApiJson, ApiPath};
-use super::{agency_code as agency, submit, Committed};
+use super::{agency_code as agency, created, submit, Committed};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -70,11 +70,10 @@ async fn post_message(
         ack_required: body.ack_required,
     };
     let committed = submit(&state, &actor, command).await?;
-    let Some(Event::MessagePosted { message_id, .. }) = committed.events.first().map(|e| &e.event) else {
-        return Err(ApiError::internal("posting a message", "no message_posted event"));
-    };
-    let body = json!({ "message_id": message_id.0, "seq": committed.seq, "events": committed.events });
-    Ok((StatusCode::CREATED, Json(body)))
+    created(committed, "posting a message", "message_id", |e| match e {
+        Event::MessagePosted { message_id, .. } => Some(message_id.0),
+        _ => None,
+    })
 }
 
 #[derive(Deserialize)]

@@ -11,12 +11,13 @@ mod messages;
 mod units;
 
 use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
-use serde_json::json;
-use vigie_domain::{Command, LoggedEvent, Seq};
+use serde_json::{json, Value};
+use vigie_domain::{Command, Event, LoggedEvent, Seq};
 
 use crate::AppState;
 use error::ApiError;
@@ -60,6 +61,25 @@ pub struct Committed {
 /// Parses an agency code given in `field` of a request.
 pub fn agency_code(code: &str, field: &str) -> Result<vigie_domain::AgencyCode, ApiError> {
     Ok(vigie_domain::AgencyCode::parse(code).map_err(|r| r.within(field))?)
+}
+
+/// The answer to a command that creates something: 201 with the new id under `key`, the seq and
+/// the events. `id_of` reads the id from the first event; a creation without one is a server bug
+/// (reported as `doing`).
+pub fn created(
+    committed: Committed,
+    doing: &str,
+    key: &str,
+    id_of: impl Fn(&Event) -> Option<u64>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let Some(id) = committed.events.first().and_then(|e| id_of(&e.event)) else {
+        return Err(ApiError::internal(doing, format!("no event carrying {key}")));
+    };
+    let mut body = serde_json::Map::new();
+    body.insert(key.into(), id.into());
+    body.insert("seq".into(), committed.seq.into());
+    body.insert("events".into(), json!(committed.events));
+    Ok((StatusCode::CREATED, Json(Value::Object(body))))
 }
 
 /// Submits a command as `actor` and waits until it is committed.

@@ -6,11 +6,11 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use vigie_domain::{AgencyCode, Command, Fix, UnitId, UnitKind, UnitStatus};
+use vigie_domain::{Command, Event, Fix, UnitId, UnitKind, UnitStatus};
 
 use super::error::ApiError;
 use super::extract::{Actor, ApiJson, ApiPath};
-use super::{submit, Committed, COMMAND_BODY_LIMIT, POSITIONS_BODY_LIMIT};
+use super::{agency_code, created, submit, Committed, COMMAND_BODY_LIMIT, POSITIONS_BODY_LIMIT};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -43,14 +43,13 @@ async fn register(
     Actor(actor): Actor,
     ApiJson(body): ApiJson<RegisterUnit>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let agency = AgencyCode::parse(&body.agency).map_err(|r| r.within("agency"))?;
+    let agency = agency_code(&body.agency, "agency")?;
     let command = Command::RegisterUnit { callsign: body.callsign, agency, kind: body.kind, status: body.status };
     let committed = submit(&state, &actor, command).await?;
-    let unit_id = match committed.events.first().map(|e| &e.event) {
-        Some(vigie_domain::Event::UnitRegistered { unit_id, .. }) => unit_id.0,
-        _ => return Err(ApiError::internal("registering a unit", "no unit_registered event")),
-    };
-    Ok((StatusCode::CREATED, Json(json!({ "unit_id": unit_id, "seq": committed.seq, "events": committed.events }))))
+    created(committed, "registering a unit", "unit_id", |e| match e {
+        Event::UnitRegistered { unit_id, .. } => Some(u64::from(unit_id.0)),
+        _ => None,
+    })
 }
 
 #[derive(Deserialize)]
