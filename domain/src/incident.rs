@@ -131,6 +131,11 @@ pub struct Incident {
 }
 
 impl Incident {
+    /// The incident queue's order: most urgent first; within a priority, the longest waiting first.
+    pub fn queue_key(&self) -> (Priority, i64, IncidentId) {
+        (self.priority, self.created_at_ms, self.incident_id)
+    }
+
     pub fn check_transition(&self, to: IncidentStatus) -> Result<(), Refusal> {
         if self.status.can_become(to) {
             Ok(())

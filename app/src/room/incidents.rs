@@ -33,8 +33,7 @@ pub fn IncidentPanel() -> impl IntoView {
                 .filter(|i| status.is_empty() || wire_name(&i.status) == status)
                 .cloned()
                 .collect();
-            // Most urgent first; within a priority, the longest waiting first.
-            open.sort_by_key(|i| (i.priority, i.created_at_ms, i.incident_id));
+            open.sort_by_key(Incident::queue_key);
             open
         })
     };
@@ -45,10 +44,7 @@ pub fn IncidentPanel() -> impl IntoView {
                     on:click=move |_| collapsed.update(|c| *c = !*c)>
                     <h2>{move || ui.tr("Incidents")} " " {move || if collapsed.get() { "▸" } else { "▾" }}</h2>
                 </button>
-                <button class="primary" data-testid="new-incident" on:click=move |_| {
-                    let centre = ui.live.state.with_value(|s| s.incidents.values().last().map(|i| (i.location.lon, i.location.lat)));
-                    ui.placing.set(Some(centre.unwrap_or((2.3470, 48.8589))));
-                }>{move || ui.tr("+ New")}</button>
+                <button class="primary" data-testid="new-incident" on:click=move |_| ui.start_placing()>{move || ui.tr("+ New")}</button>
             </header>
             <div class="filters">
                 <super::AgencyFilter value=agency testid="filter-agency"/>

@@ -48,8 +48,7 @@ pub fn install(ui: Ui, help: RwSignal<bool>) {
                     true
                 }
                 "n" => {
-                    let at = ui.live.state.with_value(|s| s.incidents.values().last().map(|i| (i.location.lon, i.location.lat)));
-                    ui.placing.set(Some(at.unwrap_or((2.3470, 48.8589))));
+                    ui.start_placing();
                     true
                 }
                 "j" | "k" => {
@@ -96,7 +95,7 @@ pub fn install(ui: Ui, help: RwSignal<bool>) {
 fn step_incident(ui: Ui, by: i32) {
     let order: Vec<_> = ui.live.state.with_value(|s| {
         let mut open: Vec<_> = s.incidents.values().filter(|i| i.status.is_open()).collect();
-        open.sort_by_key(|i| (i.priority, i.created_at_ms, i.incident_id));
+        open.sort_by_key(|i| i.queue_key());
         open.iter().map(|i| i.incident_id).collect()
     });
     if order.is_empty() {

@@ -88,6 +88,13 @@ impl Ui {
         self.live.state.with_value(|s| s.agencies.keys().map(|c| c.to_string()).collect())
     }
 
+    /// Opens the new-incident form at the latest incident's place (or Châtelet in an empty room);
+    /// a click on the map then moves it.
+    pub fn start_placing(&self) {
+        let at = self.live.state.with_value(|s| s.incidents.values().last().map(|i| (i.location.lon, i.location.lat)));
+        self.placing.set(Some(at.unwrap_or((2.3470, 48.8589))));
+    }
+
     /// Follows `id` on the map, or stops following it.
     pub fn toggle_follow(&self, id: UnitId) {
         self.followed.update(|f| *f = if *f == Some(id) { None } else { Some(id) });

@@ -44,16 +44,13 @@ pub fn Timeline() -> impl IntoView {
             ui.live.history.with_value(|live| {
                 let first_live = live.first().map_or(u64::MAX, |e| e.seq);
                 let events = older.iter().filter(|e| e.seq < first_live).chain(live.iter());
-                events
+                let shown: Vec<_> = events
                     .filter(|e| e.at_ms >= start && e.at_ms <= end)
                     .filter_map(|e| entry(s, e).map(|en| (en, e)))
                     .filter(|(en, _)| en.matches(agency.as_ref(), incident))
-                    .map(|(en, e)| (en, describe(s, e)))
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .take(MAX_ITEMS)
-                    .collect::<Vec<_>>()
+                    .collect();
+                // The newest MAX_ITEMS, and only those are described.
+                shown.into_iter().rev().take(MAX_ITEMS).map(|(en, e)| (en, describe(s, e))).collect::<Vec<_>>()
             })
         })
     };
