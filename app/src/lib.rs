@@ -61,4 +61,10 @@ pub mod ssr {
     /// Reads the live room on the server; provided as context by the server crate.
     #[derive(Clone)]
     pub struct RoomSource(pub Arc<dyn Fn() -> crate::live::InitialRoom + Send + Sync>);
+
+    /// Reads a replay session's room at its clock's moment; provided by the server crate.
+    #[derive(Clone)]
+    pub struct ReplaySource(
+        pub Arc<dyn Fn(String) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<crate::live::InitialRoom, String>> + Send>> + Send + Sync>,
+    );
 }

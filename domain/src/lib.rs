@@ -14,6 +14,7 @@
 //! - [`state`]: the room itself and the reducer.
 //! - [`recommend`]: the nearest available fitting units for an incident, with a rough ETA.
 //! - [`summary`]: counts derived from the state (units by status, incidents by priority).
+//! - [`replay`]: the replay clock (play, pause, speed, seek, step), pinned notes, sessions.
 //! - [`timeline`]: which events the timeline shows, on which lane, about what.
 //! - [`wire`]: the WebSocket protocol between server and browser.
 
@@ -26,6 +27,7 @@ pub mod incident;
 pub mod message;
 pub mod recommend;
 pub mod refusal;
+pub mod replay;
 pub mod state;
 pub mod summary;
 pub mod timeline;

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::replay::SessionInfo;
 use crate::{Event, LoggedEvent, Seq, State};
 
 /// Most bytes a client may send in one WebSocket message.
@@ -30,6 +31,12 @@ pub enum ServerMessage {
     Heartbeat { seq: Seq, at_ms: i64 },
     /// A client message was refused; the stream goes on.
     Error { seq: Seq, code: String, message: String },
+    /// Replay streams only: the session's clock and pinned notes, sent on connect and after every
+    /// change. `server_ms` is the server's wall time when sent, so a follower can correct for
+    /// its own clock's offset.
+    Replay { seq: Seq, session: Box<SessionInfo>, server_ms: i64 },
+    /// Long work under way (a far seek): `done` of `total` events folded so far.
+    Progress { seq: Seq, what: String, done: u64, total: u64 },
 }
 
 impl ServerMessage {
@@ -49,7 +56,9 @@ impl ServerMessage {
             | ServerMessage::Event { seq, .. }
             | ServerMessage::Resync { seq, .. }
             | ServerMessage::Heartbeat { seq, .. }
-            | ServerMessage::Error { seq, .. } => *seq,
+            | ServerMessage::Error { seq, .. }
+            | ServerMessage::Replay { seq, .. }
+            | ServerMessage::Progress { seq, .. } => *seq,
         }
     }
 

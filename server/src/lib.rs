@@ -6,6 +6,8 @@
 //! - [`hub`]: the in-memory projection and the fan-out to stream clients, bounded per client.
 //! - [`stream`]: the WebSocket endpoint — catch-up from the log, then live, with resync.
 //! - [`api`]: the HTTP API by feature, its error type and extractors.
+//! - [`replay`]: replay sessions (clock, pins, followers), past moments, scenario files.
+//! - [`jobs`]: long work (export, import) with progress.
 //! - [`demo`]: the seeded joint Paris / New York exercise behind `vigie demo`.
 //! - [`clock`], [`config`]: injected time and run-time settings.
 //!
@@ -17,6 +19,8 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod hub;
+pub mod jobs;
+pub mod replay;
 pub mod sequencer;
 pub mod store;
 pub mod stream;
@@ -48,6 +52,8 @@ pub struct Shared {
     pub store: Store,
     pub hub: Arc<Hub>,
     pub sequencer: Sequencer,
+    pub replays: Arc<replay::Replays>,
+    pub jobs: Arc<jobs::Jobs>,
     /// One permit per stream client, so their number (and so memory) is bounded.
     pub stream_slots: Arc<Semaphore>,
     /// Turns true when the server stops; long-lived tasks watch it.
@@ -73,6 +79,7 @@ pub fn app(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     let routes = generate_route_list(app::App);
     let room = room_source(&state);
+    let replay = replay_source(&state);
     Router::new()
         .merge(api::router())
         .merge(stream::router())
@@ -80,7 +87,10 @@ pub fn app(state: AppState) -> Router {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(room.clone()),
+            move || {
+                provide_context(room.clone());
+                provide_context(replay.clone());
+            },
             {
                 let options = options.clone();
                 move || app::shell(options.clone())
@@ -100,7 +110,29 @@ fn room_source(state: &AppState) -> app::ssr::RoomSource {
     app::ssr::RoomSource(Arc::new(move || {
         let now_ms = state.clock.now_ms();
         let (room, recent) = state.hub.read_with_recent(|s, recent| (s.clone(), recent.to_vec()));
-        app::live::InitialRoom { state: room, recent, now_ms, stale_after_ms: state.config.stale_after_ms(), lang: Default::default() }
+        app::live::InitialRoom { state: room, recent, now_ms, stale_after_ms: state.config.stale_after_ms(), lang: Default::default(), replay: None }
+    }))
+}
+
+/// How the replay page's server function reads a session's room: at its clock's moment.
+fn replay_source(state: &AppState) -> app::ssr::ReplaySource {
+    let state = state.clone();
+    app::ssr::ReplaySource(Arc::new(move |id: String| {
+        let state = state.clone();
+        Box::pin(async move {
+            let session = state.replays.get(&id).ok_or_else(|| format!("no replay session {id}"))?;
+            let info = session.info();
+            let at_ms = info.clock.at(state.clock.now_ms());
+            let room = replay::seek::state_at(&state.store, session.log, at_ms, None, |_, _| {}).await.map_err(|e| format!("{e:#}"))?;
+            Ok(app::live::InitialRoom {
+                state: room,
+                recent: Vec::new(),
+                now_ms: at_ms,
+                stale_after_ms: state.config.stale_after_ms(),
+                lang: Default::default(),
+                replay: Some(info),
+            })
+        })
     }))
 }
 
@@ -118,6 +150,8 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     let store = Store::open(&config.database_url).await?;
     let room = store.load_state().await.context("rebuilding the room from the log")?;
     let recent = store.recent_events(hub::RECENT_EVENTS as i64).await?;
+    store.drop_unfinished_scenarios().await.context("removing unfinished scenario imports")?;
+    let replays = Arc::new(replay::Replays::load(&store).await.context("loading replay sessions")?);
     tracing::info!(seq = room.seq, units = room.units.len(), incidents = room.incidents.len(), "room loaded");
     let hub = Arc::new(Hub::new(room.clone(), config.outbox_bytes).with_recent(recent));
     let (stop, shutdown) = watch::channel(false);
@@ -138,6 +172,8 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         store,
         hub,
         sequencer,
+        replays,
+        jobs: Arc::new(jobs::Jobs::default()),
         shutdown: shutdown.clone(),
         leptos_options,
     }));

@@ -10,6 +10,7 @@
 //! a client that does not take a write within the write timeout is disconnected with a reason.
 //! Memory per client is therefore bounded by the outbox bound plus the socket's write buffer.
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -36,11 +37,11 @@ const CATCH_UP_PAGE: u64 = 1_000;
 /// tungstenite's own buffer: past this, a write fails instead of growing (the client is too slow).
 const MAX_WRITE_BUFFER_BYTES: usize = 2 * 1024 * 1024;
 /// Replies to client messages waiting for the writer; a client that floods fills it and is dropped.
-const REPLY_QUEUE: usize = 16;
+pub(crate) const REPLY_QUEUE: usize = 16;
 /// WebSocket close code for "policy violation" (RFC 6455), used when the client does not read.
-const CLOSE_POLICY: u16 = 1008;
+pub(crate) const CLOSE_POLICY: u16 = 1008;
 /// WebSocket close code for "service restart".
-const CLOSE_RESTART: u16 = 1012;
+pub(crate) const CLOSE_RESTART: u16 = 1012;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/stream", get(upgrade))
@@ -56,9 +57,20 @@ async fn upgrade(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<StreamQuery>,
-    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    if let Err(e) = check_origin(&headers, &state.config.allowed_origins) {
+    let since = query.since;
+    accept(&state, &headers, ws, move |state, socket| run(state, socket, since))
+}
+
+/// Checks the origin and takes a stream slot, then upgrades and runs `session` on the socket.
+/// Shared by the live stream and replay streams, so both are bounded and guarded alike.
+pub(crate) fn accept<F, Fut>(state: &AppState, headers: &HeaderMap, ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>, session: F) -> Response
+where
+    F: FnOnce(AppState, WebSocket) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    if let Err(e) = check_origin(headers, &state.config.allowed_origins) {
         return e.into_response();
     }
     let ws = match ws {
@@ -69,11 +81,12 @@ async fn upgrade(
         return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "too_many_clients", "the server has no room for another stream client")
             .into_response();
     };
+    let state = state.clone();
     ws.max_message_size(MAX_CLIENT_MESSAGE_BYTES)
         .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
         .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
         .on_upgrade(move |socket| async move {
-            run(state, socket, query.since).await;
+            session(state, socket).await;
             drop(permit);
         })
 }
@@ -91,7 +104,7 @@ fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), ApiError>
     }
 }
 
-enum Reply {
+pub(crate) enum Reply {
     Heartbeat,
     Error { code: &'static str, message: String },
 }
@@ -119,7 +132,7 @@ async fn run(state: AppState, socket: WebSocket, since: Option<Seq>) {
 }
 
 /// Reads what the client sends: only `ping` is understood; anything else gets an error reply.
-async fn read_client(mut stream: SplitStream<WebSocket>, replies: mpsc::Sender<Reply>) {
+pub(crate) async fn read_client(mut stream: SplitStream<WebSocket>, replies: mpsc::Sender<Reply>) {
     while let Some(Ok(message)) = stream.next().await {
         let reply = match message {
             Message::Text(text) => match serde_json::from_str::<ClientMessage>(&text) {
@@ -238,23 +251,35 @@ impl Writer {
 
     /// Queues every message then flushes once; gives up after the write timeout.
     async fn send(&mut self, messages: impl Iterator<Item = Bytes>) -> Result<(), &'static str> {
-        let sink = &mut self.sink;
-        let write = async move {
-            for bytes in messages {
-                let text = Utf8Bytes::try_from(bytes).map_err(|_| "a server message was not UTF-8")?;
-                sink.feed(Message::Text(text)).await.map_err(|_| "the connection failed")?;
-            }
-            sink.flush().await.map_err(|_| "the connection failed")
-        };
-        match timeout(self.write_timeout, write).await {
-            Ok(result) => result,
-            Err(_) => Err("write timeout: the client is not reading"),
-        }
+        write_all(&mut self.sink, self.write_timeout, messages).await
     }
 
     async fn close(&mut self, code: u16, reason: &'static str) {
         tracing::info!(code, reason, last_sent = self.last_sent, "closing a stream client");
-        let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
-        let _ = timeout(Duration::from_secs(1), self.sink.send(Message::Close(Some(frame)))).await;
+        close(&mut self.sink, code, reason).await;
     }
+}
+
+/// Queues every message then flushes once (write merging); gives up after `write_timeout`.
+pub(crate) async fn write_all(
+    sink: &mut SplitSink<WebSocket, Message>,
+    write_timeout: Duration,
+    messages: impl Iterator<Item = Bytes>,
+) -> Result<(), &'static str> {
+    let write = async move {
+        for bytes in messages {
+            let text = Utf8Bytes::try_from(bytes).map_err(|_| "a server message was not UTF-8")?;
+            sink.feed(Message::Text(text)).await.map_err(|_| "the connection failed")?;
+        }
+        sink.flush().await.map_err(|_| "the connection failed")
+    };
+    match timeout(write_timeout, write).await {
+        Ok(result) => result,
+        Err(_) => Err("write timeout: the client is not reading"),
+    }
+}
+
+pub(crate) async fn close(sink: &mut SplitSink<WebSocket, Message>, code: u16, reason: &'static str) {
+    let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
+    let _ = timeout(Duration::from_secs(1), sink.send(Message::Close(Some(frame)))).await;
 }

@@ -6,6 +6,7 @@ mod socket;
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+use vigie_domain::replay::SessionInfo;
 use vigie_domain::wire::ServerMessage;
 use vigie_domain::{LoggedEvent, Seq, State, Summary};
 
@@ -23,6 +24,9 @@ pub struct InitialRoom {
     /// The page's language, from the browser's `Accept-Language`.
     #[serde(default)]
     pub lang: crate::i18n::Lang,
+    /// Set on a replay page: the session this room replays.
+    #[serde(default)]
+    pub replay: Option<SessionInfo>,
 }
 
 #[server(prefix = "/leptos", endpoint = "load_room")]
@@ -35,11 +39,30 @@ pub async fn load_room() -> Result<InitialRoom, ServerFnError> {
     Ok(room)
 }
 
+/// The room of replay session `id` at its clock's moment, for a replay page.
+#[server(prefix = "/leptos", endpoint = "load_replay")]
+pub async fn load_replay(id: String) -> Result<InitialRoom, ServerFnError> {
+    let source = use_context::<crate::ssr::ReplaySource>().ok_or_else(|| ServerFnError::new("replay is not available"))?;
+    let mut room = (source.0)(id).await.map_err(ServerFnError::new)?;
+    let accept = use_context::<http::request::Parts>()
+        .and_then(|p| p.headers.get("accept-language").and_then(|v| v.to_str().ok()).map(str::to_string));
+    room.lang = crate::i18n::Lang::from_header(accept.as_deref().unwrap_or(""));
+    Ok(room)
+}
+
 /// Loads the room once and renders `page` with it. The resource is blocking, so the server sends
 /// the page with real figures and the browser hydrates from the same data.
 #[component]
-pub fn WithRoom(page: fn(LiveRoom) -> AnyView) -> impl IntoView {
-    let initial = Resource::new_blocking(|| (), |_| load_room());
+pub fn WithRoom(page: fn(LiveRoom) -> AnyView, #[prop(optional, into)] replay: Option<Signal<String>>) -> impl IntoView {
+    let initial = Resource::new_blocking(
+        move || replay.map(|id| id.get()),
+        |replay| async move {
+            match replay {
+                Some(id) => load_replay(id).await,
+                None => load_room().await,
+            }
+        },
+    );
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading the room…"</p> }>
             {move || Suspend::new(async move {
@@ -82,6 +105,25 @@ pub struct LiveRoom {
     /// The non-position events this page has seen live, oldest first (bounded); the timeline
     /// loads what came before from the log.
     pub history: StoredValue<Vec<LoggedEvent>>,
+    /// On a replay page: the session (clock and pins) as last told by the server.
+    pub replay: RwSignal<Option<Replaying>>,
+    /// Long work on the server for this page (a far seek): `(done, total)`.
+    pub progress: RwSignal<Option<(u64, u64)>>,
+}
+
+/// A replay session as this page follows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Replaying {
+    pub session: SessionInfo,
+    /// Server wall time minus this browser's, so the replay clock reads the same everywhere.
+    pub offset_ms: i64,
+}
+
+impl Replaying {
+    /// Replay time at this browser's wall time `local_ms`.
+    pub fn now_ms(&self, local_ms: i64) -> i64 {
+        self.session.clock.at(local_ms + self.offset_ms)
+    }
 }
 
 /// Live events kept for the timeline; older ones are read from the log when needed.
@@ -139,7 +181,24 @@ impl LiveRoom {
             moves: RwSignal::new(0),
             dirty: StoredValue::new(Dirty { all: true, incidents: true, ..Dirty::default() }),
             history: StoredValue::new(Vec::new()),
+            replay: RwSignal::new(initial.replay.map(|session| Replaying { session, offset_ms: 0 })),
+            progress: RwSignal::new(None),
         }
+    }
+
+    pub fn is_replay(&self) -> bool {
+        self.replay.with_untracked(Option::is_some)
+    }
+
+    /// The replay session's id, on a replay page.
+    pub fn replay_id(&self) -> Option<String> {
+        self.replay.with_untracked(|r| r.as_ref().map(|r| r.session.session_id.clone()))
+    }
+
+    /// Moves the page's clock from this browser's wall time: the replay clock on a replay page.
+    pub fn tick_wall(&self, local_ms: i64) {
+        let now = self.replay.with_untracked(|r| r.as_ref().map(|r| r.now_ms(local_ms)));
+        self.tick(now.unwrap_or(local_ms));
     }
 
     /// Folds one server message in. Returns false when the stream is inconsistent (a gap), in
@@ -147,6 +206,7 @@ impl LiveRoom {
     pub fn receive(&self, message: ServerMessage) -> bool {
         match message {
             ServerMessage::Snapshot { seq, state } => {
+                self.progress.set(None);
                 self.state.set_value(*state);
                 self.seq.set(seq);
                 self.dirty.update_value(|d| {
@@ -190,7 +250,24 @@ impl LiveRoom {
                 true
             }
             ServerMessage::Heartbeat { at_ms, .. } => {
-                self.tick(at_ms);
+                if !self.is_replay() {
+                    self.tick(at_ms);
+                }
+                true
+            }
+            ServerMessage::Replay { session, server_ms, .. } => {
+                #[cfg(feature = "hydrate")]
+                let local_ms = js_sys::Date::now() as i64;
+                #[cfg(not(feature = "hydrate"))]
+                let local_ms = server_ms;
+                let replaying = Replaying { session: *session, offset_ms: server_ms - local_ms };
+                let now = replaying.now_ms(local_ms);
+                self.replay.set(Some(replaying));
+                self.tick(now);
+                true
+            }
+            ServerMessage::Progress { done, total, .. } => {
+                self.progress.set(Some((done, total)));
                 true
             }
             ServerMessage::Resync { .. } | ServerMessage::Error { .. } => true,

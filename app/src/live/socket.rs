@@ -17,18 +17,24 @@ pub fn keep_connected(room: LiveRoom) {
     let attempt = Rc::new(Cell::new(0u32));
     open(room, attempt);
     // The page's clock: staleness and timers move even when the room is quiet.
-    let _ = set_interval_with_handle(move || room.tick(js_sys::Date::now() as i64), Duration::from_secs(1));
+    // A replay page ticks faster: at 60× a second is a minute of replay.
+    let every = if room.is_replay() { Duration::from_millis(250) } else { Duration::from_secs(1) };
+    let _ = set_interval_with_handle(move || room.tick_wall(js_sys::Date::now() as i64), every);
 }
 
-fn stream_url(since: u64) -> String {
+/// The live stream resumes after `seq`; a replay stream always starts from the session's room.
+fn stream_url(room: &LiveRoom) -> String {
     let location = window().location();
     let scheme = if location.protocol().as_deref() == Ok("https:") { "wss" } else { "ws" };
     let host = location.host().unwrap_or_default();
-    format!("{scheme}://{host}/api/v1/stream?since={since}")
+    match room.replay_id() {
+        Some(id) => format!("{scheme}://{host}/api/v1/replays/{id}/stream"),
+        None => format!("{scheme}://{host}/api/v1/stream?since={}", room.seq.get_untracked()),
+    }
 }
 
 fn open(room: LiveRoom, attempt: Rc<Cell<u32>>) {
-    let Ok(ws) = WebSocket::new(&stream_url(room.seq.get_untracked())) else {
+    let Ok(ws) = WebSocket::new(&stream_url(&room)) else {
         retry(room, attempt);
         return;
     };

@@ -8,6 +8,7 @@ pub mod extract;
 mod incidents;
 mod log;
 mod messages;
+pub mod replay;
 mod units;
 
 use axum::extract::DefaultBodyLimit;
@@ -39,8 +40,9 @@ pub fn router() -> Router<AppState> {
         .merge(messages::router())
         .merge(log::router())
         .layer(DefaultBodyLimit::max(COMMAND_BODY_LIMIT))
-        // Registered after the general limit so its own, larger limit applies.
+        // Registered after the general limit so their own limits apply.
         .merge(units::router())
+        .merge(replay::router())
 }
 
 async fn health(state: axum::extract::State<AppState>) -> impl IntoResponse {

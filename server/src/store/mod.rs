@@ -6,6 +6,7 @@
 
 pub mod basemap;
 pub mod codec;
+pub mod replay;
 
 use anyhow::{bail, Context};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

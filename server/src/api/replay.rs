@@ -1,0 +1,339 @@
+//! Replay over HTTP: sessions (start, list, control, pins, follow), the room at any past moment,
+//! and scenarios (export a range to a file, import one) run as jobs with progress.
+//!
+//! Only the trainer, who holds the key returned when the session started
+//! (`X-Vigie-Trainer-Key`), drives a session; anyone with its id follows it.
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tokio::io::AsyncWriteExt;
+use vigie_domain::replay::{incident_window, Control, Source};
+use vigie_domain::wire::ServerMessage;
+use vigie_domain::{IncidentId, LoggedEvent, Refusal};
+
+use super::error::ApiError;
+use super::extract::{Actor, ApiJson, ApiPath, ApiQuery};
+use crate::replay::{file, seek, stream, Session};
+use crate::store::replay::Log;
+use crate::AppState;
+
+pub const TRAINER_HEADER: &str = "x-vigie-trainer-key";
+/// Largest scenario file accepted for import.
+pub const MAX_IMPORT_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+/// Margin around an incident's window when a replay is started from it.
+const DEFAULT_MARGIN_S: u32 = 600;
+const MAX_MARGIN_S: u32 = 24 * 3600;
+
+pub fn router() -> Router<AppState> {
+    let import = Router::new().route("/api/v1/scenarios", post(import).get(scenarios)).layer(DefaultBodyLimit::disable());
+    Router::new()
+        .route("/api/v1/replays", post(start).get(list))
+        .route("/api/v1/replays/{id}", get(info).delete(remove))
+        .route("/api/v1/replays/{id}/control", post(control))
+        .route("/api/v1/replays/{id}/pins", post(pin))
+        .route("/api/v1/replays/{id}/events", get(session_events))
+        .route("/api/v1/replays/{id}/stream", get(stream::upgrade))
+        .route("/api/v1/history/state", get(state_at))
+        .route("/api/v1/exports", post(export))
+        .route("/api/v1/jobs/{id}", get(job))
+        .route("/api/v1/jobs/{id}/file", get(job_file))
+        .route("/api/v1/scenarios/{id}", axum::routing::delete(remove_scenario))
+        .layer(DefaultBodyLimit::max(super::COMMAND_BODY_LIMIT))
+        .merge(import)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StartReplay {
+    title: Option<String>,
+    from_ms: Option<i64>,
+    to_ms: Option<i64>,
+    /// Replay this incident's window (first to last event) with `margin_s` either side.
+    incident_id: Option<u32>,
+    margin_s: Option<u32>,
+    /// Replay an imported scenario instead of this server's log.
+    scenario_id: Option<u32>,
+}
+
+async fn start(State(app): State<AppState>, ApiJson(req): ApiJson<StartReplay>) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let title = req.title.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+    if title.as_ref().is_some_and(|t| t.chars().count() > 120) {
+        return Err(ApiError::bad_request("title", "a title has at most 120 characters"));
+    }
+    let (source, window, default_title) = match (req.scenario_id, req.incident_id) {
+        (Some(_), Some(_)) => return Err(ApiError::bad_request("incident_id", "give an incident or a scenario, not both")),
+        (Some(id), None) => {
+            let s = app.store.scenario(id).await.map_err(|e| ApiError::internal("reading scenarios", e))?;
+            let s = s.ok_or_else(|| Refusal::not_found("scenario_id", format!("no scenario {id}")))?;
+            let window = (req.from_ms.unwrap_or(s.from_ms).max(s.from_ms), req.to_ms.unwrap_or(s.to_ms).min(s.to_ms));
+            (Source::Scenario { scenario_id: id, name: s.name.clone() }, window, s.name)
+        }
+        (None, Some(id)) => {
+            if req.from_ms.is_some() || req.to_ms.is_some() {
+                return Err(ApiError::bad_request("from_ms", "an incident's replay takes its own window; give margin_s instead"));
+            }
+            let margin = req.margin_s.unwrap_or(DEFAULT_MARGIN_S);
+            if margin > MAX_MARGIN_S {
+                return Err(ApiError::bad_request("margin_s", "margin_s is at most 86400 (a day)"));
+            }
+            let span = app.hub.read(|s| s.incidents.get(&IncidentId(id)).map(|i| (i.created_at_ms, i.updated_at_ms, i.address.clone())));
+            let (first, last, address) = span.ok_or_else(|| Refusal::not_found("incident_id", format!("no incident INC-{id}")))?;
+            let (from, to) = incident_window(first, last, i64::from(margin) * 1000);
+            (Source::Live, (from, to.min(app.clock.now_ms()).max(from + 1)), format!("INC-{id} {address}"))
+        }
+        (None, None) => {
+            let (Some(from), Some(to)) = (req.from_ms, req.to_ms) else {
+                return Err(ApiError::bad_request("from_ms", "give from_ms and to_ms, an incident_id or a scenario_id"));
+            };
+            if req.margin_s.is_some() {
+                return Err(ApiError::bad_request("margin_s", "margin_s goes with incident_id"));
+            }
+            (Source::Live, (from, to), "Replay".to_owned())
+        }
+    };
+    let started = app.replays.start(&app, title.unwrap_or(default_title), source, window.0, window.1).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::to_value(started).expect("a session serializes"))))
+}
+
+async fn list(State(app): State<AppState>) -> Json<Value> {
+    Json(json!({ "sessions": app.replays.list() }))
+}
+
+fn session(app: &AppState, id: &str) -> Result<Arc<Session>, ApiError> {
+    app.replays.get(id).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no replay session {id}")).field("id"))
+}
+
+/// The session, if the request carries its trainer's key.
+fn as_trainer(app: &AppState, id: &str, headers: &HeaderMap) -> Result<Arc<Session>, ApiError> {
+    let session = session(app, id)?;
+    let key = headers.get(TRAINER_HEADER).and_then(|v| v.to_str().ok());
+    if session.is_trainer(key) {
+        Ok(session)
+    } else {
+        Err(ApiError::new(StatusCode::FORBIDDEN, "not_the_trainer", "only the session's trainer (X-Vigie-Trainer-Key) drives it"))
+    }
+}
+
+async fn info(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(serde_json::to_value(session(&app, &id)?.info()).expect("a session serializes")))
+}
+
+async fn remove(State(app): State<AppState>, headers: HeaderMap, ApiPath(id): ApiPath<String>) -> Result<StatusCode, ApiError> {
+    as_trainer(&app, &id, &headers)?;
+    app.replays.remove(&app, &id).await.map_err(|e| ApiError::internal("removing a session", e))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn control(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(control): ApiJson<Control>,
+) -> Result<Json<Value>, ApiError> {
+    let session = as_trainer(&app, &id, &headers)?;
+    let info = session.control(&app, control).await?;
+    Ok(Json(serde_json::to_value(info).expect("a session serializes")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewPin {
+    at_ms: i64,
+    text: String,
+}
+
+async fn pin(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Actor(author): Actor,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<NewPin>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let session = as_trainer(&app, &id, &headers)?;
+    let pin = session.pin(&app, req.at_ms, &author, &req.text).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::to_value(pin).expect("a pin serializes"))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageQuery {
+    #[serde(default)]
+    after_seq: u64,
+    limit: Option<i64>,
+}
+
+/// The session window's events other than position reports (what its timeline shows), by page.
+async fn session_events(State(app): State<AppState>, ApiPath(id): ApiPath<String>, ApiQuery(q): ApiQuery<PageQuery>) -> Result<Json<Value>, ApiError> {
+    let session = session(&app, &id)?;
+    let limit = q.limit.unwrap_or(5_000);
+    if !(1..=10_000).contains(&limit) {
+        return Err(ApiError::bad_request("limit", "limit is 1 to 10000"));
+    }
+    let clock = session.info().clock;
+    let read = async {
+        let first = app.store.seq_at(session.log, clock.from_ms - 1).await?;
+        let last = app.store.seq_at(session.log, clock.to_ms).await?;
+        app.store.log_range(session.log, q.after_seq.max(first), last, limit, true).await
+    };
+    let events: Vec<LoggedEvent> = read.await.map_err(|e| ApiError::internal("reading the session's events", e))?;
+    let next = (events.len() as i64 == limit).then(|| events.last().map(|e| e.seq)).flatten();
+    Ok(Json(json!({ "events": events, "next_after_seq": next })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AtQuery {
+    at_ms: i64,
+    scenario_id: Option<u32>,
+}
+
+/// `GET /api/v1/history/state?at_ms=T`: the room as it was at T (every event committed at or
+/// before T), from this server's log or an imported scenario's.
+async fn state_at(State(app): State<AppState>, ApiQuery(q): ApiQuery<AtQuery>) -> Result<Json<ServerMessage>, ApiError> {
+    let log = scenario_log(&app, q.scenario_id).await?;
+    let state = seek::state_at(&app.store, log, q.at_ms, None, |_, _| {}).await.map_err(|e| ApiError::internal("materialising a past moment", e))?;
+    Ok(Json(ServerMessage::Snapshot { seq: state.seq, state: Box::new(state) }))
+}
+
+async fn scenario_log(app: &AppState, scenario_id: Option<u32>) -> Result<Log, ApiError> {
+    let Some(id) = scenario_id else { return Ok(Log::Live) };
+    let known = app.store.scenario(id).await.map_err(|e| ApiError::internal("reading scenarios", e))?;
+    known.map(|_| Log::Scenario(id)).ok_or_else(|| Refusal::not_found("scenario_id", format!("no scenario {id}")).into())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportRequest {
+    from_ms: i64,
+    to_ms: i64,
+    name: Option<String>,
+    scenario_id: Option<u32>,
+}
+
+/// Starts exporting a range as a scenario file: 202 with the job to watch and download from.
+async fn export(State(app): State<AppState>, ApiJson(req): ApiJson<ExportRequest>) -> Result<(StatusCode, Json<Value>), ApiError> {
+    vigie_domain::replay::ReplayClock::new(req.from_ms, req.to_ms, 0)?; // same window rules as a session
+    let name = req.name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()).unwrap_or_else(|| "Exercise".into());
+    if name.chars().count() > 120 || name.chars().any(char::is_control) {
+        return Err(ApiError::bad_request("name", "a name is at most 120 printable characters"));
+    }
+    let log = scenario_log(&app, req.scenario_id).await?;
+    let job = app.jobs.start("export");
+    let dir = std::env::temp_dir().join("vigie-exports");
+    std::fs::create_dir_all(&dir).map_err(|e| ApiError::internal("creating the export folder", e))?;
+    let path = dir.join(format!("{}-{}.vigie.gz", std::process::id(), job.id));
+    let download = format!("{}.vigie.gz", name.chars().map(|c| if c.is_alphanumeric() { c } else { '-' }).collect::<String>());
+    let (job_id, task_job) = (job.id, job.clone());
+    let now_ms = app.clock.now_ms();
+    tokio::spawn(async move {
+        let result = file::export(&app.store, log, name, req.from_ms, req.to_ms, now_ms, path.clone(), task_job.clone()).await;
+        if result.is_ok() {
+            task_job.set_file(path, download);
+        } else {
+            let _ = std::fs::remove_file(&path);
+        }
+        task_job.finish(result.map(|h| json!({ "events": h.events, "from_ms": h.from_ms, "to_ms": h.to_ms })));
+    });
+    Ok((StatusCode::ACCEPTED, Json(json!({ "job_id": job_id }))))
+}
+
+async fn job(State(app): State<AppState>, ApiPath(id): ApiPath<u32>) -> Result<Json<Value>, ApiError> {
+    let job = app.jobs.get(id).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no job {id}")))?;
+    Ok(Json(serde_json::to_value(job.view()).expect("a job serializes")))
+}
+
+async fn job_file(State(app): State<AppState>, ApiPath(id): ApiPath<u32>) -> Result<Response, ApiError> {
+    let job = app.jobs.get(id).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no job {id}")))?;
+    let (path, name) = job.file().ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "not_ready", "the job has no file (yet)"))?;
+    let file = tokio::fs::File::open(&path).await.map_err(|e| ApiError::internal("opening the export", e))?;
+    let length = file.metadata().await.map_err(|e| ApiError::internal("reading the export", e))?.len();
+    let body = Body::from_stream(tokio_util_stream(file));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/gzip".to_owned()),
+            (header::CONTENT_LENGTH, length.to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// A file as a stream of chunks (a download never sits in memory whole).
+fn tokio_util_stream(file: tokio::fs::File) -> impl futures_util::Stream<Item = std::io::Result<bytes::Bytes>> {
+    use tokio::io::AsyncReadExt;
+    futures_util::stream::unfold(file, |mut file| async move {
+        let mut buf = vec![0u8; 256 * 1024];
+        match file.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(bytes::Bytes::from(buf)), file))
+            }
+            Err(e) => Some((Err(e), file)),
+        }
+    })
+}
+
+/// Takes a scenario file as the request body (streamed to disk, bounded), then imports it as a
+/// job: 202 with the job to watch.
+async fn import(State(app): State<AppState>, request: Request) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let dir = std::env::temp_dir().join("vigie-imports");
+    std::fs::create_dir_all(&dir).map_err(|e| ApiError::internal("creating the import folder", e))?;
+    let job = app.jobs.start("import");
+    let path = dir.join(format!("{}-{}.vigie.gz", std::process::id(), job.id));
+    let received = receive(request.into_body(), &path).await;
+    if let Err(e) = received {
+        let _ = std::fs::remove_file(&path);
+        job.finish(Err(anyhow::anyhow!(e.message.clone())));
+        return Err(e);
+    }
+    let (job_id, task_job) = (job.id, job.clone());
+    let now_ms = app.clock.now_ms();
+    tokio::spawn(async move {
+        let result = file::import(&app.store, &path, now_ms, task_job.clone()).await;
+        let _ = std::fs::remove_file(&path);
+        task_job.finish(result.map(|(id, h)| json!({ "scenario_id": id, "name": h.name, "events": h.events })));
+    });
+    Ok((StatusCode::ACCEPTED, Json(json!({ "job_id": job_id }))))
+}
+
+async fn receive(body: Body, path: &std::path::Path) -> Result<(), ApiError> {
+    let mut file = tokio::fs::File::create(path).await.map_err(|e| ApiError::internal("storing the upload", e))?;
+    let mut stream = body.into_data_stream();
+    let mut total = 0u64;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_body", format!("the upload failed: {e}")))?;
+        total += chunk.len() as u64;
+        if total > MAX_IMPORT_BYTES {
+            return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "a scenario file is at most 2 GiB"));
+        }
+        file.write_all(&chunk).await.map_err(|e| ApiError::internal("storing the upload", e))?;
+    }
+    file.flush().await.map_err(|e| ApiError::internal("storing the upload", e))?;
+    if total == 0 {
+        return Err(ApiError::bad_request("", "the body is empty: send the scenario file"));
+    }
+    Ok(())
+}
+
+async fn scenarios(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let all = app.store.scenarios().await.map_err(|e| ApiError::internal("reading scenarios", e))?;
+    Ok(Json(json!({ "scenarios": all })))
+}
+
+async fn remove_scenario(State(app): State<AppState>, ApiPath(id): ApiPath<u32>) -> Result<StatusCode, ApiError> {
+    match app.store.delete_scenario(id).await {
+        Ok(true) => Ok(StatusCode::NO_CONTENT),
+        Ok(false) => Err(Refusal::not_found("id", format!("no scenario {id}")).into()),
+        Err(e) => Err(ApiError::internal("removing a scenario", e)),
+    }
+}

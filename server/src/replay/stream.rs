@@ -1,0 +1,99 @@
+//! `GET /api/v1/replays/{id}/stream`: a session's room as a WebSocket stream, in the live stream's
+//! protocol (snapshot, then events), plus `replay` messages with the clock and pins and
+//! `progress` during a far seek. A follower that falls behind is resynced with a snapshot of the
+//! session's current room. Only `ping` is taken from the client: a replay cannot be commanded.
+
+use axum::extract::ws::WebSocket;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::{State, WebSocketUpgrade};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use std::sync::Arc;
+use tokio::sync::{broadcast, mpsc};
+use vigie_domain::wire::ServerMessage;
+use vigie_domain::Seq;
+
+use super::{FrameKind, Session};
+use crate::api::error::ApiError;
+use crate::api::extract::ApiPath;
+use crate::hub::encode;
+use crate::stream::{accept, close, read_client, write_all, Reply, CLOSE_POLICY, CLOSE_RESTART, REPLY_QUEUE};
+use crate::AppState;
+
+pub async fn upgrade(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let Some(session) = state.replays.get(&id) else {
+        return ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", format!("no replay session {id}")).into_response();
+    };
+    accept(&state, &headers, ws, move |state, socket| follow(state, socket, session))
+}
+
+async fn follow(app: AppState, socket: WebSocket, session: Arc<Session>) {
+    let (mut sink, stream) = socket.split();
+    let (reply_tx, mut replies) = mpsc::channel(REPLY_QUEUE);
+    let reader = tokio::spawn(read_client(stream, reply_tx));
+    let write_timeout = app.config.write_timeout();
+    let mut shutdown = app.shutdown.clone();
+    let (mut frames, start) = session.follow();
+    session.ensure_driver(&app);
+    // Where this follower stands: snapshots of older epochs and events it already holds are skipped.
+    let (mut epoch, mut seq): (u64, Seq) = (0, 0);
+    let mut first = vec![session.info_message(app.clock.now_ms())];
+    if let Some((e, s, bytes)) = start {
+        (epoch, seq) = (e, s);
+        first.push(bytes);
+    }
+    if write_all(&mut sink, write_timeout, first.into_iter()).await.is_err() {
+        reader.abort();
+        return;
+    }
+    let why = loop {
+        let out = tokio::select! {
+            frame = frames.recv() => match frame {
+                Ok(f) => match f.kind {
+                    FrameKind::Snapshot if f.epoch > epoch => {
+                        (epoch, seq) = (f.epoch, f.seq);
+                        vec![f.bytes]
+                    }
+                    FrameKind::Event if f.epoch == epoch && f.seq > seq => {
+                        seq = f.seq;
+                        vec![f.bytes]
+                    }
+                    FrameKind::Info => vec![f.bytes],
+                    FrameKind::Snapshot | FrameKind::Event => continue,
+                },
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    // Behind: start again from the session's room as it is now, said explicitly.
+                    let resync = ServerMessage::Resync { seq, reason: "the follower fell behind; here is the room as it is now".into() };
+                    let (rx, start) = session.follow();
+                    frames = rx;
+                    let mut out = vec![encode(&resync), session.info_message(app.clock.now_ms())];
+                    if let Some((e, s, bytes)) = start {
+                        (epoch, seq) = (e, s);
+                        out.push(bytes);
+                    }
+                    out
+                }
+                Err(broadcast::error::RecvError::Closed) => break None,
+            },
+            reply = replies.recv() => match reply {
+                Some(Reply::Heartbeat) => vec![encode(&ServerMessage::Heartbeat { seq, at_ms: app.clock.now_ms() })],
+                Some(Reply::Error { code, message }) => vec![encode(&ServerMessage::Error { seq, code: code.into(), message })],
+                None => break None,
+            },
+            _ = shutdown.wait_for(|stop| *stop) => break Some((CLOSE_RESTART, "server restarting; reopen the replay")),
+        };
+        if let Err(why) = write_all(&mut sink, write_timeout, out.into_iter()).await {
+            break Some((CLOSE_POLICY, why));
+        }
+    };
+    if let Some((code, reason)) = why {
+        close(&mut sink, code, reason).await;
+    }
+    reader.abort();
+}

@@ -1,0 +1,235 @@
+//! What replay reads and keeps: the room at any past moment (nearest snapshot plus the tail),
+//! ranges of a log, imported scenarios (their own tables, never the live log) and sessions.
+
+use anyhow::Context;
+use sqlx::Row;
+use vigie_domain::{LoggedEvent, Seq, State};
+
+use super::{codec, decode_row, Store};
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+
+/// Which log replay reads: this server's own, or an imported scenario's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Log {
+    Live,
+    Scenario(u32),
+}
+
+impl Log {
+    fn events(self) -> &'static str {
+        match self {
+            Log::Live => "events",
+            Log::Scenario(_) => "scenario_events",
+        }
+    }
+
+    fn snapshots(self) -> &'static str {
+        match self {
+            Log::Live => "snapshots",
+            Log::Scenario(_) => "scenario_snapshots",
+        }
+    }
+
+    /// The predicate that keeps a scenario's rows, as parameter `$n` (the query's last), bound by
+    /// [`Log::bind`].
+    fn only(self, n: usize) -> String {
+        match self {
+            Log::Live => String::new(),
+            Log::Scenario(_) => format!("AND scenario_id = ${n}"),
+        }
+    }
+
+    fn bind(self, query: Query<'_>) -> Query<'_> {
+        match self {
+            Log::Live => query,
+            Log::Scenario(id) => query.bind(i64::from(id)),
+        }
+    }
+}
+
+/// Rows read per query when folding a tail.
+pub const FOLD_PAGE: i64 = 5_000;
+
+/// A scenario as listed.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ScenarioInfo {
+    pub scenario_id: u32,
+    pub name: String,
+    pub from_ms: i64,
+    pub to_ms: i64,
+    pub events: u64,
+    pub imported_at_ms: i64,
+}
+
+impl Store {
+    /// The last seq committed at or before `at_ms` (0 when none).
+    pub async fn seq_at(&self, log: Log, at_ms: i64) -> anyhow::Result<Seq> {
+        // `at_ms` never decreases along `seq`, so the at_ms index answers in one step.
+        let sql = format!(
+            "SELECT seq FROM {} WHERE at_ms <= $1 {} ORDER BY at_ms DESC, seq DESC LIMIT 1",
+            log.events(),
+            log.only(2)
+        );
+        let row = log.bind(sqlx::query(&sql).bind(at_ms)).fetch_optional(&self.pool).await?;
+        Ok(row.map_or(0, |r| r.get::<i64, _>("seq") as Seq))
+    }
+
+    /// Up to `limit` events with `after < seq <= up_to`, in order, without position batches if asked.
+    pub async fn log_range(&self, log: Log, after: Seq, up_to: Seq, limit: i64, without_positions: bool) -> anyhow::Result<Vec<LoggedEvent>> {
+        let sql = format!(
+            "SELECT seq, at_ms, actor, kind, body FROM {} WHERE seq > $1 AND seq <= $2 AND kind <> $3 {} ORDER BY seq LIMIT $4",
+            log.events(),
+            log.only(5)
+        );
+        let query = sqlx::query(&sql)
+            .bind(after as i64)
+            .bind(up_to as i64)
+            // No event kind is empty, so "" excludes nothing.
+            .bind(if without_positions { codec::POSITIONS_KIND } else { "" })
+            .bind(limit);
+        let rows = log.bind(query).fetch_all(&self.pool).await?;
+        rows.iter().map(decode_row).collect()
+    }
+
+    /// The latest snapshot taken at or before `at_ms`, if any.
+    pub async fn snapshot_before(&self, log: Log, at_ms: i64) -> anyhow::Result<Option<State>> {
+        let sql = format!(
+            "SELECT state FROM {} WHERE at_ms <= $1 {} ORDER BY seq DESC LIMIT 1",
+            log.snapshots(),
+            log.only(2)
+        );
+        let Some(row) = log.bind(sqlx::query(&sql).bind(at_ms)).fetch_optional(&self.pool).await? else { return Ok(None) };
+        Ok(Some(serde_json::from_slice(row.get::<&[u8], _>("state")).context("reading a snapshot")?))
+    }
+
+    /// The time of the nearest event other than a position report strictly after (or before) `at_ms`.
+    pub async fn next_event_time(&self, log: Log, at_ms: i64, forward: bool) -> anyhow::Result<Option<i64>> {
+        let (cmp, order) = if forward { (">", "ASC") } else { ("<", "DESC") };
+        let sql = format!(
+            "SELECT at_ms FROM {} WHERE at_ms {cmp} $1 AND kind <> $2 {} ORDER BY at_ms {order} LIMIT 1",
+            log.events(),
+            log.only(3)
+        );
+        let query = log.bind(sqlx::query(&sql).bind(at_ms).bind(codec::POSITIONS_KIND));
+        Ok(query.fetch_optional(&self.pool).await?.map(|r| r.get::<i64, _>("at_ms")))
+    }
+
+    /// Starts an import: the scenario exists but is not listed until [`Store::finish_scenario`].
+    pub async fn create_scenario(&self, name: &str, from_ms: i64, to_ms: i64, now_ms: i64) -> anyhow::Result<u32> {
+        let row = sqlx::query(
+            "INSERT INTO scenarios (name, from_ms, to_ms, events, imported_at_ms) VALUES ($1, $2, $3, 0, $4) RETURNING scenario_id",
+        )
+        .bind(name)
+        .bind(from_ms)
+        .bind(to_ms)
+        .bind(now_ms)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.get::<i64, _>("scenario_id") as u32)
+    }
+
+    pub async fn append_scenario(&self, scenario_id: u32, events: &[LoggedEvent]) -> anyhow::Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for e in events {
+            sqlx::query("INSERT INTO scenario_events (scenario_id, seq, at_ms, actor, kind, body) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(i64::from(scenario_id))
+                .bind(e.seq as i64)
+                .bind(e.at_ms)
+                .bind(&e.actor)
+                .bind(e.event.kind())
+                .bind(codec::encode(&e.event, e.at_ms))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn save_scenario_snapshot(&self, scenario_id: u32, state: &State) -> anyhow::Result<()> {
+        sqlx::query("INSERT INTO scenario_snapshots (scenario_id, seq, at_ms, state) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+            .bind(i64::from(scenario_id))
+            .bind(state.seq as i64)
+            .bind(state.at_ms)
+            .bind(serde_json::to_vec(state)?)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn finish_scenario(&self, scenario_id: u32, events: u64) -> anyhow::Result<()> {
+        sqlx::query("UPDATE scenarios SET complete = 1, events = $1 WHERE scenario_id = $2")
+            .bind(events as i64)
+            .bind(i64::from(scenario_id))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Removes a scenario and everything imported with it (also used to clean up a failed import).
+    pub async fn delete_scenario(&self, scenario_id: u32) -> anyhow::Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        for table in ["scenario_events", "scenario_snapshots"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE scenario_id = $1")).bind(i64::from(scenario_id)).execute(&mut *tx).await?;
+        }
+        let done = sqlx::query("DELETE FROM scenarios WHERE scenario_id = $1").bind(i64::from(scenario_id)).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn scenarios(&self) -> anyhow::Result<Vec<ScenarioInfo>> {
+        let rows = sqlx::query(
+            "SELECT scenario_id, name, from_ms, to_ms, events, imported_at_ms FROM scenarios WHERE complete = 1 ORDER BY scenario_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| ScenarioInfo {
+                scenario_id: r.get::<i64, _>("scenario_id") as u32,
+                name: r.get("name"),
+                from_ms: r.get("from_ms"),
+                to_ms: r.get("to_ms"),
+                events: r.get::<i64, _>("events") as u64,
+                imported_at_ms: r.get("imported_at_ms"),
+            })
+            .collect())
+    }
+
+    pub async fn scenario(&self, scenario_id: u32) -> anyhow::Result<Option<ScenarioInfo>> {
+        Ok(self.scenarios().await?.into_iter().find(|s| s.scenario_id == scenario_id))
+    }
+
+    /// Removes scenarios whose import never finished (the server stopped during one).
+    pub async fn drop_unfinished_scenarios(&self) -> anyhow::Result<()> {
+        let rows = sqlx::query("SELECT scenario_id FROM scenarios WHERE complete = 0").fetch_all(&self.pool).await?;
+        for r in rows {
+            self.delete_scenario(r.get::<i64, _>("scenario_id") as u32).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn save_session(&self, session_id: &str, trainer_key: &str, info: &str) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO replay_sessions (session_id, trainer_key, info) VALUES ($1, $2, $3) \
+             ON CONFLICT (session_id) DO UPDATE SET info = excluded.info",
+        )
+        .bind(session_id)
+        .bind(trainer_key)
+        .bind(info)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Every stored session as `(id, trainer key, info JSON)`.
+    pub async fn sessions(&self) -> anyhow::Result<Vec<(String, String, String)>> {
+        let rows = sqlx::query("SELECT session_id, trainer_key, info FROM replay_sessions").fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(|r| (r.get("session_id"), r.get("trainer_key"), r.get("info"))).collect())
+    }
+
+    pub async fn delete_session(&self, session_id: &str) -> anyhow::Result<()> {
+        sqlx::query("DELETE FROM replay_sessions WHERE session_id = $1").bind(session_id).execute(&self.pool).await?;
+        Ok(())
+    }
+}
