@@ -45,6 +45,7 @@ impl Follower {
                 self.resyncs += 1;
             }
             ServerMessage::Heartbeat { seq, .. } | ServerMessage::Error { seq, .. } => assert_eq!(seq, self.seq),
+            ServerMessage::Replay { .. } | ServerMessage::Progress { .. } => panic!("the live stream sent a replay message"),
         }
     }
 }
