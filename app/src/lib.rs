@@ -8,13 +8,14 @@
 pub mod i18n;
 pub mod live;
 pub mod overview;
+pub mod replay;
 pub mod room;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::SsrMode;
-use leptos_router::StaticSegment;
+use leptos_router::{ParamSegment, StaticSegment};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -48,6 +49,8 @@ pub fn App() -> impl IntoView {
                 // figures before (and without) the wasm.
                 <Route path=StaticSegment("") view=room::RoomPage ssr=SsrMode::Async/>
                 <Route path=StaticSegment("overview") view=overview::Overview ssr=SsrMode::Async/>
+                <Route path=StaticSegment("replay") view=replay::ReplayHome/>
+                <Route path=(StaticSegment("replay"), ParamSegment("id")) view=replay::ReplayRoomPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -26,8 +26,8 @@ pub fn send(method: &'static str, path: String, body: Option<Value>, what: Strin
     outcome.set(Outcome::Pending);
     #[cfg(feature = "hydrate")]
     wasm_bindgen_futures::spawn_local(async move {
-        outcome.set(match request(method, &path, body, &operator.user).await {
-            Ok(()) => Outcome::Done(what),
+        outcome.set(match call(method, &path, body, &[("X-Vigie-User", &operator.user)]).await {
+            Ok(_) => Outcome::Done(what),
             Err(message) => Outcome::Failed(format!("{what}: {message}")),
         });
     });
@@ -35,8 +35,9 @@ pub fn send(method: &'static str, path: String, body: Option<Value>, what: Strin
     let _ = (method, path, body, what, operator);
 }
 
+/// Calls the API with `headers`; the answer's JSON, or the API's error message.
 #[cfg(feature = "hydrate")]
-async fn request(method: &str, path: &str, body: Option<Value>, user: &str) -> Result<(), String> {
+pub async fn call(method: &str, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> Result<Value, String> {
     use gloo_net::http::{Method, RequestBuilder};
     let method = match method {
         "POST" => Method::POST,
@@ -44,14 +45,14 @@ async fn request(method: &str, path: &str, body: Option<Value>, user: &str) -> R
         "DELETE" => Method::DELETE,
         _ => Method::GET,
     };
-    let builder = RequestBuilder::new(path).method(method).header("X-Vigie-User", user);
+    let builder = headers.iter().fold(RequestBuilder::new(path).method(method), |b, (k, v)| b.header(k, v));
     let request = match body {
         Some(body) => builder.json(&body).map_err(|e| e.to_string())?,
         None => builder.build().map_err(|e| e.to_string())?,
     };
     let response = request.send().await.map_err(|_| "the server cannot be reached; try again".to_string())?;
     if response.ok() {
-        return Ok(());
+        return Ok(response.json().await.unwrap_or(Value::Null));
     }
     // The API's one error shape: {"error": {"code", "field", "message"}}.
     let status = response.status();

@@ -154,6 +154,11 @@ fn IncidentCard(incident: Incident) -> impl IntoView {
                     }
                 }).collect_view()}
                 <button on:click=move |_| ui.focus_incident(id)>{move || ui.tr("Fit map")}</button>
+                <Show when=move || !ui.live.is_replay()>
+                    <button data-testid="replay-this" title="Replay this incident's window for a debrief"
+                        on:click=move |_| crate::replay::start_session(json!({ "incident_id": id.0 }), ui.outcome)>
+                        {move || ui.tr("Replay")}</button>
+                </Show>
             </div>
             <h4>{move || ui.tr("Assigned")}</h4>
             <ul class="assigned" data-testid="assigned">

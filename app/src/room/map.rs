@@ -139,7 +139,12 @@ fn callbacks(ui: Ui) -> wasm_bindgen::JsValue {
             _ => Selection::Incident(vigie_domain::IncidentId(id)),
         });
     });
-    let on_place = Closure::<dyn Fn(f64, f64)>::new(move |lon: f64, lat: f64| ui.placing.set(Some((lon, lat))));
+    // A replay is read-only: a long-press places nothing.
+    let on_place = Closure::<dyn Fn(f64, f64)>::new(move |lon: f64, lat: f64| {
+        if !ui.live.is_replay() {
+            ui.placing.set(Some((lon, lat)));
+        }
+    });
     let on_map_click = Closure::<dyn Fn(f64, f64)>::new(move |lon: f64, lat: f64| {
         if ui.placing.get_untracked().is_some() {
             ui.placing.set(Some((lon, lat)));

@@ -16,6 +16,8 @@ use vigie_domain::{IncidentId, Priority, UnitId, UnitStatus};
 use crate::i18n::{t, Lang};
 use crate::live::{Link, LiveRoom, WithRoom};
 use crate::overview::{AgencyTable, PriorityTile, StatusTile};
+#[cfg(feature = "hydrate")]
+pub use command::call;
 pub use command::{Operator, Outcome};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +54,8 @@ pub struct Ui {
     pub lang: RwSignal<Lang>,
     /// Whether a new flash message rings on this screen.
     pub sound: RwSignal<bool>,
+    /// On a replay page: whether this screen drives the session (holds its trainer key).
+    pub is_trainer: RwSignal<bool>,
 }
 
 impl Ui {
@@ -60,8 +64,12 @@ impl Ui {
         t(self.lang.get(), english)
     }
 
-    /// Sends a command as this screen's operator.
+    /// Sends a command as this screen's operator. A replay is read-only: nothing is sent.
     pub fn send(&self, method: &'static str, path: String, body: Option<serde_json::Value>, what: impl Into<String>) {
+        if self.live.is_replay() {
+            self.outcome.set(Outcome::Failed(self.tr("Replay is read-only: commands go to the live room")));
+            return;
+        }
         command::send(method, path, body, what.into(), self.operator.get_untracked(), self.outcome);
     }
 
@@ -91,6 +99,9 @@ impl Ui {
     /// Opens the new-incident form at the latest incident's place (or Châtelet in an empty room);
     /// a click on the map then moves it.
     pub fn start_placing(&self) {
+        if self.live.is_replay() {
+            return;
+        }
         let at = self.live.state.with_value(|s| s.incidents.values().last().map(|i| (i.location.lon, i.location.lat)));
         self.placing.set(Some(at.unwrap_or((2.3470, 48.8589))));
     }
@@ -113,8 +124,9 @@ pub fn RoomPage() -> impl IntoView {
     view! { <WithRoom page=|live| view! { <Room live=live/> }.into_any()/> }
 }
 
+/// The room, live or replayed (`live.replay` set): the same panels either way.
 #[component]
-fn Room(live: LiveRoom) -> impl IntoView {
+pub fn Room(live: LiveRoom) -> impl IntoView {
     let ui = Ui {
         live,
         selected: RwSignal::new(Selection::None),
@@ -128,15 +140,20 @@ fn Room(live: LiveRoom) -> impl IntoView {
         help: RwSignal::new(false),
         lang: RwSignal::new(live.lang),
         sound: RwSignal::new(false),
+        is_trainer: RwSignal::new(false),
     };
     provide_context(ui);
+    if let Some(id) = live.replay_id() {
+        Effect::new(move |_| ui.is_trainer.set(crate::replay::trainer_key(&id).is_some()));
+    }
     Effect::new(move |_| live.connect());
     restore_operator(ui);
     keys::install(ui, ui.help);
     let side_collapsed = RwSignal::new(false);
     view! {
-        <div class="room">
+        <div class="room" class:replay=live.is_replay()>
             <TopBar/>
+            {live.is_replay().then(|| view! { <crate::replay::ReplayBar/> })}
             <incidents::IncidentPanel/>
             <main class="map-panel">
                 <map::MapPanel/>
@@ -213,6 +230,11 @@ fn TopBar() -> impl IntoView {
                 on:click=move |_| { ui.sound.update(|s| *s = !*s); save_operator(ui) }>
                 {move || if ui.sound.get() { "♪ on" } else { "♪ off" }}
             </button>
+            {if live.is_replay() {
+                view! { <a class="nav-link" href="/" data-testid="to-live">{move || ui.tr("Live room")}</a> }.into_any()
+            } else {
+                view! { <a class="nav-link" href="/replay" data-testid="to-replay">{move || ui.tr("Replay")}</a> }.into_any()
+            }}
             <button class="small help-button" title="Keyboard shortcuts (?)" data-testid="help-button"
                 on:click=move |_| ui.help.update(|h| *h = !*h)>"?"</button>
             <span class=link_class data-testid="link">{link_label}</span>

@@ -34,6 +34,7 @@ pub fn Timeline() -> impl IntoView {
         let end = end_ms.get().unwrap_or_else(|| ui.live.now_ms.get() + span / 40);
         (end - span, end)
     };
+    let replay = ui.live.is_replay();
     let items = move || {
         ui.live.changes.track();
         let (start, end) = window();
@@ -42,6 +43,9 @@ pub fn Timeline() -> impl IntoView {
         let older = older.get();
         ui.live.state.with_value(|s| {
             ui.live.history.with_value(|live| {
+                // A replay's timeline is the session's whole window, read once; the stream only
+                // brings the room to the moment.
+                let live: &[LoggedEvent] = if replay { &[] } else { live };
                 let first_live = live.first().map_or(u64::MAX, |e| e.seq);
                 let events = older.iter().filter(|e| e.seq < first_live).chain(live.iter());
                 let shown: Vec<_> = events
@@ -103,7 +107,22 @@ pub fn Timeline() -> impl IntoView {
                         }
                     }
                 }
-                on:pointerup=move |_| drag.set_value(None)
+                on:pointerup=move |e| {
+                    // In a replay, a click (not a drag) on the timeline moves the session there.
+                    #[cfg(feature = "hydrate")]
+                    if let (true, Some((x0, _))) = (replay, drag.get_value()) {
+                        if (f64::from(e.client_x()) - x0).abs() <= 4.0 {
+                            if let Some(el) = width.get_untracked() {
+                                let left = el.get_bounding_client_rect().left();
+                                let (start, end) = window();
+                                let frac = (f64::from(e.client_x()) - left) / f64::from(el.client_width().max(1));
+                                crate::replay::seek(ui, start + ((end - start) as f64 * frac) as i64);
+                            }
+                        }
+                    }
+                    let _ = &e;
+                    drag.set_value(None)
+                }
                 on:pointerleave=move |_| drag.set_value(None)>
                 <div class="axis">
                     {move || ticks().into_iter().map(|(x, label)| view! { <span class="tick" style=format!("left:{x:.3}%")>{label}</span> }).collect_view()}
@@ -113,6 +132,16 @@ pub fn Timeline() -> impl IntoView {
                         <span class="lane-name">{format!("{lane:?}")}</span>
                     </div>
                 }).collect_view()}
+                {move || replay.then(|| {
+                    let (start, end) = window();
+                    let pins = ui.live.replay.with(|r| r.as_ref().map(|r| r.session.pins.clone()).unwrap_or_default());
+                    view! {
+                        <div class="cursor" style=format!("left:{:.3}%", pct(ui.live.now_ms.get(), start, end))></div>
+                        {pins.into_iter().filter(|p| p.at_ms >= start && p.at_ms <= end).map(|p| view! {
+                            <span class="pin-mark" data-testid="pin-mark" style=format!("left:{:.3}%", pct(p.at_ms, start, end)) title=p.text.clone()>"📌"</span>
+                        }).collect_view()}
+                    }
+                })}
                 <div class="items">
                     {move || {
                         let (start, end) = window();
@@ -126,10 +155,19 @@ pub fn Timeline() -> impl IntoView {
                                 Selection::None => false,
                             };
                             let title = format!("{} {}", clock(en.at_ms), text);
+                            let future = replay && en.at_ms > ui.live.now_ms.get();
                             view! {
-                                <button class=format!("item lane-{:?}", en.lane).to_lowercase() class:selected=is_selected
+                                <button class=format!("item lane-{:?}", en.lane).to_lowercase() class:selected=is_selected class:future=future
                                     style=format!("left:{x:.3}%;top:{}px", 22 + row * 30) title=title.clone() aria-label=title
-                                    data-seq=en.seq on:click=move |e| { e.stop_propagation(); select(ui, &en) }></button>
+                                    data-seq=en.seq on:pointerdown=|e| e.stop_propagation() on:pointerup=|e| e.stop_propagation()
+                                    on:click=move |e| {
+                                        e.stop_propagation();
+                                        // In a replay, an event is also a moment to jump to.
+                                        if replay {
+                                            crate::replay::seek(ui, en.at_ms);
+                                        }
+                                        select(ui, &en)
+                                    }></button>
                             }
                         }).collect_view()
                     }}
@@ -172,6 +210,25 @@ fn clock(at_ms: i64) -> String {
 
 /// Reads the events before this page's first live one from the log, a page at a time (browser only).
 fn load_older(ui: Ui, older: RwSignal<Vec<LoggedEvent>>) {
+    #[cfg(feature = "hydrate")]
+    if let Some(id) = ui.live.replay_id() {
+        wasm_bindgen_futures::spawn_local(async move {
+            let mut after = 0u64;
+            let mut all = Vec::new();
+            for _ in 0..20 {
+                let url = format!("/api/v1/replays/{id}/events?after_seq={after}&limit=5000");
+                let Ok(page) = super::call("GET", &url, None, &[]).await else { break };
+                let events: Vec<LoggedEvent> = serde_json::from_value(page["events"].clone()).unwrap_or_default();
+                after = events.last().map_or(after, |e| e.seq);
+                all.extend(events);
+                if page["next_after_seq"].is_null() {
+                    break;
+                }
+            }
+            older.set(all);
+        });
+        return;
+    }
     #[cfg(feature = "hydrate")]
     {
         let up_to = ui.live.seq.get_untracked();
