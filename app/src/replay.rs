@@ -434,9 +434,9 @@ mod tests {
     fn utc_and_datetime_local_round_trip() {
         let ms = 1_795_000_123_000;
         let text = utc(ms);
-        assert_eq!(text, "2026-11-18 07:48:43");
+        assert_eq!(text, "2026-11-18 11:08:43");
         assert_eq!(parse_utc(&text.replace(' ', "T")), Some(ms));
-        assert_eq!(parse_utc("2026-11-18T07:48"), Some(ms - 43_000));
+        assert_eq!(parse_utc("2026-11-18T11:08"), Some(ms - 43_000));
         assert_eq!(parse_utc("2024-02-29T00:00"), Some(1_709_164_800_000));
         assert_eq!(parse_utc("2026-13-01T00:00"), None);
         assert_eq!(parse_utc("yesterday"), None);

@@ -123,11 +123,13 @@ async fn the_openapi_document_describes_every_route() {
         "/api/v1/incidents", "/api/v1/incidents/{incident_id}", "/api/v1/incidents/{incident_id}/status",
         "/api/v1/incidents/{incident_id}/assignments", "/api/v1/incidents/{incident_id}/assignments/{unit_id}",
         "/api/v1/incidents/{incident_id}/notes", "/api/v1/channels", "/api/v1/messages", "/api/v1/messages/{message_id}/acks",
-        "/api/v1/basemap", "/api/v1/basemap/{name}",
+        "/api/v1/basemap", "/api/v1/basemap/{name}", "/api/v1/replays", "/api/v1/replays/{id}", "/api/v1/replays/{id}/control",
+        "/api/v1/replays/{id}/pins", "/api/v1/replays/{id}/events", "/api/v1/replays/{id}/stream", "/api/v1/history/state",
+        "/api/v1/exports", "/api/v1/jobs/{id}", "/api/v1/jobs/{id}/file", "/api/v1/scenarios", "/api/v1/scenarios/{id}",
     ] {
         assert!(paths.contains_key(route), "{route} is not documented");
     }
-    assert_eq!(paths.len(), 22, "a documented route that does not exist? {:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(paths.len(), 34, "a documented route that does not exist? {:?}", paths.keys().collect::<Vec<_>>());
     app.stop().await;
 }
 
