@@ -16,10 +16,13 @@ smoke=false
 if $smoke; then
   profile=debug; cargo_profile=()
   units=100; clients=5; seconds=2; ingest_units=1000; ingest_batch=500
+  replay_log=(--hours 0.1 --units 50 --incidents 20); seeks=5; play_s=2
 else
   profile=release; cargo_profile=(--release)
   units=${BENCH_UNITS:-5000}; clients=${BENCH_CLIENTS:-500}; seconds=${BENCH_SECONDS:-10}
   ingest_units=${BENCH_INGEST_UNITS:-10000}; ingest_batch=${BENCH_INGEST_BATCH:-5000}
+  # The replay issue's day: 2 000 units every 10 s for 24 h, 5 000 incidents.
+  replay_log=(--hours 24 --units 2000 --incidents 5000); seeks=30; play_s=20
 fi
 bash scripts/setup.sh
 if $smoke; then
@@ -71,6 +74,14 @@ echo "== fan-out: the same against the Node ws peer"
 port=$(free_port)
 pin_bg 0 node bench/peer/ws_peer.mjs "$port" > "$work/peer.log" 2>&1 & pid=$!; pids+=("$pid"); wait_up "http://127.0.0.1:$port"
 pin 1 "$bin/loadgen" --url "http://127.0.0.1:$port" --pid "$pid" --target node-ws fanout --units "$units" --clients "$clients" --seconds "$seconds" | tee -a "$results"
+kill "$pid"; wait "$pid" 2>/dev/null || true
+
+echo "== replay: seek and 60× playback on a generated log"
+"$bin/replaygen" --db "sqlite://$work/replay.db" "${replay_log[@]}" | tee -a "$results" > "$work/replay_log.json"
+window=$(node -e 'const l=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));console.log(l.from_ms+" "+l.to_ms)' "$work/replay_log.json")
+start_vigie replay
+# shellcheck disable=SC2086
+pin 1 node bench/replay_seek.mjs "$url" $window "$seeks" "$play_s" | tee -a "$results"
 kill "$pid"; wait "$pid" 2>/dev/null || true
 
 if ! $smoke && [ -f target/site/pkg/vigie.wasm ]; then

@@ -75,6 +75,15 @@ impl Event {
     pub fn is_positions(&self) -> bool {
         matches!(self, Event::PositionsReported { .. })
     }
+
+    /// What folding this event costs, roughly: one per fix for a position batch, else one. Snapshots
+    /// are spaced by it, so a seek's tail is bounded in work, not merely in events.
+    pub fn weight(&self) -> u64 {
+        match self {
+            Event::PositionsReported { fixes } => fixes.len().max(1) as u64,
+            _ => 1,
+        }
+    }
 }
 
 /// The fields an incident update changes; absent fields stay as they are. `area: Some(None)`

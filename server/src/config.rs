@@ -47,8 +47,9 @@ pub struct Config {
     #[arg(long, env = "VIGIE_MAX_CATCH_UP", default_value_t = 50_000)]
     pub max_catch_up_events: u64,
 
-    /// A snapshot of the state is stored every this many events.
-    #[arg(long, env = "VIGIE_SNAPSHOT_EVERY", default_value_t = 10_000)]
+    /// A snapshot of the state is stored every this many events, a position batch counting one
+    /// per fix: replay's seeks fold at most this much after the nearest snapshot.
+    #[arg(long, env = "VIGIE_SNAPSHOT_EVERY", default_value_t = 200_000)]
     pub snapshot_every_events: u64,
 }
 

@@ -44,6 +44,8 @@ pub struct SequencerTask {
     state: State,
     snapshot_every: u64,
     last_snapshot_seq: u64,
+    /// Weight ([`vigie_domain::Event::weight`]) committed since the last snapshot.
+    weight_since_snapshot: u64,
 }
 
 impl Sequencer {
@@ -59,7 +61,7 @@ impl Sequencer {
     ) -> (Self, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
         let last_snapshot_seq = state.seq;
-        let task = SequencerTask { store, hub, clock, state, snapshot_every, last_snapshot_seq };
+        let task = SequencerTask { store, hub, clock, state, snapshot_every, last_snapshot_seq, weight_since_snapshot: 0 };
         (Self { tx }, tokio::spawn(task.run(rx, shutdown)))
     }
 
@@ -115,6 +117,7 @@ impl SequencerTask {
                     for event in events {
                         let e = LoggedEvent { seq: self.state.seq + 1, at_ms, actor: s.actor.clone(), event };
                         self.state.apply(&e);
+                        self.weight_since_snapshot += e.event.weight();
                         logged.push(e);
                     }
                     outcomes.push(Ok(start..logged.len()));
@@ -149,9 +152,10 @@ impl SequencerTask {
     }
 
     fn maybe_snapshot(&mut self) {
-        if self.state.seq - self.last_snapshot_seq < self.snapshot_every {
+        if self.weight_since_snapshot < self.snapshot_every {
             return;
         }
+        self.weight_since_snapshot = 0;
         self.last_snapshot_seq = self.state.seq;
         let (store, state) = (self.store.clone(), self.state.clone());
         tokio::spawn(async move {

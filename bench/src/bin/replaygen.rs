@@ -1,7 +1,7 @@
 //! Writes a synthetic log straight into a Vigie database, for the replay benchmarks: `units`
 //! reporting every `every_s` seconds for `hours`, `incidents` spread over the time, each created,
 //! announced on the room channel, dispatched, on scene after 5 min and closed after 30 — with a
-//! snapshot every 10 000 events, as the server writes them. Prints one JSON line: the window.
+//! snapshot every 200 000 fixes' worth of events, as the server writes them. Prints one JSON line: the window.
 
 use clap::Parser;
 use serde_json::{json, Value};
@@ -26,7 +26,8 @@ struct Args {
 }
 
 const T0_MS: i64 = 1_780_000_000_000;
-const SNAPSHOT_EVERY: u64 = 10_000;
+/// As the server's default (`VIGIE_SNAPSHOT_EVERY`), in event weight (one per fix).
+const SNAPSHOT_EVERY: u64 = 200_000;
 const COMMIT_EVERY: usize = 20_000;
 
 fn event(value: Value) -> Event {
@@ -41,7 +42,7 @@ async fn main() -> anyhow::Result<()> {
     anyhow::ensure!(store.seq_at(vigie::store::replay::Log::Live, i64::MAX).await? == 0, "{} already holds a log", args.db);
     let seconds = (args.hours * 3600.0) as i64;
     let mut state = State::default();
-    let (mut pending, mut last_snapshot, mut fixes_total) = (Vec::new(), 0u64, 0u64);
+    let (mut pending, mut weight, mut fixes_total) = (Vec::new(), 0u64, 0u64);
     // Future events by second: the incidents' later steps.
     let mut later: BTreeMap<i64, Vec<Event>> = BTreeMap::new();
     let mut at_second = vec![event(json!({"type": "agency_registered", "agency": {"code": "PP", "short_name": "PP", "full_name": "Préfecture de police", "kind": "police", "country": "FR", "colour": "#2f6fde"}})),
@@ -82,12 +83,13 @@ async fn main() -> anyhow::Result<()> {
         for e in at_second.drain(..) {
             let logged = LoggedEvent { seq: state.seq + 1, at_ms, actor: "bench".into(), event: e };
             state.apply(&logged);
+            weight += logged.event.weight();
             pending.push(logged);
-            if state.seq - last_snapshot >= SNAPSHOT_EVERY {
+            if weight >= SNAPSHOT_EVERY {
                 store.append(&pending).await?;
                 pending.clear();
                 store.save_snapshot(&state).await?;
-                last_snapshot = state.seq;
+                weight = 0;
             }
         }
         if pending.len() >= COMMIT_EVERY {
