@@ -2,6 +2,7 @@
 //! protocol (snapshot, then events), plus `replay` messages with the clock and pins and
 //! `progress` during a far seek. A follower that falls behind is resynced with a snapshot of the
 //! session's current room. Only `ping` is taken from the client: a replay cannot be commanded.
+//! An idle follower gets a heartbeat like a live client.
 
 use axum::extract::ws::WebSocket;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -52,6 +53,8 @@ async fn follow(app: AppState, socket: WebSocket, session: Arc<Session>) {
         reader.abort();
         return;
     }
+    let heartbeat = app.config.heartbeat();
+    let mut last_write = tokio::time::Instant::now();
     let why = loop {
         let out = tokio::select! {
             frame = frames.recv() => match frame {
@@ -87,7 +90,10 @@ async fn follow(app: AppState, socket: WebSocket, session: Arc<Session>) {
                 None => break None,
             },
             _ = shutdown.wait_for(|stop| *stop) => break Some((CLOSE_RESTART, "server restarting; reopen the replay")),
+            // A paused session is quiet: keep the link (and proxies) alive as the live stream does.
+            _ = tokio::time::sleep_until(last_write + heartbeat) => vec![encode(&ServerMessage::Heartbeat { seq, at_ms: app.clock.now_ms() })],
         };
+        last_write = tokio::time::Instant::now();
         if let Err(why) = write_all(&mut sink, write_timeout, out.into_iter()).await {
             break Some((CLOSE_POLICY, why));
         }

@@ -49,20 +49,9 @@ impl Store {
         Ok(Self { pool })
     }
 
-    /// Appends a batch in one transaction: all of it is durable, or none of it.
+    /// Appends a batch to the live log in one transaction: all of it is durable, or none of it.
     pub async fn append(&self, events: &[LoggedEvent]) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        for e in events {
-            sqlx::query("INSERT INTO events (seq, at_ms, actor, kind, body) VALUES ($1, $2, $3, $4, $5)")
-                .bind(e.seq as i64)
-                .bind(e.at_ms)
-                .bind(&e.actor)
-                .bind(e.event.kind())
-                .bind(codec::encode(&e.event, e.at_ms))
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await
+        self.append_to(replay::Log::Live, events).await
     }
 
     /// Up to `limit` events with `seq > after`, in order.

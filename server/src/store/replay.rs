@@ -130,20 +130,27 @@ impl Store {
     }
 
     pub async fn append_scenario(&self, scenario_id: u32, events: &[LoggedEvent]) -> anyhow::Result<()> {
+        Ok(self.append_to(Log::Scenario(scenario_id), events).await?)
+    }
+
+    /// Appends a batch to `log` in one transaction: all of it is stored, or none of it.
+    pub(crate) async fn append_to(&self, log: Log, events: &[LoggedEvent]) -> Result<(), sqlx::Error> {
+        let (column, value) = match log {
+            Log::Live => ("", ""),
+            Log::Scenario(_) => (", scenario_id", ", $6"),
+        };
+        let sql = format!("INSERT INTO {} (seq, at_ms, actor, kind, body{column}) VALUES ($1, $2, $3, $4, $5{value})", log.events());
         let mut tx = self.pool.begin().await?;
         for e in events {
-            sqlx::query("INSERT INTO scenario_events (scenario_id, seq, at_ms, actor, kind, body) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(i64::from(scenario_id))
+            let query = sqlx::query(&sql)
                 .bind(e.seq as i64)
                 .bind(e.at_ms)
                 .bind(&e.actor)
                 .bind(e.event.kind())
-                .bind(codec::encode(&e.event, e.at_ms))
-                .execute(&mut *tx)
-                .await?;
+                .bind(codec::encode(&e.event, e.at_ms));
+            log.bind(query).execute(&mut *tx).await?;
         }
-        tx.commit().await?;
-        Ok(())
+        tx.commit().await
     }
 
     pub async fn save_scenario_snapshot(&self, scenario_id: u32, state: &State) -> anyhow::Result<()> {

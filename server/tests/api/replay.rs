@@ -281,3 +281,17 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     std::io::Write::write_all(&mut out, bytes).unwrap();
     out.finish().unwrap()
 }
+
+#[tokio::test]
+async fn a_quiet_paused_session_keeps_its_followers_alive_with_heartbeats() {
+    let app = spawn_with(|c| c.heartbeat_ms = 200).await;
+    app.seed(2).await;
+    app.clock.advance_ms(10_000);
+    let (id, _, _) = start_session(&app, json!({"from_ms": T0_MS, "to_ms": T0_MS + 5_000})).await;
+    let mut ws = tokio_tungstenite::connect_async(format!("{}/api/v1/replays/{id}/stream", app.ws_base)).await.unwrap().0;
+    let mut room = State::default();
+    follow_until(&mut ws, &mut room, |m, _| matches!(m, ServerMessage::Snapshot { .. })).await;
+    let beat = follow_until(&mut ws, &mut room, |m, _| matches!(m, ServerMessage::Heartbeat { .. })).await;
+    assert_eq!(beat.seq(), room.seq, "a heartbeat carries the seq the follower holds");
+    app.stop().await;
+}
