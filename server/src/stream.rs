@@ -35,7 +35,9 @@ use crate::AppState;
 /// Events per store read while catching a client up.
 const CATCH_UP_PAGE: u64 = 1_000;
 /// tungstenite's own buffer: past this, a write fails instead of growing (the client is too slow).
-const MAX_WRITE_BUFFER_BYTES: usize = 2 * 1024 * 1024;
+/// It must hold the largest single message, and a snapshot of a big room (thousands of units and
+/// incidents) is several megabytes: at 2 MiB every new client of such a room was cut off.
+const MAX_WRITE_BUFFER_BYTES: usize = 64 * 1024 * 1024;
 /// Replies to client messages waiting for the writer; a client that floods fills it and is dropped.
 pub(crate) const REPLY_QUEUE: usize = 16;
 /// WebSocket close code for "policy violation" (RFC 6455), used when the client does not read.

@@ -95,6 +95,27 @@ async fn a_new_client_gets_a_snapshot_then_live_events_in_order() {
 }
 
 #[tokio::test]
+async fn a_big_room_s_snapshot_reaches_a_new_client_whole() {
+    // A room of 20 000 units, written straight into the log: its snapshot is several megabytes.
+    let dir = std::sync::Arc::new(tempfile::TempDir::new().unwrap());
+    let store = vigie::store::Store::open(&format!("sqlite://{}", dir.path().join("vigie.db").display())).await.unwrap();
+    let agency: vigie_domain::Event = serde_json::from_value(json!({"type": "agency_registered", "agency": {"code": "PP", "short_name": "PP", "full_name": "Préfecture de police", "kind": "police", "country": "FR", "colour": "#2f6fde"}})).unwrap();
+    let mut events = vec![LoggedEvent { seq: 1, at_ms: T0_MS, actor: "seed".into(), event: agency }];
+    for u in 1..=20_000u32 {
+        let unit = serde_json::from_value(json!({"type": "unit_registered", "unit_id": u, "callsign": format!("UNIT-{u:05}"), "agency": "PP", "kind": "patrol_car", "status": "available"})).unwrap();
+        events.push(LoggedEvent { seq: u64::from(u) + 1, at_ms: T0_MS, actor: "seed".into(), event: unit });
+    }
+    store.append(&events).await.unwrap();
+    store.close().await;
+    let app = spawn_in(dir, |_| {}).await;
+    let mut ws = app.connect(None).await;
+    let Some(ServerMessage::Snapshot { seq, state }) = next_message(&mut ws).await else { panic!("snapshot first") };
+    assert_eq!((seq, state.units.len()), (20_001, 20_000));
+    assert!(serde_json::to_vec(&state).unwrap().len() > 2 * 1024 * 1024, "the test room must be bigger than the old 2 MiB cut");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn resuming_with_since_gives_exactly_the_missed_events() {
     let app = spawn_app().await;
     app.seed(2).await;
