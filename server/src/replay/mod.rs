@@ -254,6 +254,7 @@ impl Session {
         }
         // Materialise, folding forward from the room held when the target is ahead of it.
         let near = if backwards { None } else { self.room.lock().expect("room lock").state.clone() };
+        let started = std::time::Instant::now();
         let mut last_report = 0;
         let state = seek::state_at(&app.store, self.log, target, near.as_ref(), |done, total| {
             if total > FOLD_PAGE as u64 && done > last_report {
@@ -263,7 +264,9 @@ impl Session {
             }
         })
         .await?;
+        let folded = started.elapsed();
         let bytes = snapshot_bytes(&state);
+        tracing::debug!(session = %self.id, target, seq = state.seq, ?folded, serialised = ?started.elapsed() - folded, bytes = bytes.len(), "replay jumped");
         let mut room = self.room.lock().expect("room lock");
         room.epoch += 1;
         let seq = state.seq;
