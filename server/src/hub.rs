@@ -52,13 +52,9 @@ impl Frame {
     pub fn to_bytes(&self) -> Bytes {
         match self {
             Frame::Shared { bytes, .. } => bytes.clone(),
-            Frame::Merged { first_seq, seq, at_ms, actor, fixes } => encode(&ServerMessage::Event {
-                seq: *seq,
-                at_ms: *at_ms,
-                actor: actor.clone(),
-                event: Event::PositionsReported { fixes: fixes.values().copied().collect() },
-                merged_from: Some(*first_seq),
-            }),
+            Frame::Merged { first_seq, seq, at_ms, actor, fixes } => {
+                encode(&ServerMessage::positions(*seq, *at_ms, actor, fixes.values(), Some(*first_seq)))
+            }
         }
     }
 

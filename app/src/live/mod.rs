@@ -218,7 +218,9 @@ impl LiveRoom {
                 self.refresh_summary();
                 true
             }
-            ServerMessage::Event { seq, at_ms, actor, event, merged_from } => {
+            message @ (ServerMessage::Event { .. } | ServerMessage::Positions { .. }) => {
+                let Some((logged, merged_from)) = message.into_event() else { return true };
+                let seq = logged.seq;
                 let current = self.seq.get_untracked();
                 if seq <= current {
                     self.anomalies.update(|n| *n += 1);
@@ -228,7 +230,6 @@ impl LiveRoom {
                     self.anomalies.update(|n| *n += 1);
                     return false;
                 }
-                let logged = LoggedEvent { seq, at_ms, actor, event };
                 self.state.update_value(|s| s.apply(&logged));
                 self.dirty.update_value(|d| d.note(&logged.event));
                 self.seq.set(seq);

@@ -217,8 +217,11 @@ async fn main() -> anyhow::Result<()> {
                                 continue;
                             }
                             let text = text.as_str();
-                            // Counting is a substring scan; only a few clients pay for parsing.
-                            fixes.fetch_add(text.matches("\"reported_at_ms\"").count() as u64, Ordering::Relaxed);
+                            // Counting is a scan; only a few clients pay for parsing. A `positions`
+                            // message's fixes are arrays inside its `fixes` array, nothing else nests.
+                            if text.starts_with("{\"type\":\"positions\"") {
+                                fixes.fetch_add(text.matches('[').count().saturating_sub(1) as u64, Ordering::Relaxed);
+                            }
                             if text.starts_with("{\"type\":\"resync\"") {
                                 resyncs.fetch_add(1, Ordering::Relaxed);
                             }
@@ -226,8 +229,8 @@ async fn main() -> anyhow::Result<()> {
                                 let received = now_ms();
                                 if let Ok(v) = serde_json::from_str::<Value>(text) {
                                     let mut h = latencies.lock().unwrap();
-                                    for f in v["event"]["fixes"].as_array().into_iter().flatten() {
-                                        if let Some(at) = f["reported_at_ms"].as_i64() {
+                                    for f in v["fixes"].as_array().into_iter().flatten() {
+                                        if let Some(at) = f[6].as_i64() {
                                             h.record(received - at);
                                         }
                                     }

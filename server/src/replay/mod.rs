@@ -312,13 +312,7 @@ fn merge_positions(page: &[LoggedEvent]) -> Vec<(Seq, Bytes)> {
     let mut run: Option<(Seq, &LoggedEvent, BTreeMap<UnitId, Fix>)> = None;
     let flush = |run: &mut Option<(Seq, &LoggedEvent, BTreeMap<UnitId, Fix>)>, out: &mut Vec<(Seq, Bytes)>| {
         if let Some((first, last, fixes)) = run.take() {
-            let message = ServerMessage::Event {
-                seq: last.seq,
-                at_ms: last.at_ms,
-                actor: last.actor.clone(),
-                event: Event::PositionsReported { fixes: fixes.into_values().collect() },
-                merged_from: Some(first),
-            };
+            let message = ServerMessage::positions(last.seq, last.at_ms, &last.actor, fixes.values(), Some(first));
             out.push((last.seq, encode(&message)));
         }
     };

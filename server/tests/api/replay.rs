@@ -85,9 +85,10 @@ async fn follow_until(ws: &mut Ws, room: &mut State, mut done: impl FnMut(&Serve
         let message = next_message(ws).await.expect("the replay stream stays open");
         match &message {
             ServerMessage::Snapshot { state, .. } => *room = (**state).clone(),
-            ServerMessage::Event { seq, merged_from, .. } => {
-                assert_eq!(merged_from.unwrap_or(*seq), room.seq + 1, "no gap, no double");
-                room.apply(&message.clone().into_logged().unwrap());
+            ServerMessage::Event { .. } | ServerMessage::Positions { .. } => {
+                let (logged, merged_from) = message.clone().into_event().unwrap();
+                assert_eq!(merged_from.unwrap_or(logged.seq), room.seq + 1, "no gap, no double");
+                room.apply(&logged);
             }
             _ => {}
         }

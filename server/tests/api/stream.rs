@@ -30,15 +30,16 @@ impl Follower {
                 self.state = *state;
                 self.seq = seq;
             }
-            ServerMessage::Event { seq, at_ms, actor, event, merged_from } => {
-                let first = merged_from.unwrap_or(seq);
-                assert_eq!(first, self.seq + 1, "gap or duplicate: at {} got {first}..={seq}", self.seq);
+            message @ (ServerMessage::Event { .. } | ServerMessage::Positions { .. }) => {
+                let (logged, merged_from) = message.into_event().unwrap();
+                let first = merged_from.unwrap_or(logged.seq);
+                assert_eq!(first, self.seq + 1, "gap or duplicate: at {} got {first}..={}", self.seq, logged.seq);
                 if merged_from.is_some() {
-                    assert!(event.is_positions(), "only position batches are merged");
+                    assert!(logged.event.is_positions(), "only position batches are merged");
                     self.merged += 1;
                 }
-                self.state.apply(&LoggedEvent { seq, at_ms, actor, event });
-                self.seq = seq;
+                self.seq = logged.seq;
+                self.state.apply(&logged);
             }
             ServerMessage::Resync { seq, .. } => {
                 assert_eq!(seq, self.seq, "a resync restarts from what was delivered");
