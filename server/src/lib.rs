@@ -4,6 +4,7 @@
 //! - [`sequencer`]: the single writer — decides commands, group-commits events, publishes them.
 //! - [`store`]: the durable log (sqlx; SQLite by default) with compact position batches.
 //! - [`hub`]: the in-memory projection and the fan-out to stream clients, bounded per client.
+//! - [`socket`]: one bounded WebSocket (upgrade, reading, fragmented writes) for both streams.
 //! - [`stream`]: the WebSocket endpoint — catch-up from the log, then live, with resync.
 //! - [`api`]: the HTTP API by feature, its error type and extractors.
 //! - [`replay`]: replay sessions (clock, pins, followers), past moments, scenario files.
@@ -22,6 +23,7 @@ pub mod hub;
 pub mod jobs;
 pub mod replay;
 pub mod sequencer;
+pub mod socket;
 pub mod store;
 pub mod stream;
 

@@ -4,10 +4,7 @@
 //! session's current room. Only `ping` is taken from the client: a replay cannot be commanded.
 //! An idle follower gets a heartbeat like a live client.
 
-use axum::extract::ws::WebSocket;
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::{State, WebSocketUpgrade};
-use axum::http::HeaderMap;
+use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use std::sync::Arc;
@@ -19,22 +16,17 @@ use super::{FrameKind, Session};
 use crate::api::error::ApiError;
 use crate::api::extract::ApiPath;
 use crate::hub::encode;
-use crate::stream::{accept, close, read_client, write_all, Reply, CLOSE_POLICY, CLOSE_RESTART, REPLY_QUEUE};
+use crate::socket::{accept, close, read_client, write_all, Reply, Socket, CLOSE_POLICY, CLOSE_RESTART, REPLY_QUEUE};
 use crate::AppState;
 
-pub async fn upgrade(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    ApiPath(id): ApiPath<String>,
-    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
-) -> Response {
+pub async fn upgrade(State(state): State<AppState>, ApiPath(id): ApiPath<String>, request: Request) -> Response {
     let Some(session) = state.replays.get(&id) else {
         return ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", format!("no replay session {id}")).into_response();
     };
-    accept(&state, &headers, ws, move |state, socket| follow(state, socket, session))
+    accept(&state, request, move |state, socket| follow(state, socket, session))
 }
 
-async fn follow(app: AppState, socket: WebSocket, session: Arc<Session>) {
+async fn follow(app: AppState, socket: Socket, session: Arc<Session>) {
     let (mut sink, stream) = socket.split();
     let (reply_tx, mut replies) = mpsc::channel(REPLY_QUEUE);
     let reader = tokio::spawn(read_client(stream, reply_tx));

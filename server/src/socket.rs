@@ -1,0 +1,215 @@
+//! One bounded WebSocket, shared by the live and replay streams: the upgrade (origin check, a
+//! client slot, the RFC 6455 handshake), reading what a client may send, and writing with
+//! merged flushes and fragmentation.
+//!
+//! Why not axum's `WebSocketUpgrade`: tungstenite keeps its write buffer at the capacity of the
+//! largest message it ever held, for the connection's life. A room snapshot is megabytes and a
+//! position batch hundreds of kilobytes, so 500 dashboards held about 1 MB each. Messages here go
+//! out as frames of at most [`FRAGMENT_BYTES`] (RFC 6455 fragmentation, which every client
+//! reassembles), so what a socket keeps stays near its small write buffer whatever the room's
+//! size. axum's `Message` cannot carry raw frames; tokio-tungstenite's can.
+
+use axum::extract::Request;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use hyper_util::rt::TokioIo;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::{Frame, Utf8Bytes};
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+use vigie_domain::wire::{ClientMessage, MAX_CLIENT_MESSAGE_BYTES};
+
+use crate::api::error::ApiError;
+use crate::AppState;
+
+pub type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+pub type Sink = SplitSink<Socket, Message>;
+
+/// Largest frame written; longer messages are fragmented.
+pub const FRAGMENT_BYTES: usize = 32 * 1024;
+/// Bytes buffered before tungstenite writes to the socket.
+const WRITE_BUFFER_BYTES: usize = 32 * 1024;
+/// Past this much unwritten, a write fails instead of growing (the client is too slow). Frames
+/// are small, so this is only reached by a client that stopped reading.
+const MAX_WRITE_BUFFER_BYTES: usize = 8 * 1024 * 1024;
+/// Read chunk: clients send small messages only.
+const READ_BUFFER_BYTES: usize = 8 * 1024;
+/// Replies to client messages waiting for the writer; a client that floods fills it and is dropped.
+pub const REPLY_QUEUE: usize = 16;
+/// WebSocket close code for "policy violation" (RFC 6455), used when the client does not read.
+pub const CLOSE_POLICY: u16 = 1008;
+/// WebSocket close code for "service restart".
+pub const CLOSE_RESTART: u16 = 1012;
+
+/// Checks the origin, takes a stream slot and answers the handshake, then runs `session` on the
+/// socket. Refusals use the API's error shape.
+pub fn accept<F, Fut>(state: &AppState, mut request: Request, session: F) -> Response
+where
+    F: FnOnce(AppState, Socket) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let headers = request.headers();
+    if let Err(e) = check_origin(headers, &state.config.allowed_origins) {
+        return e.into_response();
+    }
+    let key = match handshake_key(request.method(), headers) {
+        Ok(key) => key,
+        Err(message) => return ApiError::new(StatusCode::BAD_REQUEST, "not_a_websocket", message).into_response(),
+    };
+    let Some(on_upgrade) = request.extensions_mut().remove::<hyper::upgrade::OnUpgrade>() else {
+        return ApiError::new(StatusCode::BAD_REQUEST, "not_a_websocket", "this connection cannot be upgraded").into_response();
+    };
+    let Ok(permit) = state.stream_slots.clone().try_acquire_owned() else {
+        return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "too_many_clients", "the server has no room for another stream client")
+            .into_response();
+    };
+    let state = state.clone();
+    tokio::spawn(async move {
+        match on_upgrade.await {
+            Ok(upgraded) => {
+                let config = WebSocketConfig::default()
+                    .read_buffer_size(READ_BUFFER_BYTES)
+                    .write_buffer_size(WRITE_BUFFER_BYTES)
+                    .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
+                    .max_message_size(Some(MAX_CLIENT_MESSAGE_BYTES))
+                    .max_frame_size(Some(MAX_CLIENT_MESSAGE_BYTES));
+                let socket = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
+                session(state, socket).await;
+            }
+            Err(e) => tracing::debug!(error = %e, "a WebSocket upgrade did not complete"),
+        }
+        drop(permit);
+    });
+    let mut response = StatusCode::SWITCHING_PROTOCOLS.into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    h.insert(header::SEC_WEBSOCKET_ACCEPT, HeaderValue::from_str(&key).expect("base64 is a valid header value"));
+    response
+}
+
+/// The `Sec-WebSocket-Accept` value for a valid upgrade request (RFC 6455 §4.2.1), or why not.
+fn handshake_key(method: &Method, headers: &HeaderMap) -> Result<String, &'static str> {
+    let has_token = |name: header::HeaderName, token: &str| {
+        headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(|t| t.trim().eq_ignore_ascii_case(token))
+    };
+    if method != Method::GET {
+        return Err("a WebSocket upgrade is a GET");
+    }
+    if !has_token(header::CONNECTION, "upgrade") || !has_token(header::UPGRADE, "websocket") {
+        return Err("this endpoint is a WebSocket: send Connection: upgrade and Upgrade: websocket");
+    }
+    if headers.get(header::SEC_WEBSOCKET_VERSION).and_then(|v| v.to_str().ok()) != Some("13") {
+        return Err("only WebSocket version 13 is spoken here");
+    }
+    let key = headers.get(header::SEC_WEBSOCKET_KEY).ok_or("the upgrade has no Sec-WebSocket-Key")?;
+    Ok(derive_accept_key(key.as_bytes()))
+}
+
+/// Browsers always send `Origin`; a page from another site must not read the room. Clients that
+/// are not browsers send none and are let through (they cannot be tricked into acting for a user).
+fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), ApiError> {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else { return Ok(()) };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let same_origin = origin.split_once("://").is_some_and(|(_, authority)| authority == host);
+    if same_origin || allowed.iter().any(|a| a == origin) {
+        Ok(())
+    } else {
+        Err(ApiError::new(StatusCode::FORBIDDEN, "origin_not_allowed", format!("origin {origin} may not open the stream")))
+    }
+}
+
+/// What a client's message asks of the writer.
+pub enum Reply {
+    Heartbeat,
+    Error { code: &'static str, message: String },
+}
+
+/// Reads what the client sends: only `ping` is understood; anything else gets an error reply.
+pub async fn read_client(mut stream: SplitStream<Socket>, replies: mpsc::Sender<Reply>) {
+    while let Some(Ok(message)) = stream.next().await {
+        let reply = match message {
+            Message::Text(text) => match serde_json::from_str::<ClientMessage>(&text) {
+                Ok(ClientMessage::Ping) => Reply::Heartbeat,
+                Err(e) => Reply::Error { code: "bad_message", message: format!("not a client message: {e}") },
+            },
+            Message::Binary(_) => Reply::Error { code: "bad_message", message: "the stream takes JSON text messages".into() },
+            Message::Close(_) => break,
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
+        };
+        if replies.try_send(reply).is_err() {
+            break; // flooding faster than we answer: drop the client
+        }
+    }
+}
+
+/// Queues every message (fragmented past [`FRAGMENT_BYTES`]) then flushes once (write merging);
+/// gives up after `write_timeout`.
+pub async fn write_all(sink: &mut Sink, write_timeout: Duration, messages: impl Iterator<Item = Bytes>) -> Result<(), &'static str> {
+    let write = async move {
+        for bytes in messages {
+            for frame in fragments(bytes)? {
+                sink.feed(frame).await.map_err(|_| "the connection failed")?;
+            }
+        }
+        sink.flush().await.map_err(|_| "the connection failed")
+    };
+    match timeout(write_timeout, write).await {
+        Ok(result) => result,
+        Err(_) => Err("write timeout: the client is not reading"),
+    }
+}
+
+/// A text message as one frame, or as a first text frame and continuation frames.
+fn fragments(bytes: Bytes) -> Result<Vec<Message>, &'static str> {
+    if bytes.len() <= FRAGMENT_BYTES {
+        return Ok(vec![Message::Text(Utf8Bytes::try_from(bytes).map_err(|_| "a server message was not UTF-8")?)]);
+    }
+    // Fragments may split a UTF-8 sequence; only the reassembled message must be valid UTF-8.
+    std::str::from_utf8(&bytes).map_err(|_| "a server message was not UTF-8")?;
+    let count = bytes.len().div_ceil(FRAGMENT_BYTES);
+    Ok((0..count)
+        .map(|i| {
+            let part = bytes.slice(i * FRAGMENT_BYTES..((i + 1) * FRAGMENT_BYTES).min(bytes.len()));
+            let opcode = if i == 0 { OpCode::Data(Data::Text) } else { OpCode::Data(Data::Continue) };
+            Message::Frame(Frame::message(part, opcode, i + 1 == count))
+        })
+        .collect())
+}
+
+pub async fn close(sink: &mut Sink, code: u16, reason: &'static str) {
+    let frame = CloseFrame { code: CloseCode::from(code), reason: Utf8Bytes::from_static(reason) };
+    let _ = timeout(Duration::from_secs(1), sink.send(Message::Close(Some(frame)))).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_messages_go_as_a_text_frame_then_continuations_short_ones_whole() {
+        assert!(matches!(fragments(Bytes::from_static(b"{\"type\":\"heartbeat\"}")).unwrap()[..], [Message::Text(_)]));
+        // A multi-byte character straddles the first cut: fragments split bytes, not characters.
+        let text = format!("{}é{}", "a".repeat(FRAGMENT_BYTES - 1), "b".repeat(FRAGMENT_BYTES + 10));
+        let frames = fragments(Bytes::from(text.clone())).unwrap();
+        assert_eq!(frames.len(), 3);
+        let mut whole = Vec::new();
+        for (i, m) in frames.iter().enumerate() {
+            let Message::Frame(f) = m else { panic!("raw frames") };
+            let expected = if i == 0 { OpCode::Data(Data::Text) } else { OpCode::Data(Data::Continue) };
+            assert_eq!((f.header().opcode, f.header().is_final), (expected, i == 2));
+            assert!(f.payload().len() <= FRAGMENT_BYTES);
+            whole.extend_from_slice(f.payload());
+        }
+        assert_eq!(String::from_utf8(whole).unwrap(), text);
+        assert!(fragments(Bytes::from(vec![0xff; FRAGMENT_BYTES + 1])).is_err(), "not UTF-8");
+    }
+}
