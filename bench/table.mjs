@@ -9,12 +9,13 @@ for (const r of rows.filter((r) => r.bench === "ingest")) {
 }
 const fan = rows.filter((r) => r.bench === "fanout");
 if (fan.length) line(["fan-out", "deliv/s", "p50 ms", "p99 ms", "deliv/CPU-s", "RSS MiB", "resyncs"]);
-for (const r of fan) line([`${r.target} ${r.units}u×${r.clients}c`, r.deliveries_per_s, r.latency_p50_ms, r.latency_p99_ms, r.deliveries_per_cpu_s, r.server_peak_rss_mib, r.resyncs]);
-const vigie = fan.find((r) => r.target === "vigie");
-const peer = fan.find((r) => r.target === "node-ws");
-if (vigie && peer && peer.deliveries_per_cpu_s) {
-  console.log(`Vigie / Node ws: deliveries per CPU-second ×${(vigie.deliveries_per_cpu_s / peer.deliveries_per_cpu_s).toFixed(2)}, ` +
-    `p99 latency ×${(vigie.latency_p99_ms / Math.max(1, peer.latency_p99_ms)).toFixed(2)}`);
+for (const r of fan) line([`${r.target} ${r.units}u×${r.clients}c /${r.batch}`, r.deliveries_per_s, r.latency_p50_ms, r.latency_p99_ms, r.deliveries_per_cpu_s, r.server_peak_rss_mib, r.resyncs]);
+// Vigie over the peer, shape by shape (same units, clients and batch size).
+for (const vigie of fan.filter((r) => r.target === "vigie")) {
+  const peer = fan.find((r) => r.target === "node-ws" && r.batch === vigie.batch && r.units === vigie.units && r.clients === vigie.clients);
+  if (!peer?.deliveries_per_cpu_s || !vigie.deliveries_per_cpu_s) continue;
+  console.log(`Vigie / Node ws, batches of ${vigie.batch}: deliveries per CPU-second ×${(vigie.deliveries_per_cpu_s / peer.deliveries_per_cpu_s).toFixed(2)}, ` +
+    `p99 latency ×${(vigie.latency_p99_ms / Math.max(1, peer.latency_p99_ms)).toFixed(2)}, peak RSS ×${(vigie.server_peak_rss_mib / Math.max(1, peer.server_peak_rss_mib)).toFixed(2)}`);
 }
 for (const r of rows.filter((r) => r.bench === "map_fps")) line([`map ${r.units} units`, `city ${r.city.fps} fps`, `street ${r.street.fps} fps`]);
 for (const r of rows.filter((r) => r.bench === "replay_log")) line([`replay log ${r.hours} h`, `${r.events} events`, `${r.fixes} fixes`, `${r.units} units`, `${r.incidents} incidents`]);

@@ -65,16 +65,20 @@ start_vigie ingest
 pin 1 "$bin/loadgen" --url "$url" --pid "$pid" --register ingest --units "$ingest_units" --batch "$ingest_batch" --seconds "$seconds" | tee -a "$results"
 kill "$pid"; wait "$pid" 2>/dev/null || true
 
-echo "== fan-out: $units units at 1 Hz to $clients clients (Vigie)"
-start_vigie fanout
-pin 1 "$bin/loadgen" --url "$url" --pid "$pid" --register fanout --units "$units" --clients "$clients" --seconds "$seconds" | tee -a "$results"
-kill "$pid"; wait "$pid" 2>/dev/null || true
+# Two shapes: one batch per second (byte copies dominate), and batches of 50 spread over the
+# second (many small messages: per-message costs dominate).
+for batch in "$units" 50; do
+  echo "== fan-out: $units units at 1 Hz in batches of $batch to $clients clients (Vigie)"
+  start_vigie "fanout-$batch"
+  pin 1 "$bin/loadgen" --url "$url" --pid "$pid" --register fanout --units "$units" --clients "$clients" --seconds "$seconds" --batch "$batch" | tee -a "$results"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
 
-echo "== fan-out: the same against the Node ws peer"
-port=$(free_port)
-pin_bg 0 node bench/peer/ws_peer.mjs "$port" > "$work/peer.log" 2>&1 & pid=$!; pids+=("$pid"); wait_up "http://127.0.0.1:$port"
-pin 1 "$bin/loadgen" --url "http://127.0.0.1:$port" --pid "$pid" --target node-ws fanout --units "$units" --clients "$clients" --seconds "$seconds" | tee -a "$results"
-kill "$pid"; wait "$pid" 2>/dev/null || true
+  echo "== fan-out: the same against the Node ws peer"
+  port=$(free_port)
+  pin_bg 0 node bench/peer/ws_peer.mjs "$port" > "$work/peer.log" 2>&1 & pid=$!; pids+=("$pid"); wait_up "http://127.0.0.1:$port"
+  pin 1 "$bin/loadgen" --url "http://127.0.0.1:$port" --pid "$pid" --target node-ws fanout --units "$units" --clients "$clients" --seconds "$seconds" --batch "$batch" | tee -a "$results"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+done
 
 echo "== replay: seek and 60× playback on a generated log"
 "$bin/replaygen" --db "sqlite://$work/replay.db" "${replay_log[@]}" | tee -a "$results" > "$work/replay_log.json"

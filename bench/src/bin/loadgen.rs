@@ -56,6 +56,10 @@ enum Run {
         /// Clients that parse every message for latency (the rest only count fixes).
         #[arg(long, default_value_t = 10)]
         timed_clients: usize,
+        /// Units per request, requests spread evenly over each period: small batches make many
+        /// small messages, where per-message costs (not byte copies) dominate.
+        #[arg(long, default_value_t = 10_000)]
+        batch: usize,
     },
 }
 
@@ -186,7 +190,8 @@ async fn main() -> anyhow::Result<()> {
                 "ack_p50_ms": h.quantile(0.5), "ack_p99_ms": h.quantile(0.99), "requests": h.count,
             })
         }
-        Run::Fanout { units, hz, clients, seconds, timed_clients } => {
+        Run::Fanout { units, hz, clients, seconds, timed_clients, batch: per_request } => {
+            anyhow::ensure!(per_request > 0, "--batch must be at least 1");
             let ids: Vec<u64> = if cli.register { register(&http, &cli.url, units).await? } else { (1..=units as u64).collect() };
             let ws_url = cli.url.replacen("http://", "ws://", 1) + "/api/v1/stream";
             let fixes = Arc::new(AtomicU64::new(0));
@@ -249,10 +254,15 @@ async fn main() -> anyhow::Result<()> {
             let mut late_ticks = 0;
             while started.elapsed() < Duration::from_secs(seconds) {
                 let tick = Instant::now();
-                for chunk in ids.chunks(10_000) {
+                let chunks: Vec<&[u64]> = ids.chunks(per_request.min(10_000)).collect();
+                let gap = period / chunks.len() as u32;
+                for (i, chunk) in chunks.iter().enumerate() {
                     let response = http.post(format!("{}/api/v1/positions", cli.url)).json(&batch(chunk, step)).send().await?;
                     if !response.status().is_success() {
                         bail!("positions refused: {}", response.text().await?);
+                    }
+                    if let Some(rest) = (gap * (i as u32 + 1)).checked_sub(tick.elapsed()) {
+                        tokio::time::sleep(rest).await;
                     }
                 }
                 step += 1;
@@ -273,7 +283,7 @@ async fn main() -> anyhow::Result<()> {
             let cpu = usage_start.zip(usage_end).map(|(a, b)| b.0 - a.0);
             let h = latencies.lock().unwrap();
             json!({
-                "bench": "fanout", "target": cli.target, "units": units, "hz": hz, "clients": clients, "seconds": seconds,
+                "bench": "fanout", "target": cli.target, "units": units, "hz": hz, "clients": clients, "seconds": seconds, "batch": per_request.min(units as usize),
                 "deliveries": delivered, "deliveries_per_s": (delivered as f64 / elapsed).round(),
                 "expected_per_s": (units as f64 * hz * clients as f64).round(),
                 "latency_p50_ms": h.quantile(0.5), "latency_p99_ms": h.quantile(0.99),
