@@ -370,7 +370,7 @@ fn run_job(
     wasm_bindgen_futures::spawn_local(async move {
         let started = match (body, file) {
             (Some(body), _) => crate::room::call("POST", path, Some(body), &[]).await,
-            (None, Some(file)) => upload(path, file).await,
+            (None, Some(file)) => upload(path, file, progress).await,
             (None, None) => Err("nothing to send".into()),
         };
         let job = match started {
@@ -406,15 +406,29 @@ fn run_job(
     let _ = (path, body, file, sessions, scenarios);
 }
 
+/// Uploads `file` with XMLHttpRequest, whose upload progress events fetch does not have, so a
+/// large scenario shows how much has gone; the answer's JSON, or the API's error message.
 #[cfg(feature = "hydrate")]
-async fn upload(path: &str, file: web_sys::File) -> Result<Value, String> {
-    let request = gloo_net::http::Request::post(path).header("Content-Type", "application/gzip").body(file).map_err(|e| e.to_string())?;
-    let response = request.send().await.map_err(|_| "the server cannot be reached; try again".to_string())?;
-    let value: Value = response.json().await.unwrap_or(Value::Null);
-    if response.ok() {
-        Ok(value)
-    } else {
-        Err(value["error"]["message"].as_str().unwrap_or("refused").to_string())
+async fn upload(path: &str, file: web_sys::File, progress: RwSignal<Option<(u64, u64)>>) -> Result<Value, String> {
+    use wasm_bindgen::{closure::Closure, JsCast};
+    let failed = |_| "the upload could not start".to_string();
+    let xhr = web_sys::XmlHttpRequest::new().map_err(failed)?;
+    xhr.open("POST", path).map_err(failed)?;
+    xhr.set_request_header("Content-Type", "application/gzip").map_err(failed)?;
+    let on_progress = Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {
+        progress.set(Some((e.loaded() as u64, e.total() as u64)));
+    });
+    xhr.upload().map_err(failed)?.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
+    let done = js_sys::Promise::new(&mut |resolve, _| xhr.set_onloadend(Some(&resolve)));
+    xhr.send_with_opt_blob(Some(&file)).map_err(failed)?;
+    let _ = wasm_bindgen_futures::JsFuture::from(done).await;
+    drop(on_progress);
+    let status = xhr.status().unwrap_or(0);
+    let value: Value = xhr.response_text().ok().flatten().and_then(|t| serde_json::from_str::<Value>(&t).ok()).unwrap_or(Value::Null);
+    match status {
+        0 => Err("the server cannot be reached; try again".into()),
+        200..=299 => Ok(value),
+        _ => Err(value["error"]["message"].as_str().unwrap_or("refused").to_string()),
     }
 }
 

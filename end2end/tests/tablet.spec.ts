@@ -60,3 +60,23 @@ test("a commander's tablet: map first, big targets, long-press to place, one-tap
   await page.getByTestId("collapse-incidents").tap();
   await expect(page.getByTestId("incident-queue")).toBeVisible();
 });
+
+test("a replay on a tablet: the trainer's controls are touch-sized and the map comes first", async ({ page }, info) => {
+  const now = Date.now();
+  const started = await post(vigie, "/api/v1/replays", { from_ms: now - 10 * 60_000, to_ms: now + 60_000, title: "Tablet debrief" });
+  await page.addInitScript(([id, key]) => localStorage.setItem(`vigie.trainer.${id}`, key), [started.session_id, started.trainer_key]);
+  await page.goto(`${vigie.url}/replay/${started.session_id}`);
+  await expect(page.getByTestId("replay-badge")).toBeVisible();
+  const map = page.getByTestId("map");
+  await expect(map).toHaveAttribute("data-ready", "true", { timeout: 20_000 });
+  await expect(page.getByTestId("replay-play")).toBeVisible();
+  expect((await map.boundingBox())!.y).toBeLessThan((await page.getByTestId("incident-queue").boundingBox())!.y);
+  for (const id of ["replay-play", "replay-step-back", "replay-step-forward", "replay-speed", "replay-scrub", "pin-add"]) {
+    expect((await page.getByTestId(id).boundingBox())!.height, id).toBeGreaterThanOrEqual(44);
+  }
+  // The slider at the end of the window: the seeded units are there.
+  const end = Number(await page.getByTestId("replay-scrub").getAttribute("max"));
+  await page.getByTestId("replay-scrub").fill(String(end));
+  await expect(page.getByTestId("units-total")).toHaveText("5");
+  await page.screenshot({ path: info.outputPath("tablet-replay.png"), fullPage: true });
+});

@@ -24,6 +24,7 @@ use vigie_domain::replay::{Control, Direction, Pin, ReplayClock, SessionInfo, So
 use vigie_domain::wire::ServerMessage;
 use vigie_domain::{Event, Fix, LoggedEvent, Refusal, Seq, State, UnitId};
 
+use crate::api::error::ApiError;
 use crate::hub::encode;
 use crate::store::replay::{Log, FOLD_PAGE};
 use crate::AppState;
@@ -140,7 +141,7 @@ impl Session {
     }
 
     /// Applies a trainer's control given at `now_ms` and tells the followers.
-    pub async fn control(self: &Arc<Self>, app: &AppState, control: Control) -> Result<SessionInfo, Refusal> {
+    pub async fn control(self: &Arc<Self>, app: &AppState, control: Control) -> Result<SessionInfo, ApiError> {
         let now_ms = app.clock.now_ms();
         let step_to = match control {
             Control::Step { direction } => {
@@ -148,7 +149,7 @@ impl Session {
                 app.store
                     .next_event_time(self.log, at, direction == Direction::Forward)
                     .await
-                    .map_err(|e| Refusal::conflict("", format!("the log could not be read: {e}")))?
+                    .map_err(|e| ApiError::internal("finding the event to step to", e))?
             }
             _ => None,
         };

@@ -296,3 +296,45 @@ async fn a_quiet_paused_session_keeps_its_followers_alive_with_heartbeats() {
     assert_eq!(beat.seq(), room.seq, "a heartbeat carries the seq the follower holds");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_far_seek_on_a_long_tail_reports_progress_before_the_room() {
+    // 12 000 status changes and no snapshot in between: the seek folds them all, page by page.
+    let dir = std::sync::Arc::new(tempfile::TempDir::new().unwrap());
+    let store = vigie::store::Store::open(&format!("sqlite://{}", dir.path().join("vigie.db").display())).await.unwrap();
+    let event = |value: Value| serde_json::from_value::<vigie_domain::Event>(value).unwrap();
+    let mut events = vec![
+        event(json!({"type": "agency_registered", "agency": {"code": "PP", "short_name": "PP", "full_name": "Préfecture de police", "kind": "police", "country": "FR", "colour": "#2f6fde"}})),
+        event(json!({"type": "unit_registered", "unit_id": 1, "callsign": "PS-1", "agency": "PP", "kind": "patrol_car", "status": "available"})),
+    ];
+    for i in 0..12_000 {
+        events.push(event(json!({"type": "unit_status_changed", "unit_id": 1, "status": if i % 2 == 0 { "en_route" } else { "available" }})));
+    }
+    let logged: Vec<vigie_domain::LoggedEvent> = events
+        .into_iter()
+        .enumerate()
+        .map(|(i, event)| vigie_domain::LoggedEvent { seq: i as u64 + 1, at_ms: T0_MS + i as i64 * 10, actor: "seed".into(), event })
+        .collect();
+    store.append(&logged).await.unwrap();
+    store.close().await;
+    let app = spawn_in(dir, |c| c.snapshot_every_events = 1_000_000).await;
+    let end = T0_MS + 12_001 * 10;
+    let (id, key, _) = start_session(&app, json!({"from_ms": T0_MS, "to_ms": end})).await;
+    let mut ws = tokio_tungstenite::connect_async(format!("{}/api/v1/replays/{id}/stream", app.ws_base)).await.unwrap().0;
+    let mut room = State::default();
+    follow_until(&mut ws, &mut room, |m, _| matches!(m, ServerMessage::Snapshot { .. })).await;
+    assert_eq!(control(&app, &id, &key, json!({"action": "seek", "at_ms": end})).await.0, 200);
+    let mut progress = Vec::new();
+    follow_until(&mut ws, &mut room, |m, _| {
+        if let ServerMessage::Progress { done, total, .. } = m {
+            progress.push((*done, *total));
+        }
+        matches!(m, ServerMessage::Snapshot { .. })
+    })
+    .await;
+    assert_eq!(room.seq, 12_002);
+    assert!(!progress.is_empty(), "a long fold says how far it is");
+    assert!(progress.windows(2).all(|w| w[0].0 < w[1].0), "progress only grows: {progress:?}");
+    assert!(progress.iter().all(|(done, total)| done <= total && *total >= 12_000), "{progress:?}");
+    app.stop().await;
+}
