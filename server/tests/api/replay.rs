@@ -39,6 +39,15 @@ async fn activity(app: &TestApp, seed: u64, steps: usize) -> Vec<(i64, Value)> {
     seen
 }
 
+/// A server with snapshots every `snapshot_every` events, six units and `steps` of random activity.
+async fn recorded_history(snapshot_every: u64, seed: u64, steps: usize) -> (TestApp, Vec<(i64, Value)>) {
+    let app = spawn_with(|c| c.snapshot_every_events = snapshot_every).await;
+    app.seed(6).await;
+    app.clock.advance_ms(1_000);
+    let seen = activity(&app, seed, steps).await;
+    (app, seen)
+}
+
 async fn state_at(app: &TestApp, at_ms: i64, scenario: Option<u64>) -> Value {
     let path = match scenario {
         Some(id) => format!("/api/v1/history/state?at_ms={at_ms}&scenario_id={id}"),
@@ -57,10 +66,7 @@ proptest! {
     fn the_replayed_room_at_t_is_the_live_room_at_t(seed in any::<u64>(), steps in 5usize..40) {
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.block_on(async {
-            let app = spawn_with(|c| c.snapshot_every_events = 7).await;
-            app.seed(6).await;
-            app.clock.advance_ms(1_000);
-            let seen = activity(&app, seed, steps).await;
+            let (app, seen) = recorded_history(7, seed, steps).await;
             for (at_ms, live) in &seen {
                 assert_eq!(&state_at(&app, *at_ms, None).await, live, "the room at {at_ms}");
             }
@@ -100,10 +106,7 @@ async fn follow_until(ws: &mut Ws, room: &mut State, mut done: impl FnMut(&Serve
 
 #[tokio::test]
 async fn followers_see_the_room_at_the_trainers_moment_as_it_plays_pauses_seeks_and_steps() {
-    let app = spawn_with(|c| c.snapshot_every_events = 10).await;
-    app.seed(6).await;
-    app.clock.advance_ms(1_000);
-    let seen = activity(&app, 7, 30).await;
+    let (app, seen) = recorded_history(10, 7, 30).await;
     let (from, to) = (T0_MS, app.clock.now_ms());
     let (id, key, started) = start_session(&app, json!({"from_ms": from, "to_ms": to, "title": "Debrief"})).await;
     assert_eq!(started["clock"]["playing"], false);
@@ -226,10 +229,7 @@ async fn import(app: &TestApp, file: Vec<u8>) -> Value {
 
 #[tokio::test]
 async fn an_exported_range_imported_elsewhere_replays_the_same_rooms_and_never_touches_its_live_log() {
-    let a = spawn_with(|c| c.snapshot_every_events = 9).await;
-    a.seed(6).await;
-    a.clock.advance_ms(1_000);
-    let seen = activity(&a, 11, 40).await;
+    let (a, seen) = recorded_history(9, 11, 40).await;
     let (from, to) = (seen[5].0, seen[35].0);
     let (status, body) = a.post("/api/v1/exports", json!({"from_ms": from, "to_ms": to, "name": "Exercise Tournelle"})).await;
     assert_eq!(status, 202, "{body}");
