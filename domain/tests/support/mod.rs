@@ -1,6 +1,9 @@
 //! A room driven the way the sequencer drives it: decide, then fold the events into the state and
 //! append them to a log.
 
+// Each test binary compiles this module and uses a different part of it.
+#![allow(dead_code)]
+
 use vigie_domain::*;
 
 pub struct Room {

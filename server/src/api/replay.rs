@@ -331,6 +331,18 @@ async fn scenarios(State(app): State<AppState>) -> Result<Json<Value>, ApiError>
 }
 
 async fn remove_scenario(State(app): State<AppState>, ApiPath(id): ApiPath<u32>) -> Result<StatusCode, ApiError> {
+    // A debrief in progress must not lose its data under it.
+    let users: Vec<String> = app
+        .replays
+        .list()
+        .into_iter()
+        .filter(|s| matches!(s.source, Source::Scenario { scenario_id, .. } if scenario_id == id))
+        .map(|s| s.session_id)
+        .collect();
+    if !users.is_empty() {
+        let message = format!("scenario {id} is replayed by session(s) {}; remove them first", users.join(", "));
+        return Err(Refusal::conflict("id", message).into());
+    }
     match app.store.delete_scenario(id).await {
         Ok(true) => Ok(StatusCode::NO_CONTENT),
         Ok(false) => Err(Refusal::not_found("id", format!("no scenario {id}")).into()),

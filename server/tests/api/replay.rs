@@ -252,8 +252,11 @@ async fn an_exported_range_imported_elsewhere_replays_the_same_rooms_and_never_t
     }
     let (_, list) = b.get("/api/v1/scenarios").await;
     assert_eq!(list["scenarios"][0]["name"], "Exercise Tournelle");
-    let (_, _, started) = start_session(&b, json!({"scenario_id": scenario})).await;
+    let (session, key, started) = start_session(&b, json!({"scenario_id": scenario})).await;
     assert_eq!(started["source"]["kind"], "scenario");
+    let (status, body) = b.send(b.http.delete(format!("{}/api/v1/scenarios/{scenario}", b.base))).await;
+    assert_eq!(status, 409, "a scenario being replayed stays: {body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains(&session));
     assert_eq!(b.seq().await, 0, "an import writes nothing to the live log");
     assert_eq!(b.state().await["units"], json!({}));
 
@@ -273,6 +276,10 @@ async fn an_exported_range_imported_elsewhere_replays_the_same_rooms_and_never_t
     assert_eq!(list["scenarios"].as_array().unwrap().len(), 1, "failed imports leave nothing");
     let (status, _) = b.send(b.http.post(format!("{}/api/v1/scenarios", b.base)).body(Vec::<u8>::new())).await;
     assert_eq!(status, 400);
+    let removed = b.send(b.http.delete(format!("{}/api/v1/replays/{session}", b.base)).header("x-vigie-trainer-key", &key)).await;
+    assert_eq!(removed.0, 204, "{}", removed.1);
+    assert_eq!(b.send(b.http.delete(format!("{}/api/v1/scenarios/{scenario}", b.base))).await.0, 204);
+    assert_eq!(b.get(&format!("/api/v1/history/state?at_ms={}&scenario_id={scenario}", seen[10].0)).await.0, 404);
     a.stop().await;
     b.stop().await;
 }
