@@ -65,9 +65,10 @@ pub mod ssr {
     #[derive(Clone)]
     pub struct RoomSource(pub Arc<dyn Fn() -> crate::live::InitialRoom + Send + Sync>);
 
+    /// A replay session's room, or why not.
+    pub type ReplayRoom = std::pin::Pin<Box<dyn std::future::Future<Output = Result<crate::live::InitialRoom, String>> + Send>>;
+
     /// Reads a replay session's room at its clock's moment; provided by the server crate.
     #[derive(Clone)]
-    pub struct ReplaySource(
-        pub Arc<dyn Fn(String) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<crate::live::InitialRoom, String>> + Send>> + Send + Sync>,
-    );
+    pub struct ReplaySource(pub Arc<dyn Fn(String) -> ReplayRoom + Send + Sync>);
 }

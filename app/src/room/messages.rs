@@ -59,7 +59,7 @@ fn read_marks() -> ReadMarks {
 
 fn unread(s: &State, marks: &BTreeMap<ChannelId, u64>, channel: &ChannelId) -> usize {
     let mark = marks.get(channel).copied().unwrap_or(0);
-    s.messages.values().filter(|m| &m.channel_id == channel && m.message_id.0 as u64 > mark).count()
+    s.messages.values().filter(|m| &m.channel_id == channel && m.message_id.0 > mark).count()
 }
 
 #[component]
@@ -107,7 +107,7 @@ pub fn MessagePanel() -> impl IntoView {
     Effect::new(move |_| {
         ui.live.changes.track();
         let c = channel.get();
-        let last = ui.live.state.with_value(|s| s.messages.values().filter(|m| m.channel_id == c).map(|m| m.message_id.0 as u64).max());
+        let last = ui.live.state.with_value(|s| s.messages.values().filter(|m| m.channel_id == c).map(|m| m.message_id.0).max());
         if let Some(last) = last {
             marks.0.update(|m| {
                 m.insert(c, last);

@@ -234,7 +234,8 @@ async fn export(State(app): State<AppState>, ApiJson(req): ApiJson<ExportRequest
     let (job_id, task_job) = (job.id, job.clone());
     let now_ms = app.clock.now_ms();
     tokio::spawn(async move {
-        let result = file::export(&app.store, log, name, req.from_ms, req.to_ms, now_ms, path.clone(), task_job.clone()).await;
+        let header = file::Header::new(name, req.from_ms, req.to_ms, now_ms);
+        let result = file::export(&app.store, log, header, path.clone(), task_job.clone()).await;
         if result.is_ok() {
             task_job.set_file(path, download);
         } else {

@@ -172,7 +172,7 @@ impl Sim {
         let step = self.step;
         let mut fixes = Vec::new();
         for (i, u) in self.units.iter().enumerate() {
-            if (step + i as u64) % every != 0 {
+            if !(step + i as u64).is_multiple_of(every) {
                 continue;
             }
             let accuracy = self.rng.random_range(3.0..9.0);
@@ -351,7 +351,7 @@ impl Sim {
             let actor = format!("duty-officer-{}", agency.as_str().to_lowercase());
             commands.push((actor, Command::AcknowledgeMessage { message_id, agency }));
         }
-        if step % 17 != 0 {
+        if !step.is_multiple_of(17) {
             return;
         }
         let (slug, _, members) = CHANNELS.choose(&mut self.rng).expect("channels");

@@ -50,12 +50,19 @@ struct Start {
     state: State,
 }
 
-/// Writes `[from_ms, to_ms]` of `log` to a gzip file at `path`; returns the header written.
-pub async fn export(store: &Store, log: Log, name: String, from_ms: i64, to_ms: i64, now_ms: i64, path: PathBuf, job: Arc<Job>) -> anyhow::Result<Header> {
-    let start = seek::state_at(store, log, from_ms, None, |_, _| {}).await?;
-    let last = store.seq_at(log, to_ms).await?;
+impl Header {
+    /// The header of an export of `[from_ms, to_ms]` made at `now_ms` (its event count comes later).
+    pub fn new(name: String, from_ms: i64, to_ms: i64, now_ms: i64) -> Self {
+        Self { format: FORMAT.into(), version: VERSION, name, from_ms, to_ms, exported_at_ms: now_ms, events: 0 }
+    }
+}
+
+/// Writes the range `header` names, from `log`, to a gzip file at `path`; returns the header written.
+pub async fn export(store: &Store, log: Log, mut header: Header, path: PathBuf, job: Arc<Job>) -> anyhow::Result<Header> {
+    let start = seek::state_at(store, log, header.from_ms, None, |_, _| {}).await?;
+    let last = store.seq_at(log, header.to_ms).await?;
     let events = last.saturating_sub(start.seq);
-    let header = Header { format: FORMAT.into(), version: VERSION, name, from_ms, to_ms, exported_at_ms: now_ms, events };
+    header.events = events;
     job.progress(0, events);
     // Compression is CPU work: a blocking thread writes while this task reads the next page.
     let (tx, mut rx) = mpsc::channel::<Vec<LoggedEvent>>(4);
