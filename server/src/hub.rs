@@ -73,13 +73,18 @@ impl Frame {
         *seq = next.seq;
         *at_ms = next.at_ms;
         actor.clone_from(&next.actor);
-        for fix in fixes_of(next) {
-            let newer = fixes.get(&fix.unit_id).is_none_or(|kept| kept.reported_at_ms <= fix.reported_at_ms);
-            if newer {
-                fixes.insert(fix.unit_id, *fix);
-            }
-        }
+        keep_latest(fixes, fixes_of(next));
         true
+    }
+}
+
+/// Folds `fixes` into `kept`, keeping per unit the latest report (the rule `State::apply` follows):
+/// how a run of position batches becomes one message, for a lagging client or a replay tick.
+pub fn keep_latest<'a>(kept: &mut BTreeMap<UnitId, Fix>, fixes: impl IntoIterator<Item = &'a Fix>) {
+    for fix in fixes {
+        if kept.get(&fix.unit_id).is_none_or(|k| k.reported_at_ms <= fix.reported_at_ms) {
+            kept.insert(fix.unit_id, *fix);
+        }
     }
 }
 
@@ -182,6 +187,12 @@ struct Inner {
     snapshot: Option<(Seq, Bytes)>,
 }
 
+/// The `snapshot` message for `state`, serialised from the borrowed state (no copy of a room that
+/// may be megabytes).
+pub fn snapshot_bytes(state: &State) -> Bytes {
+    Bytes::from(serde_json::to_vec(&SnapshotRef { seq: state.seq, state }).expect("the state always serializes"))
+}
+
 /// `ServerMessage::Snapshot` serialised from a borrowed state (same JSON, no clone).
 #[derive(serde::Serialize)]
 #[serde(tag = "type", rename = "snapshot")]
@@ -232,8 +243,7 @@ impl Hub {
         let snapshot = wants_state(head).then(|| match &inner.snapshot {
             Some((seq, bytes)) if *seq == head => bytes.clone(),
             _ => {
-                let message = SnapshotRef { seq: head, state: &inner.state };
-                let bytes = Bytes::from(serde_json::to_vec(&message).expect("the state always serializes"));
+                let bytes = snapshot_bytes(&inner.state);
                 inner.snapshot = Some((head, bytes.clone()));
                 bytes
             }

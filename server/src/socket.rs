@@ -25,7 +25,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::{Frame, Utf8Bytes};
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
-use vigie_domain::wire::{ClientMessage, MAX_CLIENT_MESSAGE_BYTES};
+use vigie_domain::wire::{ClientMessage, ServerMessage, MAX_CLIENT_MESSAGE_BYTES};
+use vigie_domain::Seq;
 
 use crate::api::error::ApiError;
 use crate::AppState;
@@ -131,6 +132,16 @@ fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), ApiError>
 pub enum Reply {
     Heartbeat,
     Error { code: &'static str, message: String },
+}
+
+impl Reply {
+    /// The answer, for a client standing at `seq`.
+    pub fn into_message(self, seq: Seq, now_ms: i64) -> ServerMessage {
+        match self {
+            Reply::Heartbeat => ServerMessage::Heartbeat { seq, at_ms: now_ms },
+            Reply::Error { code, message } => ServerMessage::Error { seq, code: code.into(), message },
+        }
+    }
 }
 
 /// Reads what the client sends: only `ping` is understood; anything else gets an error reply.

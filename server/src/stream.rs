@@ -157,10 +157,7 @@ impl Writer {
                 },
                 _ = tokio::time::sleep_until(last_write + heartbeat) => Reply::Heartbeat,
             };
-            let message = match reply {
-                Reply::Heartbeat => ServerMessage::Heartbeat { seq: self.last_sent, at_ms: self.state.clock.now_ms() },
-                Reply::Error { code, message } => ServerMessage::Error { seq: self.last_sent, code: code.into(), message },
-            };
+            let message = reply.into_message(self.last_sent, self.state.clock.now_ms());
             if let Err(why) = self.send(std::iter::once(encode(&message))).await {
                 return Ended::WriteFailed(why);
             }

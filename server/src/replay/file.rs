@@ -61,7 +61,8 @@ impl Header {
 pub async fn export(store: &Store, log: Log, mut header: Header, path: PathBuf, job: Arc<Job>) -> anyhow::Result<Header> {
     let start = seek::state_at(store, log, header.from_ms, None, |_, _| {}).await?;
     let last = store.seq_at(log, header.to_ms).await?;
-    let events = last.saturating_sub(start.seq);
+    let start_seq = start.seq;
+    let events = last.saturating_sub(start_seq);
     header.events = events;
     job.progress(0, events);
     // Compression is CPU work: a blocking thread writes while this task reads the next page.
@@ -85,11 +86,8 @@ pub async fn export(store: &Store, log: Log, mut header: Header, path: PathBuf, 
             Ok(())
         })
     };
-    let (mut after, mut done) = (last - events, 0);
-    while after < last {
-        let page = store.log_range(log, after, last, FOLD_PAGE, false).await?;
-        let Some(seq) = page.last().map(|e| e.seq) else { break };
-        after = seq;
+    let (mut pages, mut done) = (store.pages(log, start_seq, last), 0);
+    while let Some(page) = pages.next().await? {
         done += page.len() as u64;
         // A send fails only when the writer stopped; its error is the one to report.
         if tx.send(page).await.is_err() {

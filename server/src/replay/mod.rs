@@ -25,7 +25,7 @@ use vigie_domain::wire::ServerMessage;
 use vigie_domain::{Event, Fix, LoggedEvent, Refusal, Seq, State, UnitId};
 
 use crate::api::error::ApiError;
-use crate::hub::encode;
+use crate::hub::{encode, keep_latest, snapshot_bytes};
 use crate::store::replay::{Log, FOLD_PAGE};
 use crate::AppState;
 
@@ -242,22 +242,22 @@ impl Session {
     async fn advance(&self, app: &AppState, target: i64, jumped: bool) -> anyhow::Result<()> {
         let (held, cursor_ms, epoch) = {
             let room = self.room.lock().expect("room lock");
-            (room.state.as_ref().map(|s| (s.seq, s.at_ms)), room.cursor_ms, room.epoch)
+            (room.state.as_ref().map(|s| s.seq), room.cursor_ms, room.epoch)
         };
         if held.is_some() && !jumped && target == cursor_ms {
             return Ok(());
         }
         let up_to = app.store.seq_at(self.log, target).await?;
         let backwards = target < cursor_ms;
-        let streamable = held.is_some_and(|(seq, _)| !jumped && !backwards && up_to.saturating_sub(seq) <= MAX_STREAMED_EVENTS);
-        if streamable {
-            return self.play_until(app, target, up_to, epoch).await;
+        let streamable = held.is_some_and(|seq| !jumped && !backwards && up_to.saturating_sub(seq) <= MAX_STREAMED_EVENTS);
+        if let (true, Some(after)) = (streamable, held) {
+            return self.play_until(app, target, after, up_to, epoch).await;
         }
         // Materialise, folding forward from the room held when the target is ahead of it.
         let near = if backwards { None } else { self.room.lock().expect("room lock").state.clone() };
         let started = std::time::Instant::now();
         let mut last_report = 0;
-        let state = seek::state_at(&app.store, self.log, target, near.as_ref(), |done, total| {
+        let state = seek::state_at(&app.store, self.log, target, near, |done, total| {
             if total > FOLD_PAGE as u64 && done > last_report {
                 last_report = done;
                 let message = ServerMessage::Progress { seq: 0, what: "seeking".into(), done, total };
@@ -278,13 +278,10 @@ impl Session {
         Ok(())
     }
 
-    /// Streams the events after the held state up to `up_to` and folds them in.
-    async fn play_until(&self, app: &AppState, target: i64, up_to: Seq, epoch: u64) -> anyhow::Result<()> {
-        let mut after = self.room.lock().expect("room lock").state.as_ref().map_or(0, |s| s.seq);
-        while after < up_to {
-            let page = app.store.log_range(self.log, after, up_to, FOLD_PAGE, false).await?;
-            let Some(last) = page.last().map(|e| e.seq) else { break };
-            after = last;
+    /// Streams the events after the held state (at seq `after`) up to `up_to` and folds them in.
+    async fn play_until(&self, app: &AppState, target: i64, after: Seq, up_to: Seq, epoch: u64) -> anyhow::Result<()> {
+        let mut pages = app.store.pages(self.log, after, up_to);
+        while let Some(page) = pages.next().await? {
             let mut room = self.room.lock().expect("room lock");
             if room.epoch != epoch {
                 return Ok(()); // a jump happened meanwhile; the next turn materialises
@@ -300,10 +297,6 @@ impl Session {
         self.room.lock().expect("room lock").cursor_ms = target;
         Ok(())
     }
-}
-
-fn snapshot_bytes(state: &State) -> Bytes {
-    encode(&ServerMessage::Snapshot { seq: state.seq, state: Box::new(state.clone()) })
 }
 
 /// The stream messages for a page of events: each event alone, except consecutive position
@@ -322,11 +315,7 @@ fn merge_positions(page: &[LoggedEvent]) -> Vec<(Seq, Bytes)> {
             Event::PositionsReported { fixes } => {
                 let (_, last, kept) = run.get_or_insert_with(|| (e.seq, e, BTreeMap::new()));
                 *last = e;
-                for f in fixes {
-                    if kept.get(&f.unit_id).is_none_or(|k| k.reported_at_ms <= f.reported_at_ms) {
-                        kept.insert(f.unit_id, *f);
-                    }
-                }
+                keep_latest(kept, fixes);
             }
             _ => {
                 flush(&mut run, &mut out);

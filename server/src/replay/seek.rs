@@ -3,20 +3,20 @@
 
 use vigie_domain::{Seq, State};
 
-use crate::store::replay::{Log, FOLD_PAGE};
+use crate::store::replay::Log;
 use crate::store::Store;
 
 /// The room as `log` had it at `at_ms`: every event committed at or before `at_ms` folded in.
 /// `near` is a state the caller already holds; it is used when it is nearer than any snapshot.
 /// `progress(done, total)` is told after each page.
-pub async fn state_at(store: &Store, log: Log, at_ms: i64, near: Option<&State>, mut progress: impl FnMut(u64, u64)) -> anyhow::Result<State> {
+pub async fn state_at(store: &Store, log: Log, at_ms: i64, near: Option<State>, mut progress: impl FnMut(u64, u64)) -> anyhow::Result<State> {
     let up_to = store.seq_at(log, at_ms).await?;
     let snapshot = store.snapshot_before(log, at_ms).await?;
     let near = near.filter(|s| s.seq <= up_to);
     let mut state = match (snapshot, near) {
-        (Some(snap), Some(held)) if held.seq > snap.seq => held.clone(),
+        (Some(snap), Some(held)) if held.seq > snap.seq => held,
         (Some(snap), _) => snap,
-        (None, Some(held)) => held.clone(),
+        (None, Some(held)) => held,
         (None, None) => State::default(),
     };
     let start = state.seq;
@@ -25,13 +25,10 @@ pub async fn state_at(store: &Store, log: Log, at_ms: i64, near: Option<&State>,
 }
 
 /// Folds the events after `state.seq` up to seq `up_to` into `state`, a page at a time.
-pub async fn fold_until(store: &Store, log: Log, state: &mut State, up_to: Seq, mut after_page: impl FnMut(Seq)) -> anyhow::Result<()> {
-    while state.seq < up_to {
-        let page = store.log_range(log, state.seq, up_to, FOLD_PAGE, false).await?;
-        let Some(last) = page.last().map(|e| e.seq) else { break };
+async fn fold_until(store: &Store, log: Log, state: &mut State, up_to: Seq, mut after_page: impl FnMut(Seq)) -> anyhow::Result<()> {
+    let mut pages = store.pages(log, state.seq, up_to);
+    while let Some(page) = pages.next().await? {
         page.iter().for_each(|e| state.apply(e));
-        // A scenario's seqs can start past the snapshot's (nothing to fold between): move on.
-        state.seq = state.seq.max(last);
         after_page(state.seq);
     }
     Ok(())

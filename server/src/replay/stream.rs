@@ -6,13 +6,14 @@
 
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use futures_util::StreamExt;
 use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc};
 use vigie_domain::wire::ServerMessage;
 use vigie_domain::Seq;
 
-use super::{FrameKind, Session};
+use super::{Frame, FrameKind, Session};
 use crate::api::error::ApiError;
 use crate::api::extract::ApiPath;
 use crate::hub::encode;
@@ -32,15 +33,10 @@ async fn follow(app: AppState, socket: Socket, session: Arc<Session>) {
     let reader = tokio::spawn(read_client(stream, reply_tx));
     let write_timeout = app.config.write_timeout();
     let mut shutdown = app.shutdown.clone();
-    let (mut frames, start) = session.follow();
-    session.ensure_driver(&app);
     // Where this follower stands: snapshots of older epochs and events it already holds are skipped.
     let (mut epoch, mut seq): (u64, Seq) = (0, 0);
-    let mut first = vec![session.info_message(app.clock.now_ms())];
-    if let Some((e, s, bytes)) = start {
-        (epoch, seq) = (e, s);
-        first.push(bytes);
-    }
+    let (mut frames, first) = start(&app, &session, &mut epoch, &mut seq);
+    session.ensure_driver(&app);
     if write_all(&mut sink, write_timeout, first.into_iter()).await.is_err() {
         reader.abort();
         return;
@@ -65,25 +61,19 @@ async fn follow(app: AppState, socket: Socket, session: Arc<Session>) {
                 Err(broadcast::error::RecvError::Lagged(_)) => {
                     // Behind: start again from the session's room as it is now, said explicitly.
                     let resync = ServerMessage::Resync { seq, reason: "the follower fell behind; here is the room as it is now".into() };
-                    let (rx, start) = session.follow();
+                    let (rx, again) = start(&app, &session, &mut epoch, &mut seq);
                     frames = rx;
-                    let mut out = vec![encode(&resync), session.info_message(app.clock.now_ms())];
-                    if let Some((e, s, bytes)) = start {
-                        (epoch, seq) = (e, s);
-                        out.push(bytes);
-                    }
-                    out
+                    std::iter::once(encode(&resync)).chain(again).collect()
                 }
                 Err(broadcast::error::RecvError::Closed) => break None,
             },
             reply = replies.recv() => match reply {
-                Some(Reply::Heartbeat) => vec![encode(&ServerMessage::Heartbeat { seq, at_ms: app.clock.now_ms() })],
-                Some(Reply::Error { code, message }) => vec![encode(&ServerMessage::Error { seq, code: code.into(), message })],
+                Some(reply) => vec![encode(&reply.into_message(seq, app.clock.now_ms()))],
                 None => break None,
             },
             _ = shutdown.wait_for(|stop| *stop) => break Some((CLOSE_RESTART, "server restarting; reopen the replay")),
             // A paused session is quiet: keep the link (and proxies) alive as the live stream does.
-            _ = tokio::time::sleep_until(last_write + heartbeat) => vec![encode(&ServerMessage::Heartbeat { seq, at_ms: app.clock.now_ms() })],
+            _ = tokio::time::sleep_until(last_write + heartbeat) => vec![encode(&Reply::Heartbeat.into_message(seq, app.clock.now_ms()))],
         };
         last_write = tokio::time::Instant::now();
         if let Err(why) = write_all(&mut sink, write_timeout, out.into_iter()).await {
@@ -94,4 +84,16 @@ async fn follow(app: AppState, socket: Socket, session: Arc<Session>) {
         close(&mut sink, code, reason).await;
     }
     reader.abort();
+}
+
+/// Follows the session from the room it holds now: its live queue, and the session message plus
+/// that room's snapshot (if it has one yet) to send first; `epoch` and `seq` move to that room.
+fn start(app: &AppState, session: &Session, epoch: &mut u64, seq: &mut Seq) -> (broadcast::Receiver<Frame>, Vec<Bytes>) {
+    let (frames, room) = session.follow();
+    let mut first = vec![session.info_message(app.clock.now_ms())];
+    if let Some((e, s, bytes)) = room {
+        (*epoch, *seq) = (e, s);
+        first.push(bytes);
+    }
+    (frames, first)
 }

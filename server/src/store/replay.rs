@@ -51,6 +51,27 @@ impl Log {
 /// Rows read per query when folding a tail.
 pub const FOLD_PAGE: i64 = 5_000;
 
+/// The events in `(after, up_to]` of a log, a page of [`FOLD_PAGE`] at a time (see [`Store::pages`]).
+pub struct Pages<'a> {
+    store: &'a Store,
+    log: Log,
+    after: Seq,
+    up_to: Seq,
+}
+
+impl Pages<'_> {
+    /// The next page, or `None` at the end.
+    pub async fn next(&mut self) -> anyhow::Result<Option<Vec<LoggedEvent>>> {
+        if self.after >= self.up_to {
+            return Ok(None);
+        }
+        let page = self.store.log_range(self.log, self.after, self.up_to, FOLD_PAGE, false).await?;
+        let Some(last) = page.last().map(|e| e.seq) else { return Ok(None) };
+        self.after = last;
+        Ok(Some(page))
+    }
+}
+
 /// A scenario as listed.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct ScenarioInfo {
@@ -63,6 +84,11 @@ pub struct ScenarioInfo {
 }
 
 impl Store {
+    /// Reads the events in `(after, up_to]` of `log` page by page: folding a tail, playing, exporting.
+    pub fn pages(&self, log: Log, after: Seq, up_to: Seq) -> Pages<'_> {
+        Pages { store: self, log, after, up_to }
+    }
+
     /// The last seq committed at or before `at_ms` (0 when none).
     pub async fn seq_at(&self, log: Log, at_ms: i64) -> anyhow::Result<Seq> {
         // `at_ms` never decreases along `seq`, so the at_ms index answers in one step.
