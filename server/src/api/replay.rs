@@ -21,6 +21,7 @@ use vigie_domain::{IncidentId, LoggedEvent, Refusal};
 
 use super::error::ApiError;
 use super::extract::{Actor, ApiJson, ApiPath, ApiQuery};
+use crate::jobs::Job;
 use crate::replay::{file, seek, stream, Session};
 use crate::store::replay::Log;
 use crate::AppState;
@@ -227,9 +228,7 @@ async fn export(State(app): State<AppState>, ApiJson(req): ApiJson<ExportRequest
     }
     let log = scenario_log(&app, req.scenario_id).await?;
     let job = app.jobs.start("export");
-    let dir = std::env::temp_dir().join("vigie-exports");
-    std::fs::create_dir_all(&dir).map_err(|e| ApiError::internal("creating the export folder", e))?;
-    let path = dir.join(format!("{}-{}.vigie.gz", std::process::id(), job.id));
+    let path = job_path(&job)?;
     let download = format!("{}.vigie.gz", name.chars().map(|c| if c.is_alphanumeric() { c } else { '-' }).collect::<String>());
     let (job_id, task_job) = (job.id, job.clone());
     let now_ms = app.clock.now_ms();
@@ -246,17 +245,28 @@ async fn export(State(app): State<AppState>, ApiJson(req): ApiJson<ExportRequest
     Ok((StatusCode::ACCEPTED, Json(json!({ "job_id": job_id }))))
 }
 
+/// Where a job's file lives while it runs and until it is forgotten: the temp folder, by kind.
+fn job_path(job: &Job) -> Result<std::path::PathBuf, ApiError> {
+    let dir = std::env::temp_dir().join(format!("vigie-{}s", job.kind));
+    std::fs::create_dir_all(&dir).map_err(|e| ApiError::internal("creating the jobs' folder", e))?;
+    Ok(dir.join(format!("{}-{}.vigie.gz", std::process::id(), job.id)))
+}
+
+fn find_job(app: &AppState, id: u32) -> Result<Arc<Job>, ApiError> {
+    app.jobs.get(id).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no job {id}")))
+}
+
 async fn job(State(app): State<AppState>, ApiPath(id): ApiPath<u32>) -> Result<Json<Value>, ApiError> {
-    let job = app.jobs.get(id).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no job {id}")))?;
-    Ok(Json(serde_json::to_value(job.view()).expect("a job serializes")))
+    Ok(Json(serde_json::to_value(find_job(&app, id)?.view()).expect("a job serializes")))
 }
 
 async fn job_file(State(app): State<AppState>, ApiPath(id): ApiPath<u32>) -> Result<Response, ApiError> {
-    let job = app.jobs.get(id).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no job {id}")))?;
+    let job = find_job(&app, id)?;
     let (path, name) = job.file().ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "not_ready", "the job has no file (yet)"))?;
     let file = tokio::fs::File::open(&path).await.map_err(|e| ApiError::internal("opening the export", e))?;
     let length = file.metadata().await.map_err(|e| ApiError::internal("reading the export", e))?.len();
-    let body = Body::from_stream(tokio_util_stream(file));
+    // Streamed in chunks: a download never sits in memory whole.
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
     Ok((
         [
             (header::CONTENT_TYPE, "application/gzip".to_owned()),
@@ -268,29 +278,11 @@ async fn job_file(State(app): State<AppState>, ApiPath(id): ApiPath<u32>) -> Res
         .into_response())
 }
 
-/// A file as a stream of chunks (a download never sits in memory whole).
-fn tokio_util_stream(file: tokio::fs::File) -> impl futures_util::Stream<Item = std::io::Result<bytes::Bytes>> {
-    use tokio::io::AsyncReadExt;
-    futures_util::stream::unfold(file, |mut file| async move {
-        let mut buf = vec![0u8; 256 * 1024];
-        match file.read(&mut buf).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok(bytes::Bytes::from(buf)), file))
-            }
-            Err(e) => Some((Err(e), file)),
-        }
-    })
-}
-
 /// Takes a scenario file as the request body (streamed to disk, bounded), then imports it as a
 /// job: 202 with the job to watch.
 async fn import(State(app): State<AppState>, request: Request) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let dir = std::env::temp_dir().join("vigie-imports");
-    std::fs::create_dir_all(&dir).map_err(|e| ApiError::internal("creating the import folder", e))?;
     let job = app.jobs.start("import");
-    let path = dir.join(format!("{}-{}.vigie.gz", std::process::id(), job.id));
+    let path = job_path(&job)?;
     let received = receive(request.into_body(), &path).await;
     if let Err(e) = received {
         let _ = std::fs::remove_file(&path);

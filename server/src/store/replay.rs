@@ -218,21 +218,18 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .map(|r| ScenarioInfo {
-                scenario_id: r.get::<i64, _>("scenario_id") as u32,
-                name: r.get("name"),
-                from_ms: r.get("from_ms"),
-                to_ms: r.get("to_ms"),
-                events: r.get::<i64, _>("events") as u64,
-                imported_at_ms: r.get("imported_at_ms"),
-            })
-            .collect())
+        Ok(rows.iter().map(scenario_row).collect())
     }
 
+    /// One imported scenario (not one still importing).
     pub async fn scenario(&self, scenario_id: u32) -> anyhow::Result<Option<ScenarioInfo>> {
-        Ok(self.scenarios().await?.into_iter().find(|s| s.scenario_id == scenario_id))
+        let row = sqlx::query(
+            "SELECT scenario_id, name, from_ms, to_ms, events, imported_at_ms FROM scenarios WHERE complete = 1 AND scenario_id = $1",
+        )
+        .bind(i64::from(scenario_id))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(scenario_row))
     }
 
     /// Removes scenarios whose import never finished (the server stopped during one).
@@ -266,5 +263,16 @@ impl Store {
     pub async fn delete_session(&self, session_id: &str) -> anyhow::Result<()> {
         sqlx::query("DELETE FROM replay_sessions WHERE session_id = $1").bind(session_id).execute(&self.pool).await?;
         Ok(())
+    }
+}
+
+fn scenario_row(r: &sqlx::sqlite::SqliteRow) -> ScenarioInfo {
+    ScenarioInfo {
+        scenario_id: r.get::<i64, _>("scenario_id") as u32,
+        name: r.get("name"),
+        from_ms: r.get("from_ms"),
+        to_ms: r.get("to_ms"),
+        events: r.get::<i64, _>("events") as u64,
+        imported_at_ms: r.get("imported_at_ms"),
     }
 }
