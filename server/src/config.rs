@@ -5,6 +5,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// `VIGIE_SNAPSHOT_EVERY`'s default, also used by tools that write a log (the replay benchmark).
+pub const DEFAULT_SNAPSHOT_EVERY: u64 = 200_000;
+
 #[derive(Clone, Debug, Args)]
 pub struct Config {
     /// Address to listen on.
@@ -49,7 +52,7 @@ pub struct Config {
 
     /// A snapshot of the state is stored every this many events, a position batch counting one
     /// per fix: replay's seeks fold at most this much after the nearest snapshot.
-    #[arg(long, env = "VIGIE_SNAPSHOT_EVERY", default_value_t = 200_000)]
+    #[arg(long, env = "VIGIE_SNAPSHOT_EVERY", default_value_t = DEFAULT_SNAPSHOT_EVERY)]
     pub snapshot_every_events: u64,
 }
 

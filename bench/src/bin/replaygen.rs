@@ -26,8 +26,6 @@ struct Args {
 }
 
 const T0_MS: i64 = 1_780_000_000_000;
-/// As the server's default (`VIGIE_SNAPSHOT_EVERY`), in event weight (one per fix).
-const SNAPSHOT_EVERY: u64 = 200_000;
 const COMMIT_EVERY: usize = 20_000;
 
 fn event(value: Value) -> Event {
@@ -85,7 +83,8 @@ async fn main() -> anyhow::Result<()> {
             state.apply(&logged);
             weight += logged.event.weight();
             pending.push(logged);
-            if weight >= SNAPSHOT_EVERY {
+            // Spaced as the server spaces them by default (event weight: one per fix).
+            if weight >= vigie::config::DEFAULT_SNAPSHOT_EVERY {
                 store.append(&pending).await?;
                 pending.clear();
                 store.save_snapshot(&state).await?;

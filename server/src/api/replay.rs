@@ -292,7 +292,7 @@ async fn import(State(app): State<AppState>, request: Request) -> Result<(Status
     let (job_id, task_job) = (job.id, job.clone());
     let now_ms = app.clock.now_ms();
     tokio::spawn(async move {
-        let result = file::import(&app.store, &path, now_ms, task_job.clone()).await;
+        let result = file::import(&app.store, &path, now_ms, app.config.snapshot_every_events, task_job.clone()).await;
         let _ = std::fs::remove_file(&path);
         task_job.finish(result.map(|(id, h)| json!({ "scenario_id": id, "name": h.name, "events": h.events })));
     });

@@ -30,8 +30,6 @@ pub const VERSION: u32 = 1;
 const MAX_LINE_BYTES: u64 = 256 * 1024 * 1024;
 /// Most bytes decompressed from one file (a gzip bomb stops here).
 const MAX_DECOMPRESSED_BYTES: u64 = 16 * 1024 * 1024 * 1024;
-/// An imported scenario gets a snapshot every this many events, so its seeks are fast too.
-const SNAPSHOT_EVERY: u64 = 10_000;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Header {
@@ -101,7 +99,9 @@ pub async fn export(store: &Store, log: Log, mut header: Header, path: PathBuf, 
 }
 
 /// Imports the scenario file at `path` under a new scenario id; on any error nothing is kept.
-pub async fn import(store: &Store, path: &Path, now_ms: i64, job: Arc<Job>) -> anyhow::Result<(u32, Header)> {
+/// Snapshots are spaced as the live log's (`snapshot_every`, in event weight), so seeks in an
+/// imported scenario fold as short a tail.
+pub async fn import(store: &Store, path: &Path, now_ms: i64, snapshot_every: u64, job: Arc<Job>) -> anyhow::Result<(u32, Header)> {
     let (tx, mut rx) = mpsc::channel::<anyhow::Result<Item>>(4);
     let reader = {
         let path = path.to_owned();
@@ -125,7 +125,7 @@ pub async fn import(store: &Store, path: &Path, now_ms: i64, job: Arc<Job>) -> a
     let scenario_id = store.create_scenario(&header.name, header.from_ms, header.to_ms, now_ms).await?;
     let written = async {
         store.save_scenario_snapshot(scenario_id, &state).await?;
-        let (mut count, mut since_snapshot) = (0u64, 0u64);
+        let (mut count, mut weight) = (0u64, 0u64);
         while let Some(item) = rx.recv().await {
             let Item::Events(page) = item? else { bail!("a header or state line in the middle of the file") };
             for e in &page {
@@ -133,13 +133,13 @@ pub async fn import(store: &Store, path: &Path, now_ms: i64, job: Arc<Job>) -> a
                 ensure!(e.at_ms >= state.at_ms, "event {} goes back in time", e.seq);
                 ensure!(e.at_ms <= header.to_ms, "event {} is after the scenario's end", e.seq);
                 state.apply(e);
+                weight += e.event.weight();
             }
             store.append_scenario(scenario_id, &page).await?;
             count += page.len() as u64;
-            since_snapshot += page.len() as u64;
-            if since_snapshot >= SNAPSHOT_EVERY {
+            if weight >= snapshot_every {
                 store.save_scenario_snapshot(scenario_id, &state).await?;
-                since_snapshot = 0;
+                weight = 0;
             }
             job.progress(count, header.events);
         }
