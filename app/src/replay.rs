@@ -428,7 +428,7 @@ async fn upload(path: &str, file: web_sys::File, progress: RwSignal<Option<(u64,
     match status {
         0 => Err("the server cannot be reached; try again".into()),
         200..=299 => Ok(value),
-        _ => Err(value["error"]["message"].as_str().unwrap_or("refused").to_string()),
+        _ => Err(crate::room::refusal(status, &value)),
     }
 }
 

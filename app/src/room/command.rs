@@ -54,8 +54,13 @@ pub async fn call(method: &str, path: &str, body: Option<Value>, headers: &[(&st
     if response.ok() {
         return Ok(response.json().await.unwrap_or(Value::Null));
     }
-    // The API's one error shape: {"error": {"code", "field", "message"}}.
     let status = response.status();
-    let detail: Value = response.json().await.unwrap_or(Value::Null);
-    Err(detail["error"]["message"].as_str().map_or_else(|| format!("refused ({status})"), str::to_string))
+    Err(refusal(status, &response.json().await.unwrap_or(Value::Null)))
+}
+
+/// What to tell the operator about a refused call: the API's message, from its one error shape
+/// `{"error": {"code", "field", "message"}}`, or the status.
+#[cfg(feature = "hydrate")]
+pub fn refusal(status: u16, detail: &Value) -> String {
+    detail["error"]["message"].as_str().map_or_else(|| format!("refused ({status})"), str::to_string)
 }

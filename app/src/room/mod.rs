@@ -17,7 +17,7 @@ use crate::i18n::{t, Lang};
 use crate::live::{Link, LiveRoom, WithRoom};
 use crate::overview::{AgencyTable, PriorityTile, StatusTile};
 #[cfg(feature = "hydrate")]
-pub use command::call;
+pub use command::{call, refusal};
 pub use command::{Operator, Outcome};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

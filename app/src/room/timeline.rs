@@ -211,47 +211,37 @@ fn clock(at_ms: i64) -> String {
 /// Reads the events before this page's first live one from the log, a page at a time (browser only).
 fn load_older(ui: Ui, older: RwSignal<Vec<LoggedEvent>>) {
     #[cfg(feature = "hydrate")]
-    if let Some(id) = ui.live.replay_id() {
-        wasm_bindgen_futures::spawn_local(async move {
-            let mut after = 0u64;
-            let mut all = Vec::new();
-            for _ in 0..20 {
-                let url = format!("/api/v1/replays/{id}/events?after_seq={after}&limit=5000");
-                let Ok(page) = super::call("GET", &url, None, &[]).await else { break };
-                let events: Vec<LoggedEvent> = serde_json::from_value(page["events"].clone()).unwrap_or_default();
-                after = events.last().map_or(after, |e| e.seq);
-                all.extend(events);
-                if page["next_after_seq"].is_null() {
-                    break;
-                }
-            }
-            older.set(all);
-        });
-        return;
-    }
-    #[cfg(feature = "hydrate")]
     {
-        let up_to = ui.live.seq.get_untracked();
-        let since_ms = ui.live.now_ms.get_untracked() - 24 * 3_600_000;
-        wasm_bindgen_futures::spawn_local(async move {
-            let mut after = 0u64;
-            let mut all = Vec::new();
+        type PageUrl = Box<dyn Fn(u64) -> String>;
+        let (url, max_pages, up_to): (PageUrl, usize, u64) = match ui.live.replay_id() {
+            // A replay's timeline is the session's whole window.
+            Some(id) => (Box::new(move |after| format!("/api/v1/replays/{id}/events?after_seq={after}&limit=5000")), 20, u64::MAX),
             // Four pages of 5 000 is more than a day of an exercise's non-position events.
-            for _ in 0..4 {
-                let url = format!("/api/v1/events?without_positions=true&from_ms={since_ms}&after_seq={after}&limit=5000");
-                let Ok(response) = gloo_net::http::Request::get(&url).send().await else { break };
-                let Ok(page) = response.json::<serde_json::Value>().await else { break };
-                let events: Vec<LoggedEvent> = serde_json::from_value(page["events"].clone()).unwrap_or_default();
-                let done = page["next_after_seq"].is_null() || events.last().is_none_or(|e| e.seq >= up_to);
-                after = events.last().map_or(after, |e| e.seq);
-                all.extend(events.into_iter().filter(|e| e.seq <= up_to));
-                if done {
-                    break;
-                }
+            None => {
+                let since_ms = ui.live.now_ms.get_untracked() - 24 * 3_600_000;
+                let url = move |after| format!("/api/v1/events?without_positions=true&from_ms={since_ms}&after_seq={after}&limit=5000");
+                (Box::new(url), 4, ui.live.seq.get_untracked())
             }
-            older.set(all);
-        });
+        };
+        wasm_bindgen_futures::spawn_local(async move { older.set(read_pages(url, max_pages, up_to).await) });
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = (ui, older);
+}
+
+/// Reads up to `max_pages` pages of events (`url(after_seq)`), keeping those up to seq `up_to`.
+#[cfg(feature = "hydrate")]
+async fn read_pages(url: impl Fn(u64) -> String, max_pages: usize, up_to: u64) -> Vec<LoggedEvent> {
+    let (mut after, mut all) = (0u64, Vec::new());
+    for _ in 0..max_pages {
+        let Ok(page) = super::call("GET", &url(after), None, &[]).await else { break };
+        let events: Vec<LoggedEvent> = serde_json::from_value(page["events"].clone()).unwrap_or_default();
+        let done = page["next_after_seq"].is_null() || events.last().is_none_or(|e| e.seq >= up_to);
+        after = events.last().map_or(after, |e| e.seq);
+        all.extend(events.into_iter().filter(|e| e.seq <= up_to));
+        if done {
+            break;
+        }
+    }
+    all
 }
