@@ -180,7 +180,13 @@ pub fn ReplayHome() -> impl IntoView {
     let incident = RwSignal::new(String::new());
     let scenario = RwSignal::new(String::new());
     let file_input = NodeRef::<leptos::html::Input>::new();
-    Effect::new(move |_| refresh(sessions, scenarios));
+    // Effects run in the browser only: `data-ready` tells a test (or a slow tablet's user) the
+    // buttons now act.
+    let ready = RwSignal::new(false);
+    Effect::new(move |_| {
+        refresh(sessions, scenarios);
+        ready.set(true);
+    });
     let range = move || -> Result<(i64, i64), String> {
         let (f, t) = (parse_utc(&from.get_untracked()), parse_utc(&to.get_untracked()));
         match (f, t) {
@@ -241,7 +247,7 @@ pub fn ReplayHome() -> impl IntoView {
         }
     };
     view! {
-        <div class="replay-home">
+        <div class="replay-home" data-testid="replay-home" data-ready=move || ready.get().to_string()>
             <header class="topbar"><h1>"Vigie"</h1><span class="replay-badge">"Replay & training"</span><a href="/">"← Live room"</a></header>
             <section class="panel">
                 <h2>"Start a replay"</h2>

@@ -33,6 +33,7 @@ test("a trainer scrubs the replay and the map and queue change; a trainee's scre
   const trainer = await trainerContext.newPage();
   watch(trainer, "trainer");
   await trainer.goto(`${vigie.url}/replay`);
+  await expect(trainer.getByTestId("replay-home")).toHaveAttribute("data-ready", "true");
   await trainer.getByTestId("replay-title").fill("Debrief Gesvres");
   await trainer.getByTestId("last-1h").click();
   await trainer.getByTestId("replay-start").click();
@@ -112,6 +113,7 @@ test("an incident's replay starts from its detail card, and an exercise travels 
 
   // Export the last hour as a file, with progress, then import it back as a scenario.
   await page.goto(`${vigie.url}/replay`);
+  await expect(page.getByTestId("replay-home")).toHaveAttribute("data-ready", "true");
   await page.getByTestId("replay-title").fill("Gesvres exercise");
   await page.getByTestId("last-1h").click();
   await page.getByTestId("export-start").click();
