@@ -23,8 +23,54 @@ pub struct Agency {
     pub kind: AgencyKind,
     /// ISO 3166-1 alpha-2, e.g. `FR`, `US`, `DE`.
     pub country: String,
-    /// `#rrggbb`.
-    pub colour: String,
+    pub colour: Colour,
+}
+
+/// A colour as `#rrggbb` (lower case). Only this type is rendered into a page's `style`, and it
+/// deserializes through its parser, so no path (an imported file included) can smuggle CSS in.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Colour(String);
+
+impl Colour {
+    pub fn parse(raw: &str) -> Result<Self, Refusal> {
+        let ok = raw.len() == 7 && raw.starts_with('#') && raw[1..].bytes().all(|b| b.is_ascii_hexdigit());
+        if ok {
+            Ok(Self(raw.to_ascii_lowercase()))
+        } else {
+            Err(Refusal::invalid("colour", "colour is #rrggbb"))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for Colour {
+    /// Neutral grey, for an agency the room does not know (yet).
+    fn default() -> Self {
+        Self("#8b949e".into())
+    }
+}
+
+impl std::fmt::Display for Colour {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for Colour {
+    type Error = Refusal;
+    fn try_from(raw: String) -> Result<Self, Refusal> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<Colour> for String {
+    fn from(c: Colour) -> String {
+        c.0
+    }
 }
 
 impl Agency {
@@ -42,13 +88,8 @@ impl Agency {
         if !(country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase())) {
             return Err(Refusal::invalid("country", "country is an ISO 3166-1 alpha-2 code such as FR or US"));
         }
-        let is_colour = colour.len() == 7
-            && colour.starts_with('#')
-            && colour[1..].bytes().all(|b| b.is_ascii_hexdigit());
-        if !is_colour {
-            return Err(Refusal::invalid("colour", "colour is #rrggbb"));
-        }
-        Ok(Self { code, short_name, full_name, kind, country: country.to_owned(), colour: colour.to_ascii_lowercase() })
+        let colour = Colour::parse(colour)?;
+        Ok(Self { code, short_name, full_name, kind, country: country.to_owned(), colour })
     }
 }
 
@@ -74,7 +115,9 @@ mod tests {
     #[test]
     fn an_agency_is_parsed_and_its_colour_normalised() {
         let a = Agency::parse("NYPD", "NYPD", "New York City Police Department", AgencyKind::Police, "US", "#1F4E9A").unwrap();
-        assert_eq!(a.colour, "#1f4e9a");
+        assert_eq!(a.colour.as_str(), "#1f4e9a");
+        let injected = serde_json::from_str::<Colour>(r##""#000;background-image:url(//x)""##);
+        assert!(injected.is_err(), "a colour deserializes through its parser");
     }
 
     #[test]

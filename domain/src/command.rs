@@ -20,6 +20,25 @@ pub const MAX_CALLSIGN_CHARS: usize = 24;
 pub const MAX_ADDRESS_CHARS: usize = 200;
 pub const MAX_NOTE_CHARS: usize = 2_000;
 
+// Caps on what the room holds, so no client can grow the state (and every snapshot, every new
+// screen's first message) without bound. Each is far above a real exercise's needs.
+pub const MAX_AGENCIES: usize = 200;
+pub const MAX_UNITS: usize = 50_000;
+pub const MAX_INCIDENTS: usize = 100_000;
+pub const MAX_NOTES_PER_INCIDENT: usize = 5_000;
+pub const MAX_CHANNELS: usize = 500;
+pub const MAX_MESSAGES: usize = 500_000;
+pub const MAX_ACKS_PER_MESSAGE: usize = 256;
+
+/// Refuses a creation when `count` already reached `max`.
+fn room_for(count: usize, max: usize, field: &str, what: &str) -> Result<(), Refusal> {
+    if count >= max {
+        Err(Refusal::limit(field, format!("the room already holds {max} {what}, the most it may")))
+    } else {
+        Ok(())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
 pub enum Command {
@@ -51,6 +70,18 @@ pub enum Command {
     AcknowledgeMessage { message_id: MessageId, agency: AgencyCode },
 }
 
+impl Command {
+    /// What deciding and committing this command costs, roughly, in the unit of
+    /// [`Event::weight`]: one per fix for a position batch, else one. Queues and batches are
+    /// bounded by it, not by count.
+    pub fn weight(&self) -> u64 {
+        match self {
+            Command::ReportPositions { fixes } => fixes.len().max(1) as u64,
+            _ => 1,
+        }
+    }
+}
+
 /// Decides `command`, sent by `actor` at `now_ms`, against `state`.
 pub fn decide(state: &State, command: &Command, actor: &str, now_ms: i64) -> Result<Vec<Event>, Refusal> {
     match command {
@@ -59,6 +90,7 @@ pub fn decide(state: &State, command: &Command, actor: &str, now_ms: i64) -> Res
         Command::ChangeUnitStatus { unit_id, status } => change_unit_status(state, *unit_id, *status),
         Command::ReportPositions { fixes } => report_positions(state, fixes, now_ms),
         Command::CreateIncident { kind, priority, location, area, address, lead_agency } => {
+            room_for(state.incidents.len(), MAX_INCIDENTS, "", "incidents")?;
             known_agency(state, lead_agency, "lead_agency")?;
             Ok(vec![Event::IncidentCreated {
                 incident_id: state.next_incident_id(),
@@ -75,7 +107,8 @@ pub fn decide(state: &State, command: &Command, actor: &str, now_ms: i64) -> Res
         Command::AssignUnit { incident_id, unit_id } => assign_unit(state, *incident_id, *unit_id),
         Command::ReleaseUnit { incident_id, unit_id } => release_unit(state, *incident_id, *unit_id),
         Command::AddNote { incident_id, text } => {
-            open_incident(state, *incident_id)?;
+            let incident = open_incident(state, *incident_id)?;
+            room_for(incident.notes.len(), MAX_NOTES_PER_INCIDENT, "", "notes on this incident")?;
             let text = bounded_text("text", text, MAX_NOTE_CHARS)?;
             Ok(vec![Event::NoteAdded { incident_id: *incident_id, text }])
         }
@@ -86,6 +119,7 @@ pub fn decide(state: &State, command: &Command, actor: &str, now_ms: i64) -> Res
                 .get(channel_id)
                 .ok_or_else(|| Refusal::not_found("channel_id", format!("no channel {channel_id}")))?;
             known_agency(state, sender_agency, "sender_agency")?;
+            room_for(state.messages.len(), MAX_MESSAGES, "", "messages")?;
             if !channel.admits(sender_agency) {
                 return Err(Refusal::conflict(
                     "sender_agency",
@@ -109,6 +143,7 @@ fn register_agency(state: &State, agency: &Agency) -> Result<Vec<Event>, Refusal
     if state.agencies.contains_key(&agency.code) {
         return Err(Refusal::conflict("code", format!("agency {} is already registered", agency.code)));
     }
+    room_for(state.agencies.len(), MAX_AGENCIES, "", "agencies")?;
     Ok(vec![Event::AgencyRegistered { agency: agency.clone() }])
 }
 
@@ -120,6 +155,7 @@ fn register_unit(
     status: UnitStatus,
 ) -> Result<Vec<Event>, Refusal> {
     let callsign = bounded_text("callsign", callsign, MAX_CALLSIGN_CHARS)?;
+    room_for(state.units.len(), MAX_UNITS, "", "units")?;
     known_agency(state, agency, "agency")?;
     if state.unit_by_callsign(&callsign).is_some() {
         return Err(Refusal::conflict("callsign", format!("callsign {callsign} is already in use")));
@@ -231,6 +267,7 @@ fn create_channel(state: &State, channel: &Channel) -> Result<Vec<Event>, Refusa
     if state.channels.contains_key(&channel.channel_id) {
         return Err(Refusal::conflict("slug", format!("channel {} already exists", channel.channel_id)));
     }
+    room_for(state.channels.len(), MAX_CHANNELS, "", "channels")?;
     let members = channel.members.as_ref().filter(|m| m.len() >= 2).ok_or_else(|| {
         Refusal::invalid("members", "an inter-agency channel has at least two member agencies")
     })?;
@@ -253,6 +290,9 @@ fn acknowledge(state: &State, message_id: MessageId, agency: &AgencyCode, actor:
     }
     if message.acked_by(actor) {
         return Err(Refusal::conflict("message_id", format!("{actor} has already acknowledged {message_id}")));
+    }
+    if message.acks.len() >= MAX_ACKS_PER_MESSAGE {
+        return Err(Refusal::limit("message_id", format!("{message_id} already has {MAX_ACKS_PER_MESSAGE} acknowledgements, the most it may")));
     }
     Ok(vec![Event::MessageAcknowledged { message_id, agency: agency.clone() }])
 }

@@ -13,9 +13,24 @@ pub const MAX_AREA_VERTICES: usize = 512;
 const E7: f64 = 1e7;
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RawPoint")]
 pub struct Point {
     pub lon: f64,
     pub lat: f64,
+}
+
+/// A point as it arrives, before [`Point::parse`] checks it.
+#[derive(Deserialize)]
+struct RawPoint {
+    lon: f64,
+    lat: f64,
+}
+
+impl TryFrom<RawPoint> for Point {
+    type Error = Refusal;
+    fn try_from(raw: RawPoint) -> Result<Self, Refusal> {
+        Point::parse(raw.lon, raw.lat)
+    }
 }
 
 impl Point {

@@ -47,10 +47,24 @@ numeric_id!(UnitId, u32, "U");
 numeric_id!(IncidentId, u32, "INC-");
 numeric_id!(MessageId, u64, "MSG-");
 
-/// An agency's short code, e.g. `NYPD`, `BSPP`, `PP`: 2 to 16 of `A-Z 0-9 _ -`.
+/// An agency's short code, e.g. `NYPD`, `BSPP`, `PP`: 2 to 16 of `A-Z 0-9 _ -`. Deserializes
+/// through [`AgencyCode::parse`], so no input path skips the check.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(try_from = "String", into = "String")]
 pub struct AgencyCode(String);
+
+impl TryFrom<String> for AgencyCode {
+    type Error = Refusal;
+    fn try_from(raw: String) -> Result<Self, Refusal> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<AgencyCode> for String {
+    fn from(code: AgencyCode) -> String {
+        code.0
+    }
+}
 
 impl AgencyCode {
     pub fn parse(raw: &str) -> Result<Self, Refusal> {

@@ -14,6 +14,9 @@
 //! - [`state`]: the room itself and the reducer.
 //! - [`recommend`]: the nearest available fitting units for an incident, with a rough ETA.
 //! - [`summary`]: counts derived from the state (units by status, incidents by priority).
+//! - [`time`]: the range every time from outside must lie in.
+//! - [`validate`]: checks an event or a state from outside (an imported file) with the same
+//!   parsers as live commands.
 //! - [`replay`]: the replay clock (play, pause, speed, seek, step), pinned notes, sessions.
 //! - [`timeline`]: which events the timeline shows, on which lane, about what.
 //! - [`wire`]: the WebSocket protocol between server and browser.
@@ -30,11 +33,13 @@ pub mod refusal;
 pub mod replay;
 pub mod state;
 pub mod summary;
+pub mod time;
 pub mod timeline;
 pub mod unit;
+pub mod validate;
 pub mod wire;
 
-pub use agency::{Agency, AgencyKind};
+pub use agency::{Agency, AgencyKind, Colour};
 pub use command::{decide, Command};
 pub use event::{Event, LoggedEvent};
 pub use geometry::{Area, Point};

@@ -12,6 +12,8 @@ pub enum RefusalKind {
     NotFound,
     /// The command is not legal in the room's current state (e.g. an illegal transition).
     Conflict,
+    /// The room (or the requester) already holds as many of these as it may.
+    Limit,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -30,6 +32,10 @@ impl Refusal {
 
     pub fn not_found(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self { kind: RefusalKind::NotFound, field: Some(field.into()), message: message.into() }
+    }
+
+    pub fn limit(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { kind: RefusalKind::Limit, field: Some(field.into()), message: message.into() }
     }
 
     pub fn conflict(field: impl Into<String>, message: impl Into<String>) -> Self {

@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::time::check_ms;
 use crate::Refusal;
 
 /// The speeds a trainer may pick.
@@ -33,6 +34,7 @@ pub struct ReplayClock {
 impl ReplayClock {
     /// A paused clock at the start of `[from_ms, to_ms]`.
     pub fn new(from_ms: i64, to_ms: i64, wall_ms: i64) -> Result<Self, Refusal> {
+        let (from_ms, to_ms) = (check_ms("from_ms", from_ms)?, check_ms("to_ms", to_ms)?);
         if to_ms <= from_ms {
             return Err(Refusal::invalid("to_ms", "the replay window must end after it starts"));
         }
@@ -47,8 +49,9 @@ impl ReplayClock {
         if !self.playing {
             return self.at_ms;
         }
-        let elapsed = (wall_ms - self.wall_ms).max(0) as f64 * self.speed;
-        (self.at_ms + elapsed as i64).clamp(self.from_ms, self.to_ms)
+        // Saturating: a clock read from storage may hold any numbers; `as` from f64 saturates too.
+        let elapsed = wall_ms.saturating_sub(self.wall_ms).max(0) as f64 * self.speed;
+        self.at_ms.saturating_add(elapsed as i64).max(self.from_ms).min(self.to_ms)
     }
 
     /// Whether the replay has reached the end of its window at `wall_ms`.
@@ -90,7 +93,7 @@ impl ReplayClock {
             Control::Step { .. } => {
                 self.playing = false;
                 if let Some(t) = step_to {
-                    self.at_ms = t.clamp(self.from_ms, self.to_ms);
+                    self.at_ms = t.max(self.from_ms).min(self.to_ms);
                 }
             }
         }
@@ -166,5 +169,6 @@ pub struct SessionInfo {
 /// An incident's window with margins: from `margin_ms` before its first event to `margin_ms`
 /// after its last one.
 pub fn incident_window(first_ms: i64, last_ms: i64, margin_ms: i64) -> (i64, i64) {
-    (first_ms - margin_ms, last_ms.max(first_ms + 1) + margin_ms)
+    let start = first_ms.saturating_sub(margin_ms).max(crate::time::EARLIEST_MS);
+    (start, last_ms.max(first_ms.saturating_add(1)).saturating_add(margin_ms))
 }

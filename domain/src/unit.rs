@@ -93,6 +93,7 @@ pub const MAX_FUTURE_SKEW_MS: i64 = 60_000;
 /// One position report. Values are quantised at parse time (1e-7°, 0.01°, 0.01 m/s, 0.1 m) so the
 /// compact position log gives back exactly what the live reducer saw.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RawFix")]
 pub struct Fix {
     pub unit_id: UnitId,
     pub position: Point,
@@ -101,6 +102,24 @@ pub struct Fix {
     pub accuracy_m: Option<f64>,
     /// When the device took the fix (ms since the Unix epoch, UTC).
     pub reported_at_ms: i64,
+}
+
+/// A fix as it arrives, before [`Fix::parse`] checks it.
+#[derive(Deserialize)]
+struct RawFix {
+    unit_id: UnitId,
+    position: Point,
+    heading_deg: Option<f64>,
+    speed_mps: Option<f64>,
+    accuracy_m: Option<f64>,
+    reported_at_ms: i64,
+}
+
+impl TryFrom<RawFix> for Fix {
+    type Error = Refusal;
+    fn try_from(r: RawFix) -> Result<Self, Refusal> {
+        Fix::parse(r.unit_id, r.position.lon, r.position.lat, r.heading_deg, r.speed_mps, r.accuracy_m, r.reported_at_ms)
+    }
 }
 
 impl Fix {
@@ -122,6 +141,7 @@ impl Fix {
         if reported_at_ms <= 0 {
             return Err(Refusal::invalid("reported_at", "reported_at must be after 1970"));
         }
+        crate::time::check_ms("reported_at", reported_at_ms)?;
         Ok(Self { unit_id, position, heading_deg, speed_mps, accuracy_m, reported_at_ms })
     }
 }

@@ -26,17 +26,65 @@ pub struct Config {
     #[arg(long, env = "VIGIE_STALE_AFTER_S", default_value_t = 60)]
     pub stale_after_s: u64,
 
-    /// Origins (scheme://host:port) allowed to open the stream besides the server's own.
+    /// The room's address as its users type it (`https://vigie.example:8443`): its host is
+    /// answered and its origin may use the API, besides loopback and the listen address.
+    #[arg(long, env = "VIGIE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// More names the room answers to (`host` on any port, or `host:port`), comma-separated.
+    /// Requests naming any other host are refused (DNS rebinding).
+    #[arg(long, env = "VIGIE_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
+
+    /// Origins (scheme://host:port) allowed to open the stream and send commands besides the
+    /// room's own names.
     #[arg(long, env = "VIGIE_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+
+    /// Most open connections; past it a connection is answered 503 and closed.
+    #[arg(long, env = "VIGIE_MAX_CONNECTIONS", default_value_t = 4_096)]
+    pub max_connections: usize,
+
+    /// Most open connections from one client address (an IPv6 /64 counts as one).
+    #[arg(long, env = "VIGIE_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 256)]
+    pub max_connections_per_address: usize,
+
+    /// A connection must send a whole request head within this many ms (also the most a kept-alive
+    /// connection may sit idle between requests).
+    #[arg(long, env = "VIGIE_HEADER_TIMEOUT_MS", default_value_t = 10_000)]
+    pub header_timeout_ms: u64,
+
+    /// A request's body and handling must finish within this many ms (408 otherwise); scenario
+    /// uploads have ten minutes.
+    #[arg(long, env = "VIGIE_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    pub request_timeout_ms: u64,
+
+    /// A connection on which no byte moves either way for this many ms is closed.
+    #[arg(long, env = "VIGIE_IDLE_TIMEOUT_MS", default_value_t = 60_000)]
+    pub idle_timeout_ms: u64,
+
+    /// On stop, connections still open after this many ms are dropped (the log is closed cleanly
+    /// either way).
+    #[arg(long, env = "VIGIE_SHUTDOWN_GRACE_MS", default_value_t = 5_000)]
+    pub shutdown_grace_ms: u64,
 
     /// Most concurrent stream clients; further upgrades get 503.
     #[arg(long, env = "VIGIE_MAX_STREAM_CLIENTS", default_value_t = 2_000)]
     pub max_stream_clients: usize,
 
-    /// Bytes queued for one stream client before it is resynced from the log.
-    #[arg(long, env = "VIGIE_OUTBOX_BYTES", default_value_t = 4 * 1024 * 1024)]
+    /// Most concurrent stream clients from one client address.
+    #[arg(long, env = "VIGIE_MAX_STREAMS_PER_ADDRESS", default_value_t = 128)]
+    pub max_streams_per_address: usize,
+
+    /// Bytes queued for one stream client before it is resynced from the log. With the socket's
+    /// own buffers this bounds a client's memory; see the README for the total.
+    #[arg(long, env = "VIGIE_OUTBOX_BYTES", default_value_t = 2 * 1024 * 1024)]
     pub outbox_bytes: usize,
+
+    /// Bytes of command bodies (position batches included) being received or waiting for the
+    /// writer at once; past it a command waits up to 2 s, then gets 503 with Retry-After.
+    #[arg(long, env = "VIGIE_INTAKE_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub intake_bytes: usize,
 
     /// A stream client that does not take a write within this many milliseconds is disconnected.
     #[arg(long, env = "VIGIE_WRITE_TIMEOUT_MS", default_value_t = 10_000)]
@@ -77,6 +125,10 @@ impl Config {
 
     pub fn write_timeout(&self) -> Duration {
         Duration::from_millis(self.write_timeout_ms)
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
     }
 
     pub fn heartbeat(&self) -> Duration {

@@ -13,7 +13,8 @@
 
 use bytes::Bytes;
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex, Weak};
+use parking_lot::Mutex;
+use std::sync::{Arc, Weak};
 use tokio::sync::Notify;
 use vigie_domain::wire::ServerMessage;
 use vigie_domain::{Event, Fix, LoggedEvent, Seq, State, UnitId};
@@ -127,7 +128,7 @@ impl Outbox {
 
     fn push(&self, frame: &Frame) {
         // std Mutex: held for a few pointer moves, never across an await.
-        let mut q = self.queue.lock().expect("outbox lock");
+        let mut q = self.queue.lock();
         if q.overflowed {
             return; // the writer will resync from the log; queueing more would only waste memory
         }
@@ -158,7 +159,7 @@ impl Outbox {
 
     /// Takes everything queued.
     pub fn drain(&self) -> Drained {
-        let mut q = self.queue.lock().expect("outbox lock");
+        let mut q = self.queue.lock();
         q.bytes = 0;
         Drained { frames: std::mem::take(&mut q.frames), overflowed: q.overflowed }
     }
@@ -169,7 +170,7 @@ impl Outbox {
     }
 
     pub fn queued_bytes(&self) -> usize {
-        self.queue.lock().expect("outbox lock").bytes
+        self.queue.lock().bytes
     }
 }
 
@@ -231,14 +232,14 @@ impl Hub {
 
     /// Seeds the latest-events list (oldest first), e.g. from the store at startup.
     pub fn with_recent(self, events: Vec<LoggedEvent>) -> Self {
-        self.inner.lock().expect("hub lock").recent.extend(events);
+        self.inner.lock().recent.extend(events);
         self
     }
 
     /// Subscribes a client; `wants_state(head)` says whether it needs the state itself.
     pub fn subscribe(&self, wants_state: impl FnOnce(Seq) -> bool) -> Subscription {
         let outbox = Arc::new(Outbox::new(self.outbox_bytes));
-        let mut inner = self.inner.lock().expect("hub lock");
+        let mut inner = self.inner.lock();
         let head = inner.state.seq;
         let snapshot = wants_state(head).then(|| match &inner.snapshot {
             Some((seq, bytes)) if *seq == head => bytes.clone(),
@@ -263,7 +264,7 @@ impl Hub {
                 positions: e.event.is_positions().then(|| Arc::new(e.clone())),
             })
             .collect();
-        let mut inner = self.inner.lock().expect("hub lock");
+        let mut inner = self.inner.lock();
         for e in events {
             inner.state.apply(e);
             if !e.event.is_positions() {
@@ -284,18 +285,18 @@ impl Hub {
 
     /// Reads the projection without copying it.
     pub fn read<R>(&self, f: impl FnOnce(&State) -> R) -> R {
-        f(&self.inner.lock().expect("hub lock").state)
+        f(&self.inner.lock().state)
     }
 
     /// Reads the projection and the latest non-position events (oldest first) together.
     pub fn read_with_recent<R>(&self, f: impl FnOnce(&State, &[LoggedEvent]) -> R) -> R {
-        let mut inner = self.inner.lock().expect("hub lock");
+        let mut inner = self.inner.lock();
         let inner = &mut *inner;
         f(&inner.state, inner.recent.make_contiguous())
     }
 
     pub fn stats(&self) -> HubStats {
-        let inner = self.inner.lock().expect("hub lock");
+        let inner = self.inner.lock();
         let live: Vec<Arc<Outbox>> = inner.subscribers.iter().filter_map(Weak::upgrade).collect();
         HubStats {
             subscribers: live.len(),

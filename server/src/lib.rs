@@ -4,6 +4,10 @@
 //! - [`sequencer`]: the single writer — decides commands, group-commits events, publishes them.
 //! - [`store`]: the durable log (sqlx; SQLite by default) with compact position batches.
 //! - [`hub`]: the in-memory projection and the fan-out to stream clients, bounded per client.
+//! - [`listener`]: the TCP front door — connection caps (total and per address), timers, a
+//!   bounded graceful stop.
+//! - [`guard`]: what every request passes first — the room's own host names, no cross-site
+//!   writes, a deadline, security headers.
 //! - [`socket`]: one bounded WebSocket (upgrade, reading, fragmented writes) for both streams.
 //! - [`stream`]: the WebSocket endpoint — catch-up from the log, then live, with resync.
 //! - [`api`]: the HTTP API by feature, its error type and extractors.
@@ -19,8 +23,10 @@ pub mod basemap;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod guard;
 pub mod hub;
 pub mod jobs;
+pub mod listener;
 pub mod replay;
 pub mod sequencer;
 pub mod socket;
@@ -56,8 +62,16 @@ pub struct Shared {
     pub sequencer: Sequencer,
     pub replays: Arc<replay::Replays>,
     pub jobs: Arc<jobs::Jobs>,
-    /// One permit per stream client, so their number (and so memory) is bounded.
-    pub stream_slots: Arc<Semaphore>,
+    /// One scenario import at a time (each is a large write and a blocking thread).
+    pub importing: Arc<Semaphore>,
+    /// One slot per stream client, in all and per client address, so their number (and so
+    /// memory) is bounded and one host cannot take them all.
+    pub streams: Arc<listener::Slots>,
+    /// Bytes of command bodies in flight (see `api::intake`), in all and per client address.
+    pub intake: Arc<Semaphore>,
+    pub intake_by_address: Arc<listener::Slots>,
+    /// The room's own names and origins.
+    pub origins: guard::Origins,
     /// Turns true when the server stops; long-lived tasks watch it.
     pub shutdown: watch::Receiver<bool>,
     pub leptos_options: LeptosOptions,
@@ -83,7 +97,7 @@ pub fn app(state: AppState) -> Router {
     let room = room_source(&state);
     let replay = replay_source(&state);
     Router::new()
-        .merge(api::router())
+        .merge(api::router(&state))
         .merge(stream::router())
         .route("/api/v1/{*rest}", axum::routing::any(api_not_found))
         .leptos_routes_with_context(
@@ -99,6 +113,7 @@ pub fn app(state: AppState) -> Router {
             },
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::guard))
         .with_state(state)
 }
 
@@ -143,22 +158,32 @@ pub struct Running {
     pub addr: SocketAddr,
     pub state: AppState,
     stop: watch::Sender<bool>,
-    http: JoinHandle<std::io::Result<()>>,
+    http: JoinHandle<()>,
     sequencer: JoinHandle<()>,
 }
 
 /// Opens the log, rebuilds the room from it and starts serving on `config.addr` (port 0 picks one).
 pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
     let store = Store::open(&config.database_url).await?;
-    let room = store.load_state().await.context("rebuilding the room from the log")?;
+    let loaded = store.load_state().await.context("rebuilding the room from the log")?;
+    let room = loaded.state;
     let recent = store.recent_events(hub::RECENT_EVENTS as i64).await?;
     store.drop_unfinished_scenarios().await.context("removing unfinished scenario imports")?;
-    let replays = Arc::new(replay::Replays::load(&store).await.context("loading replay sessions")?);
+    let replays = Arc::new(replay::Replays::load(&store, clock.now_ms()).await.context("loading replay sessions")?);
+    let jobs = jobs::Jobs::open(store.jobs_dir()).context("preparing the jobs' folder")?;
     tracing::info!(seq = room.seq, units = room.units.len(), incidents = room.incidents.len(), "room loaded");
     let hub = Arc::new(Hub::new(room.clone(), config.outbox_bytes).with_recent(recent));
     let (stop, shutdown) = watch::channel(false);
     let (sequencer, sequencer_task) =
-        Sequencer::start(store.clone(), hub.clone(), clock.clone(), room, config.snapshot_every_events, shutdown.clone());
+        Sequencer::start(
+        store.clone(),
+        hub.clone(),
+        clock.clone(),
+        room,
+        loaded.weight_since_snapshot,
+        config.snapshot_every_events,
+        shutdown.clone(),
+    );
     let listener = tokio::net::TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
     let addr = listener.local_addr()?;
     let leptos_options = LeptosOptions::builder()
@@ -168,22 +193,22 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         .site_addr(addr)
         .build();
     let state = AppState(Arc::new(Shared {
-        stream_slots: Arc::new(Semaphore::new(config.max_stream_clients)),
-        config,
+        streams: listener::Slots::new(config.max_stream_clients, config.max_streams_per_address),
+        intake: Arc::new(Semaphore::new(config.intake_bytes)),
+        intake_by_address: listener::Slots::new(usize::MAX, (config.intake_bytes / 4).max(api::POSITIONS_BODY_LIMIT)),
+        origins: guard::Origins::new(&config, addr),
+        config: config.clone(),
         clock,
         store,
         hub,
         sequencer,
         replays,
-        jobs: Arc::new(jobs::Jobs::default()),
+        jobs: Arc::new(jobs),
+        importing: Arc::new(Semaphore::new(1)),
         shutdown: shutdown.clone(),
         leptos_options,
     }));
-    let mut on_stop = shutdown;
-    let serving = axum::serve(listener, app(state.clone())).with_graceful_shutdown(async move {
-        let _ = on_stop.wait_for(|stop| *stop).await;
-    });
-    let http = tokio::spawn(std::future::IntoFuture::into_future(serving));
+    let http = tokio::spawn(listener::serve(listener, app(state.clone()), config, shutdown));
     tracing::info!(%addr, "Vigie is listening");
     Ok(Running { addr, state, stop, http, sequencer: sequencer_task })
 }
@@ -192,7 +217,7 @@ impl Running {
     /// Stops taking requests, commits what was accepted, writes a snapshot and closes the log.
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.stop.send(true);
-        self.http.await.context("the HTTP task panicked")??;
+        self.http.await.context("the HTTP task panicked")?;
         self.sequencer.await.context("the sequencer panicked")?;
         self.state.store.close().await;
         Ok(())

@@ -9,13 +9,14 @@
 //! reassembles), so what a socket keeps stays near its small write buffer whatever the room's
 //! size. axum's `Message` cannot carry raw frames; tokio-tungstenite's can.
 
-use axum::extract::Request;
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use hyper_util::rt::TokioIo;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::timeout;
@@ -29,6 +30,7 @@ use vigie_domain::wire::{ClientMessage, ServerMessage, MAX_CLIENT_MESSAGE_BYTES}
 use vigie_domain::Seq;
 
 use crate::api::error::ApiError;
+use crate::guard::Origins;
 use crate::AppState;
 
 pub type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
@@ -38,9 +40,10 @@ pub type Sink = SplitSink<Socket, Message>;
 pub const FRAGMENT_BYTES: usize = 32 * 1024;
 /// Bytes buffered before tungstenite writes to the socket.
 const WRITE_BUFFER_BYTES: usize = 32 * 1024;
-/// Past this much unwritten, a write fails instead of growing (the client is too slow). Frames
-/// are small, so this is only reached by a client that stopped reading.
-const MAX_WRITE_BUFFER_BYTES: usize = 8 * 1024 * 1024;
+/// Past this much unwritten, a write fails instead of growing. tungstenite writes its buffer out
+/// once it passes [`WRITE_BUFFER_BYTES`] and the sink waits for that before taking the next
+/// frame, so a socket holds about one buffer plus one fragment; this cap is only a backstop.
+const MAX_WRITE_BUFFER_BYTES: usize = 256 * 1024;
 /// Read chunk: clients send small messages only.
 const READ_BUFFER_BYTES: usize = 8 * 1024;
 /// Replies to client messages waiting for the writer; a client that floods fills it and is dropped.
@@ -58,7 +61,7 @@ where
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
     let headers = request.headers();
-    if let Err(e) = check_origin(headers, &state.config.allowed_origins) {
+    if let Err(e) = check_origin(headers, &state.origins) {
         return e.into_response();
     }
     let key = match handshake_key(request.method(), headers) {
@@ -68,9 +71,14 @@ where
     let Some(on_upgrade) = request.extensions_mut().remove::<hyper::upgrade::OnUpgrade>() else {
         return ApiError::new(StatusCode::BAD_REQUEST, "not_a_websocket", "this connection cannot be upgraded").into_response();
     };
-    let Ok(permit) = state.stream_slots.clone().try_acquire_owned() else {
-        return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "too_many_clients", "the server has no room for another stream client")
-            .into_response();
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+    let Some(permit) = state.streams.take(peer) else {
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too_many_clients",
+            "the server has no room for another stream client from this address",
+        )
+        .into_response();
     };
     let state = state.clone();
     tokio::spawn(async move {
@@ -115,13 +123,13 @@ fn handshake_key(method: &Method, headers: &HeaderMap) -> Result<String, &'stati
     Ok(derive_accept_key(key.as_bytes()))
 }
 
-/// Browsers always send `Origin`; a page from another site must not read the room. Clients that
-/// are not browsers send none and are let through (they cannot be tricked into acting for a user).
-fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), ApiError> {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else { return Ok(()) };
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
-    let same_origin = origin.split_once("://").is_some_and(|(_, authority)| authority == host);
-    if same_origin || allowed.iter().any(|a| a == origin) {
+/// Browsers always send `Origin`; a page from another site must not read the room. The origin is
+/// compared with the room's configured origins, never with the request's own `Host` (which a
+/// DNS-rebinding page controls). Clients that are not browsers send none and are let through
+/// (they cannot be tricked into acting for a user).
+fn check_origin(headers: &HeaderMap, origins: &Origins) -> Result<(), ApiError> {
+    let Some(origin) = headers.get(header::ORIGIN).map(|o| o.to_str().unwrap_or("?")) else { return Ok(()) };
+    if origins.allows_origin(origin) {
         Ok(())
     } else {
         Err(ApiError::new(StatusCode::FORBIDDEN, "origin_not_allowed", format!("origin {origin} may not open the stream")))

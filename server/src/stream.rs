@@ -12,7 +12,7 @@
 //! (small: see [`crate::socket`]).
 
 use axum::extract::{Request, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
@@ -24,6 +24,7 @@ use tokio::time::Instant;
 use vigie_domain::wire::ServerMessage;
 use vigie_domain::Seq;
 
+use crate::api::error::ApiError;
 use crate::api::extract::ApiQuery;
 use crate::hub::{encode, Frame, Outbox};
 use crate::socket::{accept, close, read_client, write_all, Reply, Sink, Socket, CLOSE_POLICY, CLOSE_RESTART, REPLY_QUEUE};
@@ -43,6 +44,9 @@ struct StreamQuery {
 
 async fn upgrade(State(state): State<AppState>, ApiQuery(query): ApiQuery<StreamQuery>, request: Request) -> Response {
     let since = query.since;
+    if since.is_some_and(|n| n > i64::MAX as u64) {
+        return ApiError::bad_request("since", format!("since is at most {}", i64::MAX)).into_response();
+    }
     accept(&state, request, move |state, socket| run(state, socket, since))
 }
 
@@ -115,7 +119,7 @@ impl Writer {
         while self.last_sent < head {
             let limit = (head - self.last_sent).min(CATCH_UP_PAGE) as i64;
             let page = match self.state.store.events_after(self.last_sent, limit).await {
-                Ok(page) if !page.is_empty() => page,
+                Ok(page) if !page.events.is_empty() => page.events,
                 Ok(_) => return Err("the log ended before the hub's head"),
                 Err(e) => {
                     tracing::error!(error = %e, "reading the log for a stream catch-up");

@@ -14,6 +14,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub field: Option<String>,
     pub message: String,
+    /// Seconds after which a retry may succeed (sent as `Retry-After`), for 503s and 429s.
+    pub retry_after_s: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -31,11 +33,17 @@ struct Detail<'a> {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, field: None, message: message.into() }
+        Self { status, code, field: None, message: message.into(), retry_after_s: None }
     }
 
     pub fn field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into()).filter(|f| !f.is_empty());
+        self
+    }
+
+    /// Says when to try again.
+    pub fn retry_after(mut self, seconds: u32) -> Self {
+        self.retry_after_s = Some(seconds);
         self
     }
 
@@ -55,8 +63,9 @@ impl From<Refusal> for ApiError {
             RefusalKind::Invalid => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             RefusalKind::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             RefusalKind::Conflict => (StatusCode::CONFLICT, "conflict"),
+            RefusalKind::Limit => (StatusCode::CONFLICT, "limit_reached"),
         };
-        Self { status, code, field: r.field.filter(|f| !f.is_empty()), message: r.message }
+        Self { status, code, field: r.field.filter(|f| !f.is_empty()), message: r.message, retry_after_s: None }
     }
 }
 
@@ -64,7 +73,8 @@ impl From<CommandError> for ApiError {
     fn from(e: CommandError) -> Self {
         match e {
             CommandError::Refused(r) => r.into(),
-            CommandError::Unavailable(why) => Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", why),
+            CommandError::Unavailable(why) => Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", why).retry_after(1),
+            CommandError::Busy => Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "the room is busy; retry in a moment").retry_after(1),
         }
     }
 }
@@ -72,6 +82,10 @@ impl From<CommandError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Body { error: Detail { code: self.code, field: self.field.as_deref(), message: &self.message } };
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(s) = self.retry_after_s {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, s.into());
+        }
+        response
     }
 }

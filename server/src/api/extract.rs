@@ -36,7 +36,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        if inner.is_data() {
+        // serde_json reports some wrong types as syntax errors (an enum given a number is
+        // "expected value"): JSON that parses on its own is never malformed, only of the wrong shape.
+        let well_formed = inner.is_data() || serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok();
+        if well_formed {
             let field = if path == "." { String::new() } else { path };
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", inner.to_string()).field(field)
         } else {

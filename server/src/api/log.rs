@@ -6,6 +6,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use vigie_domain::wire::ServerMessage;
+use vigie_domain::time::{check_ms, EARLIEST_MS, LATEST_MS};
 use vigie_domain::{LoggedEvent, Seq, Summary};
 
 use super::error::ApiError;
@@ -72,11 +73,15 @@ async fn events(State(state): State<AppState>, ApiQuery(q): ApiQuery<EventsQuery
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(ApiError::bad_request("limit", format!("limit is 1 to {MAX_PAGE}")));
     }
+    if q.after_seq > i64::MAX as u64 {
+        return Err(ApiError::bad_request("after_seq", format!("after_seq is at most {}", i64::MAX)));
+    }
     let head_seq = state.hub.read(|s| s.seq);
-    let events = match (q.from_ms, q.to_ms, q.without_positions) {
+    let page = match (q.from_ms, q.to_ms, q.without_positions) {
         (None, None, false) => state.store.events_after(q.after_seq, limit).await,
         (from, to, without_positions) => {
-            let (from_ms, to_ms) = (from.unwrap_or(0), to.unwrap_or(i64::MAX));
+            let from_ms = from.map(|t| check_ms("from_ms", t)).transpose()?.unwrap_or(EARLIEST_MS);
+            let to_ms = to.map(|t| check_ms("to_ms", t)).transpose()?.unwrap_or(LATEST_MS);
             if from_ms >= to_ms {
                 return Err(ApiError::bad_request("to_ms", "to_ms must be after from_ms"));
             }
@@ -84,6 +89,6 @@ async fn events(State(state): State<AppState>, ApiQuery(q): ApiQuery<EventsQuery
         }
     }
     .map_err(|e| ApiError::internal("reading the log", e))?;
-    let next_after_seq = (events.len() as i64 == limit).then(|| events.last().map(|e| e.seq)).flatten();
-    Ok(Json(EventsPage { events, next_after_seq, head_seq }))
+    let next_after_seq = page.more.then(|| page.events.last().map(|e| e.seq)).flatten();
+    Ok(Json(EventsPage { events: page.events, next_after_seq, head_seq }))
 }

@@ -11,15 +11,18 @@ mod messages;
 pub mod replay;
 mod units;
 
-use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::{json, Value};
+use std::net::{IpAddr, SocketAddr};
 use vigie_domain::{Command, Event, LoggedEvent, Seq};
 
+use crate::sequencer::Health;
 use crate::AppState;
 use error::ApiError;
 
@@ -30,10 +33,8 @@ pub const POSITIONS_BODY_LIMIT: usize = 4 * 1024 * 1024;
 
 pub const OPENAPI: &str = include_str!("openapi.json");
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(health))
-        .route("/api/v1/openapi.json", get(openapi))
+pub fn router(state: &AppState) -> Router<AppState> {
+    let commands = Router::new()
         .merge(agencies::router())
         .merge(basemap::router())
         .merge(incidents::router())
@@ -42,11 +43,62 @@ pub fn router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(COMMAND_BODY_LIMIT))
         // Registered after the general limit so their own limits apply.
         .merge(units::router())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), intake));
+    Router::new()
+        .route("/healthz", get(health))
+        .route("/api/v1/openapi.json", get(openapi))
+        .merge(commands)
         .merge(replay::router())
 }
 
-async fn health(state: axum::extract::State<AppState>) -> impl IntoResponse {
-    Json(json!({ "status": "ok", "seq": state.hub.read(|s| s.seq) }))
+/// How long a command's body waits for room in the intake before it is refused with 503.
+const INTAKE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Admits a command's body into the intake: the bytes of command bodies being received, parsed
+/// or waiting for the writer are bounded (`VIGIE_INTAKE_BYTES`), so a flood of large batches
+/// cannot hold memory without limit. A body takes its declared length (or the largest a command
+/// may have, when undeclared) before it is read; past the bound it waits up to [`INTAKE_WAIT`],
+/// then gets 503 with `Retry-After`. Reads pass freely.
+async fn intake(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(request).await;
+    }
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(POSITIONS_BODY_LIMIT as u64);
+    let share = declared.clamp(1, (POSITIONS_BODY_LIMIT as u64).min(app.config.intake_bytes as u64)) as u32;
+    // One address may hold a quarter of the intake: a host that declares large bodies and sends
+    // them slowly (until the request deadline) cannot take the whole room's intake.
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+    let Some(_address_share) = app.intake_by_address.take_many(peer, share as usize) else {
+        return ApiError::new(StatusCode::TOO_MANY_REQUESTS, "busy", "this address is sending too much at once; retry in a moment")
+            .retry_after(1)
+            .into_response();
+    };
+    match tokio::time::timeout(INTAKE_WAIT, app.intake.acquire_many(share)).await {
+        Ok(Ok(_held_until_answered)) => next.run(request).await,
+        _ => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "the room is receiving too much at once; retry in a moment")
+            .retry_after(1)
+            .into_response(),
+    }
+}
+
+/// Healthy when the writer runs and is in step with the log, and the store answers: 200, else 503.
+async fn health(State(state): State<AppState>) -> Response {
+    let writer = state.sequencer.health();
+    let store_ok = state.store.is_healthy().await;
+    let ok = writer == Health::Ok && store_ok;
+    let body = json!({
+        "status": if ok { "ok" } else { "unhealthy" },
+        "seq": state.hub.read(|s| s.seq),
+        "writer": writer,
+        "store": if store_ok { "ok" } else { "unreachable" },
+    });
+    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(body)).into_response()
 }
 
 async fn openapi() -> impl IntoResponse {

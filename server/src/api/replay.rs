@@ -17,18 +17,18 @@ use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
 use vigie_domain::replay::{incident_window, Control, Source};
 use vigie_domain::wire::ServerMessage;
-use vigie_domain::{IncidentId, LoggedEvent, Refusal};
+use vigie_domain::{IncidentId, Refusal};
 
 use super::error::ApiError;
 use super::extract::{Actor, ApiJson, ApiPath, ApiQuery};
-use crate::jobs::Job;
+use crate::jobs::{Job, Refused};
 use crate::replay::{file, seek, stream, Session};
 use crate::store::replay::Log;
 use crate::AppState;
 
 pub const TRAINER_HEADER: &str = "x-vigie-trainer-key";
-/// Largest scenario file accepted for import.
-pub const MAX_IMPORT_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+/// Largest scenario file accepted for import (a busy day of positions is a few hundred MB).
+pub const MAX_IMPORT_BYTES: u64 = 1024 * 1024 * 1024;
 /// Margin around an incident's window when a replay is started from it.
 const DEFAULT_MARGIN_S: u32 = 600;
 const MAX_MARGIN_S: u32 = 24 * 3600;
@@ -180,13 +180,13 @@ async fn session_events(State(app): State<AppState>, ApiPath(id): ApiPath<String
     }
     let clock = session.info().clock;
     let read = async {
-        let first = app.store.seq_at(session.log, clock.from_ms - 1).await?;
+        let first = app.store.seq_at(session.log, clock.from_ms.saturating_sub(1)).await?;
         let last = app.store.seq_at(session.log, clock.to_ms).await?;
         app.store.log_range(session.log, q.after_seq.max(first), last, limit, true).await
     };
-    let events: Vec<LoggedEvent> = read.await.map_err(|e| ApiError::internal("reading the session's events", e))?;
-    let next = (events.len() as i64 == limit).then(|| events.last().map(|e| e.seq)).flatten();
-    Ok(Json(json!({ "events": events, "next_after_seq": next })))
+    let page = read.await.map_err(|e| ApiError::internal("reading the session's events", e))?;
+    let next = page.more.then(|| page.events.last().map(|e| e.seq)).flatten();
+    Ok(Json(json!({ "events": page.events, "next_after_seq": next })))
 }
 
 #[derive(Deserialize)]
@@ -199,8 +199,9 @@ struct AtQuery {
 /// `GET /api/v1/history/state?at_ms=T`: the room as it was at T (every event committed at or
 /// before T), from this server's log or an imported scenario's.
 async fn state_at(State(app): State<AppState>, ApiQuery(q): ApiQuery<AtQuery>) -> Result<Json<ServerMessage>, ApiError> {
+    let at_ms = vigie_domain::time::check_ms("at_ms", q.at_ms)?;
     let log = scenario_log(&app, q.scenario_id).await?;
-    let state = seek::state_at(&app.store, log, q.at_ms, None, |_, _| {}).await.map_err(|e| ApiError::internal("materialising a past moment", e))?;
+    let state = seek::state_at(&app.store, log, at_ms, None, |_, _| {}).await.map_err(|e| ApiError::internal("materialising a past moment", e))?;
     Ok(Json(ServerMessage::Snapshot { seq: state.seq, state: Box::new(state) }))
 }
 
@@ -228,28 +229,19 @@ async fn export(State(app): State<AppState>, ApiJson(req): ApiJson<ExportRequest
     }
     let log = scenario_log(&app, req.scenario_id).await?;
     let job = app.jobs.start("export");
-    let path = job_path(&job)?;
+    let (path, out) = app.jobs.create_file(&job).map_err(|e| ApiError::internal("creating the export's file", e))?;
     let download = format!("{}.vigie.gz", name.chars().map(|c| if c.is_alphanumeric() { c } else { '-' }).collect::<String>());
     let (job_id, task_job) = (job.id, job.clone());
     let now_ms = app.clock.now_ms();
     tokio::spawn(async move {
         let header = file::Header::new(name, req.from_ms, req.to_ms, now_ms);
-        let result = file::export(&app.store, log, header, path.clone(), task_job.clone()).await;
+        let result = file::export(&app.store, log, header, out, task_job.clone()).await;
         if result.is_ok() {
             task_job.set_file(path, download);
-        } else {
-            let _ = std::fs::remove_file(&path);
         }
         task_job.finish(result.map(|h| json!({ "events": h.events, "from_ms": h.from_ms, "to_ms": h.to_ms })));
     });
     Ok((StatusCode::ACCEPTED, Json(json!({ "job_id": job_id }))))
-}
-
-/// Where a job's file lives while it runs and until it is forgotten: the temp folder, by kind.
-fn job_path(job: &Job) -> Result<std::path::PathBuf, ApiError> {
-    let dir = std::env::temp_dir().join(format!("vigie-{}s", job.kind));
-    std::fs::create_dir_all(&dir).map_err(|e| ApiError::internal("creating the jobs' folder", e))?;
-    Ok(dir.join(format!("{}-{}.vigie.gz", std::process::id(), job.id)))
 }
 
 fn find_job(app: &AppState, id: u32) -> Result<Arc<Job>, ApiError> {
@@ -263,7 +255,8 @@ async fn job(State(app): State<AppState>, ApiPath(id): ApiPath<u32>) -> Result<J
 async fn job_file(State(app): State<AppState>, ApiPath(id): ApiPath<u32>) -> Result<Response, ApiError> {
     let job = find_job(&app, id)?;
     let (path, name) = job.file().ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "not_ready", "the job has no file (yet)"))?;
-    let file = tokio::fs::File::open(&path).await.map_err(|e| ApiError::internal("opening the export", e))?;
+    let file = crate::jobs::open_file(&path).map_err(|e| ApiError::internal("opening the export", e))?;
+    let file = tokio::fs::File::from_std(file);
     let length = file.metadata().await.map_err(|e| ApiError::internal("reading the export", e))?.len();
     // Streamed in chunks: a download never sits in memory whole.
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
@@ -278,42 +271,70 @@ async fn job_file(State(app): State<AppState>, ApiPath(id): ApiPath<u32>) -> Res
         .into_response())
 }
 
-/// Takes a scenario file as the request body (streamed to disk, bounded), then imports it as a
-/// job: 202 with the job to watch.
+/// Takes a scenario file as the request body (`Content-Type: application/gzip`), one import at a
+/// time: checks it is gzip on its first bytes, streams it to a private job file (bounded), then
+/// imports it as a job: 202 with the job to watch.
 async fn import(State(app): State<AppState>, request: Request) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let job = app.jobs.start("import");
-    let path = job_path(&job)?;
-    let received = receive(request.into_body(), &path).await;
-    if let Err(e) = received {
-        let _ = std::fs::remove_file(&path);
-        job.finish(Err(anyhow::anyhow!(e.message.clone())));
-        return Err(e);
+    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    // A browser form can only send text/plain, urlencoded or multipart bodies cross-site; a file
+    // sent by a tool may come without a type.
+    if !matches!(media.as_str(), "" | "application/gzip" | "application/x-gzip" | "application/octet-stream") {
+        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send the scenario file as Content-Type: application/gzip"));
     }
+    let Ok(turn) = app.importing.clone().try_acquire_owned() else {
+        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "import_running", "a scenario import is already running; retry when it is done")
+            .retry_after(10));
+    };
+    let job = app.jobs.start("import");
+    let received = match app.jobs.create_file(&job) {
+        Ok((path, file)) => receive(request.into_body(), tokio::fs::File::from_std(file)).await.map(|()| path),
+        Err(e) => Err(ApiError::internal("storing the upload", e)),
+    };
+    let path = match received {
+        Ok(path) => path,
+        Err(e) => {
+            job.finish(Err(Refused(e.message.clone()).into()));
+            return Err(e);
+        }
+    };
     let (job_id, task_job) = (job.id, job.clone());
     let now_ms = app.clock.now_ms();
     tokio::spawn(async move {
         let result = file::import(&app.store, &path, now_ms, app.config.snapshot_every_events, task_job.clone()).await;
         let _ = std::fs::remove_file(&path);
         task_job.finish(result.map(|(id, h)| json!({ "scenario_id": id, "name": h.name, "events": h.events })));
+        drop(turn);
     });
     Ok((StatusCode::ACCEPTED, Json(json!({ "job_id": job_id }))))
 }
 
-async fn receive(body: Body, path: &std::path::Path) -> Result<(), ApiError> {
-    let mut file = tokio::fs::File::create(path).await.map_err(|e| ApiError::internal("storing the upload", e))?;
+/// Streams the body into `file`, refusing at once what does not start as gzip, and anything past
+/// [`MAX_IMPORT_BYTES`].
+async fn receive(body: Body, mut file: tokio::fs::File) -> Result<(), ApiError> {
     let mut stream = body.into_data_stream();
     let mut total = 0u64;
+    let mut start: Vec<u8> = Vec::with_capacity(2);
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_body", format!("the upload failed: {e}")))?;
+        if start.len() < 2 {
+            start.extend(chunk.iter().take(2 - start.len()));
+            if start.len() == 2 && start != [0x1f, 0x8b] {
+                return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "not_gzip", "not a Vigie scenario file: it is not gzip-compressed"));
+            }
+        }
         total += chunk.len() as u64;
         if total > MAX_IMPORT_BYTES {
-            return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "a scenario file is at most 2 GiB"));
+            return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "a scenario file is at most 1 GiB"));
         }
         file.write_all(&chunk).await.map_err(|e| ApiError::internal("storing the upload", e))?;
     }
     file.flush().await.map_err(|e| ApiError::internal("storing the upload", e))?;
     if total == 0 {
         return Err(ApiError::bad_request("", "the body is empty: send the scenario file"));
+    }
+    if start.len() < 2 {
+        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "not_gzip", "not a Vigie scenario file: it is not gzip-compressed"));
     }
     Ok(())
 }

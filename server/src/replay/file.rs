@@ -5,31 +5,43 @@
 //! 2. `{"state": ...}`: the room at the range's start;
 //! 3. the range's events, one `LoggedEvent` per line, seqs consecutive from the state's.
 //!
-//! Import checks all of it (format, version, consecutive seqs, ordered times, the count, gzip's
-//! checksum) while writing into the scenario tables, never the live log; a file that fails any
-//! check leaves nothing behind.
+//! Import checks all of it while writing into the scenario tables (their own database file, never
+//! the live log), and a file that fails any check leaves nothing behind:
+//! - the format, the version, gzip's checksum, the event count (a truncated file says so);
+//! - consecutive seqs and ordered times inside the header's range;
+//! - every event and the initial state with the same parsers and bounds as live commands
+//!   ([`vigie_domain::validate`]), refused at the first failure with its line number;
+//! - sizes: a line is at most [`MAX_LINE_BYTES`] ([`MAX_STATE_LINE_BYTES`] for the initial
+//!   state), blank lines are refused, and the file may not decompress to more than
+//!   [`MAX_RATIO`] times its size (a gzip bomb stops there).
 
-use anyhow::{bail, ensure, Context};
+use anyhow::Context;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::mpsc;
-use vigie_domain::{LoggedEvent, State};
+use vigie_domain::time::check_ms;
+use vigie_domain::{validate, LoggedEvent, State};
 
 use super::seek;
-use crate::jobs::Job;
+use crate::jobs::{Job, Refused};
 use crate::store::replay::{Log, FOLD_PAGE};
 use crate::store::Store;
 
 pub const FORMAT: &str = "vigie-scenario";
 pub const VERSION: u32 = 1;
-/// Longest line read (the initial state of a large room is the long one).
-const MAX_LINE_BYTES: u64 = 256 * 1024 * 1024;
-/// Most bytes decompressed from one file (a gzip bomb stops here).
-const MAX_DECOMPRESSED_BYTES: u64 = 16 * 1024 * 1024 * 1024;
+/// Longest event line: a batch of 10 000 fixes is about 1.5 MB.
+pub const MAX_LINE_BYTES: u64 = 4 * 1024 * 1024;
+/// Longest initial-state line: a 20 000-unit room is a few MB.
+pub const MAX_STATE_LINE_BYTES: u64 = 64 * 1024 * 1024;
+/// Most a file may decompress to, as a multiple of its size: JSON lines of events compress about
+/// ten times; blank lines or repeated bytes (a bomb) a thousand times.
+pub const MAX_RATIO: u64 = 64;
+/// Decompressed bytes always allowed, whatever the file's size (a small exercise).
+const MIN_DECOMPRESSED_BYTES: u64 = 64 * 1024 * 1024;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Header {
@@ -55,8 +67,8 @@ impl Header {
     }
 }
 
-/// Writes the range `header` names, from `log`, to a gzip file at `path`; returns the header written.
-pub async fn export(store: &Store, log: Log, mut header: Header, path: PathBuf, job: Arc<Job>) -> anyhow::Result<Header> {
+/// Writes the range `header` names, from `log`, to `file` (a job's file); returns the header.
+pub async fn export(store: &Store, log: Log, mut header: Header, file: std::fs::File, job: Arc<Job>) -> anyhow::Result<Header> {
     let start = seek::state_at(store, log, header.from_ms, None, |_, _| {}).await?;
     let last = store.seq_at(log, header.to_ms).await?;
     let start_seq = start.seq;
@@ -68,7 +80,6 @@ pub async fn export(store: &Store, log: Log, mut header: Header, path: PathBuf, 
     let writer = {
         let header = header.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-            let file = std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
             let mut out = GzEncoder::new(BufWriter::new(file), flate2::Compression::default());
             serde_json::to_writer(&mut out, &header)?;
             out.write_all(b"\n")?;
@@ -85,16 +96,21 @@ pub async fn export(store: &Store, log: Log, mut header: Header, path: PathBuf, 
         })
     };
     let (mut pages, mut done) = (store.pages(log, start_seq, last), 0);
-    while let Some(page) = pages.next().await? {
-        done += page.len() as u64;
-        // A send fails only when the writer stopped; its error is the one to report.
-        if tx.send(page).await.is_err() {
-            break;
+    let read = async {
+        while let Some(page) = pages.next().await? {
+            done += page.len() as u64;
+            // A send fails only when the writer stopped; its error is the one to report.
+            if tx.send(page).await.is_err() {
+                break;
+            }
+            job.progress(done, events);
         }
-        job.progress(done, events);
+        anyhow::Ok(())
     }
+    .await;
     drop(tx);
     writer.await.context("the file writer panicked")??;
+    read?;
     Ok(header)
 }
 
@@ -111,15 +127,31 @@ pub async fn import(store: &Store, path: &Path, now_ms: i64, snapshot_every: u64
             }
         })
     };
+    let result = write_scenario(store, &mut rx, now_ms, snapshot_every, &job).await;
+    // Close the channel before waiting for the reader: a reader blocked on a full channel then
+    // fails its send and ends, instead of waiting forever on a writer that stopped (which would
+    // hold a blocking thread and leave the job running).
+    drop(rx);
+    reader.await.context("the file reader panicked")?;
+    result
+}
+
+async fn write_scenario(
+    store: &Store,
+    rx: &mut mpsc::Receiver<anyhow::Result<Item>>,
+    now_ms: i64,
+    snapshot_every: u64,
+    job: &Job,
+) -> anyhow::Result<(u32, Header)> {
     let header = match rx.recv().await {
         Some(Ok(Item::Header(h))) => h,
         Some(Err(e)) => return Err(e),
-        _ => bail!("the file has no header"),
+        _ => return Err(Refused("the file has no header".into()).into()),
     };
     let mut state = match rx.recv().await {
         Some(Ok(Item::Start(state))) => state,
         Some(Err(e)) => return Err(e),
-        _ => bail!("the file has no initial state after its header"),
+        _ => return Err(Refused("the file has no initial state after its header".into()).into()),
     };
     job.progress(0, header.events);
     let scenario_id = store.create_scenario(&header.name, header.from_ms, header.to_ms, now_ms).await?;
@@ -127,27 +159,35 @@ pub async fn import(store: &Store, path: &Path, now_ms: i64, snapshot_every: u64
         store.save_scenario_snapshot(scenario_id, &state).await?;
         let (mut count, mut weight) = (0u64, 0u64);
         while let Some(item) = rx.recv().await {
-            let Item::Events(page) = item? else { bail!("a header or state line in the middle of the file") };
-            for e in &page {
-                ensure!(e.seq == state.seq + 1, "event {} follows {}: the file has a gap or is out of order", e.seq, state.seq);
-                ensure!(e.at_ms >= state.at_ms, "event {} goes back in time", e.seq);
-                ensure!(e.at_ms <= header.to_ms, "event {} is after the scenario's end", e.seq);
+            let Item::Events(page) = item? else { return Err(refused("a header or state line in the middle of the file")) };
+            for (line, e) in &page {
+                if Some(e.seq) != state.seq.checked_add(1) {
+                    return Err(refused(format!("line {line}: event {} follows {}: the file has a gap or is out of order", e.seq, state.seq)));
+                }
+                if e.at_ms < state.at_ms {
+                    return Err(refused(format!("line {line}: event {} goes back in time", e.seq)));
+                }
+                if e.at_ms > header.to_ms {
+                    return Err(refused(format!("line {line}: event {} is after the scenario's end", e.seq)));
+                }
                 state.apply(e);
                 weight += e.event.weight();
             }
-            store.append_scenario(scenario_id, &page).await?;
-            count += page.len() as u64;
+            let events: Vec<LoggedEvent> = page.into_iter().map(|(_, e)| e).collect();
+            store.append_scenario(scenario_id, &events).await?;
+            count += events.len() as u64;
             if weight >= snapshot_every {
                 store.save_scenario_snapshot(scenario_id, &state).await?;
                 weight = 0;
             }
             job.progress(count, header.events);
         }
-        ensure!(count == header.events, "the file holds {count} events but its header announces {}: it is truncated", header.events);
+        if count != header.events {
+            return Err(refused(format!("the file holds {count} events but its header announces {}: it is truncated", header.events)));
+        }
         store.finish_scenario(scenario_id, count).await
     }
     .await;
-    reader.await.context("the file reader panicked")?;
     match written {
         Ok(()) => Ok((scenario_id, header)),
         Err(e) => {
@@ -159,57 +199,92 @@ pub async fn import(store: &Store, path: &Path, now_ms: i64, snapshot_every: u64
     }
 }
 
+fn refused(message: impl Into<String>) -> anyhow::Error {
+    Refused(message.into()).into()
+}
+
 enum Item {
     Header(Header),
     Start(State),
-    Events(Vec<LoggedEvent>),
+    /// Events with the line each came from.
+    Events(Vec<(u64, LoggedEvent)>),
 }
 
 /// Decompresses and parses the file line by line on a blocking thread, in pages.
 fn read_file(path: &Path, tx: &mpsc::Sender<anyhow::Result<Item>>) -> anyhow::Result<()> {
-    let mut file = std::fs::File::open(path).context("opening the uploaded file")?;
+    let mut file = crate::jobs::open_file(path).context("opening the uploaded file")?;
     let mut magic = [0u8; 2];
-    let is_gzip = file.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b];
-    ensure!(is_gzip, "not a Vigie scenario file: it is not gzip-compressed");
+    if file.read_exact(&mut magic).is_err() || magic != [0x1f, 0x8b] {
+        return Err(refused("not a Vigie scenario file: it is not gzip-compressed"));
+    }
+    let size = file.metadata()?.len();
+    let budget = size.saturating_mul(MAX_RATIO).max(MIN_DECOMPRESSED_BYTES);
     drop(file);
-    let file = std::fs::File::open(path)?;
-    let mut lines = BufReader::new(GzDecoder::new(file).take(MAX_DECOMPRESSED_BYTES));
+    let mut lines = BufReader::new(GzDecoder::new(crate::jobs::open_file(path)?).take(budget.saturating_add(1)));
     let mut line = Vec::new();
-    let number = std::cell::Cell::new(0u64);
-    let mut next_line = |line: &mut Vec<u8>| -> anyhow::Result<bool> {
+    let (mut number, mut inflated) = (0u64, 0u64);
+    let mut next_line = |line: &mut Vec<u8>, max: u64| -> anyhow::Result<bool> {
         line.clear();
-        let n = (&mut lines).take(MAX_LINE_BYTES).read_until(b'\n', line).context("the file is corrupt (gzip)")?;
-        ensure!((n as u64) < MAX_LINE_BYTES || line.ends_with(b"\n"), "line {} is longer than 256 MiB", number.get() + 1);
-        number.set(number.get() + 1);
+        number += 1;
+        let n = (&mut lines).take(max + 1).read_until(b'\n', line).map_err(|_| refused("the file is corrupt (gzip)"))? as u64;
+        inflated += n;
+        if inflated > budget {
+            return Err(refused(format!("the file decompresses to more than {MAX_RATIO} times its size: refused as a compression bomb")));
+        }
+        if n > max {
+            return Err(refused(format!("line {number} is longer than {} MiB", max / (1024 * 1024))));
+        }
+        if n > 0 && line.iter().all(u8::is_ascii_whitespace) {
+            return Err(refused(format!("line {number} is blank")));
+        }
         Ok(n > 0)
     };
-    ensure!(next_line(&mut line)?, "the file is empty");
-    let header: Header = serde_json::from_slice(&line).context("line 1 is not a scenario header")?;
-    ensure!(header.format == FORMAT, "not a Vigie scenario file (format {:?})", header.format);
-    ensure!(
-        header.version == VERSION,
-        "this file is scenario format version {}; this Vigie reads version {VERSION}",
-        header.version
-    );
-    ensure!(header.to_ms > header.from_ms, "the header's range ends before it starts");
+    if !next_line(&mut line, MAX_LINE_BYTES)? {
+        return Err(refused("the file is empty"));
+    }
+    let header: Header = serde_json::from_slice(&line).map_err(|e| refused(format!("line 1 is not a scenario header: {e}")))?;
+    check_header(&header)?;
     let send = |item| tx.blocking_send(Ok(item)).map_err(|_| anyhow::anyhow!("the import stopped"));
     send(Item::Header(header))?;
-    ensure!(next_line(&mut line)?, "the file ends after its header");
-    let start: Start = serde_json::from_slice(&line).context("line 2 is not the initial state")?;
+    if !next_line(&mut line, MAX_STATE_LINE_BYTES)? {
+        return Err(refused("the file ends after its header"));
+    }
+    let start: Start = serde_json::from_slice(&line).map_err(|e| refused(format!("line 2 is not the initial state: {e}")))?;
+    validate::state(&start.state).map_err(|r| refused(format!("line 2: {}: {}", r.field.unwrap_or_default(), r.message)))?;
     send(Item::Start(start.state))?;
     let mut page = Vec::with_capacity(FOLD_PAGE as usize);
-    while next_line(&mut line)? {
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let event: LoggedEvent = serde_json::from_slice(&line).with_context(|| format!("line {} is not an event", number.get()))?;
-        page.push(event);
+    let mut line_no = 2;
+    while next_line(&mut line, MAX_LINE_BYTES)? {
+        line_no += 1;
+        let event: LoggedEvent = serde_json::from_slice(&line).map_err(|e| refused(format!("line {line_no} is not an event: {e}")))?;
+        validate::logged_event(&event).map_err(|r| refused(format!("line {line_no}: {}: {}", r.field.unwrap_or_default(), r.message)))?;
+        page.push((line_no, event));
         if page.len() == FOLD_PAGE as usize {
             send(Item::Events(std::mem::take(&mut page)))?;
         }
     }
     if !page.is_empty() {
         send(Item::Events(page))?;
+    }
+    Ok(())
+}
+
+fn check_header(header: &Header) -> anyhow::Result<()> {
+    if header.format != FORMAT {
+        return Err(refused(format!("not a Vigie scenario file (format {:?})", header.format)));
+    }
+    if header.version != VERSION {
+        return Err(refused(format!("this file is scenario format version {}; this Vigie reads version {VERSION}", header.version)));
+    }
+    for (field, ms) in [("from_ms", header.from_ms), ("to_ms", header.to_ms), ("exported_at_ms", header.exported_at_ms)] {
+        check_ms(field, ms).map_err(|r| refused(format!("line 1: {}", r.message)))?;
+    }
+    if header.to_ms <= header.from_ms {
+        return Err(refused("the header's range ends before it starts"));
+    }
+    let name = header.name.trim();
+    if name.is_empty() || name.chars().count() > 120 || name.chars().any(char::is_control) {
+        return Err(refused("line 1: the scenario's name is 1 to 120 printable characters"));
     }
     Ok(())
 }

@@ -16,8 +16,9 @@ pub mod stream;
 use bytes::Bytes;
 use rand::TryRngCore;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use parking_lot::Mutex;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, Notify};
 use vigie_domain::replay::{Control, Direction, Pin, ReplayClock, SessionInfo, Source};
@@ -37,6 +38,10 @@ const FOLLOWER_QUEUE: usize = 64;
 const MAX_STREAMED_EVENTS: u64 = 20_000;
 /// Most pinned notes per session.
 const MAX_PINS: usize = 500;
+/// Most replay sessions a server keeps (they are persisted).
+pub const MAX_SESSIONS: usize = 64;
+/// A session nobody follows or drives for this long is removed.
+pub const SESSION_IDLE_MS: i64 = 24 * 3_600_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FrameKind {
@@ -81,10 +86,12 @@ pub struct Session {
     wake: Notify,
     frames: broadcast::Sender<Frame>,
     driving: AtomicBool,
+    /// Server time the session was last driven or joined.
+    last_used_ms: AtomicI64,
 }
 
 impl Session {
-    fn new(id: String, trainer_key: String, info: SessionInfo) -> Arc<Self> {
+    fn new(id: String, trainer_key: String, info: SessionInfo, created_ms: i64) -> Arc<Self> {
         let log = match &info.source {
             Source::Live => Log::Live,
             Source::Scenario { scenario_id, .. } => Log::Scenario(*scenario_id),
@@ -98,11 +105,12 @@ impl Session {
             wake: Notify::new(),
             frames: broadcast::channel(FOLLOWER_QUEUE).0,
             driving: AtomicBool::new(false),
+            last_used_ms: AtomicI64::new(created_ms),
         })
     }
 
     pub fn info(&self) -> SessionInfo {
-        self.control.lock().expect("session lock").info.clone()
+        self.control.lock().info.clone()
     }
 
     pub fn is_trainer(&self, key: Option<&str>) -> bool {
@@ -112,7 +120,7 @@ impl Session {
 
     /// The session's clock and pins as a stream message.
     pub fn info_message(&self, now_ms: i64) -> Bytes {
-        let seq = self.room.lock().expect("room lock").state.as_ref().map_or(0, |s| s.seq);
+        let seq = self.room.lock().state.as_ref().map_or(0, |s| s.seq);
         encode(&ServerMessage::Replay { seq, session: Box::new(self.info()), server_ms: now_ms })
     }
 
@@ -120,7 +128,7 @@ impl Session {
     /// queue, so nothing falls between them; the follower skips what its snapshot already holds).
     pub fn follow(&self) -> (broadcast::Receiver<Frame>, Option<(u64, Seq, Bytes)>) {
         let rx = self.frames.subscribe();
-        let mut room = self.room.lock().expect("room lock");
+        let mut room = self.room.lock();
         let epoch = room.epoch;
         let start = room.state.as_ref().map(|state| match &room.cached {
             Some((e, seq, bytes)) if *e == epoch && *seq == state.seq => (epoch, *seq, bytes.clone()),
@@ -154,7 +162,7 @@ impl Session {
             _ => None,
         };
         let info = {
-            let mut c = self.control.lock().expect("session lock");
+            let mut c = self.control.lock();
             let before = c.info.clock;
             let mut clock = before;
             clock.control(&control, now_ms, step_to)?;
@@ -172,7 +180,7 @@ impl Session {
     /// Pins a note on the session's timeline.
     pub async fn pin(self: &Arc<Self>, app: &AppState, at_ms: i64, author: &str, text: &str) -> Result<Pin, Refusal> {
         let pin = {
-            let mut c = self.control.lock().expect("session lock");
+            let mut c = self.control.lock();
             if c.info.pins.len() >= MAX_PINS {
                 return Err(Refusal::conflict("", "this session already has 500 pinned notes"));
             }
@@ -186,9 +194,24 @@ impl Session {
         Ok(pin)
     }
 
+    /// Notes that someone drives or follows the session at `now_ms` (it is not idle).
+    pub fn touch(&self, now_ms: i64) {
+        self.last_used_ms.fetch_max(now_ms, Ordering::Relaxed);
+    }
+
+    fn idle_since(&self, now_ms: i64) -> Option<i64> {
+        let idle = self.frames.receiver_count() == 0 && now_ms.saturating_sub(self.last_used_ms.load(Ordering::Relaxed)) > SESSION_IDLE_MS;
+        idle.then_some(now_ms)
+    }
+
     /// Persists the session, tells the followers and wakes the driver.
     async fn changed(&self, app: &AppState, now_ms: i64) {
-        if let Err(e) = app.store.save_session(&self.id, &self.trainer_key, &serde_json::to_string(&self.info()).unwrap_or_default()).await {
+        self.touch(now_ms);
+        let saved = match serde_json::to_string(&self.info()) {
+            Ok(info) => app.store.save_session(&self.id, &self.trainer_key, &info).await,
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = saved {
             tracing::warn!(error = %e, session = %self.id, "saving a replay session failed; it would not survive a restart");
         }
         self.publish(FrameKind::Info, 0, 0, self.info_message(now_ms));
@@ -197,6 +220,7 @@ impl Session {
 
     /// Starts the driver if none runs (called by each new follower).
     pub fn ensure_driver(self: &Arc<Self>, app: &AppState) {
+        self.touch(app.clock.now_ms());
         if !self.driving.swap(true, Ordering::SeqCst) {
             tokio::spawn(self.clone().drive(app.clone()));
         }
@@ -215,7 +239,7 @@ impl Session {
                 }
             }
             let (clock, jumps) = {
-                let c = self.control.lock().expect("session lock");
+                let c = self.control.lock();
                 (c.info.clock, c.jumps)
             };
             let now_ms = app.clock.now_ms();
@@ -241,7 +265,7 @@ impl Session {
     /// events since the last tick.
     async fn advance(&self, app: &AppState, target: i64, jumped: bool) -> anyhow::Result<()> {
         let (held, cursor_ms, epoch) = {
-            let room = self.room.lock().expect("room lock");
+            let room = self.room.lock();
             (room.state.as_ref().map(|s| s.seq), room.cursor_ms, room.epoch)
         };
         if held.is_some() && !jumped && target == cursor_ms {
@@ -254,7 +278,7 @@ impl Session {
             return self.play_until(app, target, after, up_to, epoch).await;
         }
         // Materialise, folding forward from the room held when the target is ahead of it.
-        let near = if backwards { None } else { self.room.lock().expect("room lock").state.clone() };
+        let near = if backwards { None } else { self.room.lock().state.clone() };
         let started = std::time::Instant::now();
         let mut last_report = 0;
         let state = seek::state_at(&app.store, self.log, target, near, |done, total| {
@@ -268,7 +292,7 @@ impl Session {
         let folded = started.elapsed();
         let bytes = snapshot_bytes(&state);
         tracing::debug!(session = %self.id, target, seq = state.seq, ?folded, serialised = ?started.elapsed() - folded, bytes = bytes.len(), "replay jumped");
-        let mut room = self.room.lock().expect("room lock");
+        let mut room = self.room.lock();
         room.epoch += 1;
         let seq = state.seq;
         room.cached = Some((room.epoch, seq, bytes.clone()));
@@ -282,7 +306,7 @@ impl Session {
     async fn play_until(&self, app: &AppState, target: i64, after: Seq, up_to: Seq, epoch: u64) -> anyhow::Result<()> {
         let mut pages = app.store.pages(self.log, after, up_to);
         while let Some(page) = pages.next().await? {
-            let mut room = self.room.lock().expect("room lock");
+            let mut room = self.room.lock();
             if room.epoch != epoch {
                 return Ok(()); // a jump happened meanwhile; the next turn materialises
             }
@@ -294,7 +318,7 @@ impl Session {
                 self.publish(FrameKind::Event, epoch, seq, bytes);
             }
         }
-        self.room.lock().expect("room lock").cursor_ms = target;
+        self.room.lock().cursor_ms = target;
         Ok(())
     }
 }
@@ -344,13 +368,14 @@ pub struct Started {
 
 impl Replays {
     /// The sessions stored in the log's database (they survive restarts).
-    pub async fn load(store: &crate::store::Store) -> anyhow::Result<Self> {
+    pub async fn load(store: &crate::store::Store, now_ms: i64) -> anyhow::Result<Self> {
         let replays = Self::default();
         for (id, key, info) in store.sessions().await? {
             match serde_json::from_str::<SessionInfo>(&info) {
                 Ok(mut info) => {
                     info.clock.playing = false; // a restart pauses every session
-                    replays.sessions.lock().expect("replays lock").insert(id.clone(), Session::new(id, key, info));
+                    // A restart counts as use: sessions get a full idle period after it.
+                    replays.sessions.lock().insert(id.clone(), Session::new(id, key, info, now_ms));
                 }
                 Err(e) => tracing::warn!(error = %e, session = %id, "skipping an unreadable replay session"),
             }
@@ -361,28 +386,46 @@ impl Replays {
     pub async fn start(&self, app: &AppState, title: String, source: Source, from_ms: i64, to_ms: i64) -> Result<Started, Refusal> {
         let now_ms = app.clock.now_ms();
         let clock = ReplayClock::new(from_ms, to_ms, now_ms)?;
+        self.expire(app, now_ms).await;
+        if self.sessions.lock().len() >= MAX_SESSIONS {
+            return Err(Refusal::limit(
+                "",
+                format!("this server already keeps {MAX_SESSIONS} replay sessions; remove one (or wait a day for idle ones to expire)"),
+            ));
+        }
         let id = token(6);
         let trainer_key = token(16);
         let info = SessionInfo { session_id: id.clone(), title, source, clock, pins: Vec::new(), created_at_ms: now_ms };
-        let session = Session::new(id.clone(), trainer_key.clone(), info.clone());
+        let session = Session::new(id.clone(), trainer_key.clone(), info.clone(), now_ms);
         session.changed(app, now_ms).await;
-        self.sessions.lock().expect("replays lock").insert(id.clone(), session);
+        self.sessions.lock().insert(id.clone(), session);
         Ok(Started { session_id: id, trainer_key, info })
     }
 
     pub fn get(&self, id: &str) -> Option<Arc<Session>> {
-        self.sessions.lock().expect("replays lock").get(id).cloned()
+        self.sessions.lock().get(id).cloned()
     }
 
     /// Every session, newest first.
     pub fn list(&self) -> Vec<SessionInfo> {
-        let mut all: Vec<SessionInfo> = self.sessions.lock().expect("replays lock").values().map(|s| s.info()).collect();
+        let mut all: Vec<SessionInfo> = self.sessions.lock().values().map(|s| s.info()).collect();
         all.sort_by_key(|i| std::cmp::Reverse(i.created_at_ms));
         all
     }
 
+    /// Removes the sessions nobody followed or drove for [`SESSION_IDLE_MS`].
+    pub async fn expire(&self, app: &AppState, now_ms: i64) {
+        let idle: Vec<String> = self.sessions.lock().values().filter(|s| s.idle_since(now_ms).is_some()).map(|s| s.id.clone()).collect();
+        for id in idle {
+            tracing::info!(session = %id, "removing an idle replay session");
+            if let Err(e) = self.remove(app, &id).await {
+                tracing::warn!(error = %e, session = %id, "removing an idle replay session failed");
+            }
+        }
+    }
+
     pub async fn remove(&self, app: &AppState, id: &str) -> anyhow::Result<bool> {
-        let removed = self.sessions.lock().expect("replays lock").remove(id);
+        let removed = self.sessions.lock().remove(id);
         if removed.is_some() {
             app.store.delete_session(id).await?;
         }
@@ -391,7 +434,7 @@ impl Replays {
 }
 
 /// `bytes` random bytes from the OS, as hex.
-fn token(bytes: usize) -> String {
+pub fn token(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     rand::rngs::OsRng.try_fill_bytes(&mut buf).expect("the OS has no randomness to give");
     buf.iter().map(|b| format!("{b:02x}")).collect()

@@ -28,7 +28,7 @@ impl Store {
         .bind(&i.label_property)
         .bind(&layer.geojson)
         .bind(now_ms)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -64,7 +64,7 @@ impl Store {
 
     /// Whether a layer of that name existed.
     pub async fn remove_layer(&self, name: &str) -> anyhow::Result<bool> {
-        let done = sqlx::query("DELETE FROM basemap_layers WHERE name = $1").bind(name).execute(&self.pool).await?;
+        let done = sqlx::query("DELETE FROM basemap_layers WHERE name = $1").bind(name).execute(&self.writer).await?;
         Ok(done.rows_affected() > 0)
     }
 }

@@ -55,7 +55,7 @@ fn to_stored(fix: &Fix, at_ms: i64) -> StoredFix {
         heading_cdeg: fix.heading_deg.map(|h| (h * 100.0).round() as u16),
         speed_cmps: fix.speed_mps.map(|s| (s * 100.0).round() as u16),
         accuracy_dm: fix.accuracy_m.map(|a| (a * 10.0).round() as u32),
-        reported_offset_ms: fix.reported_at_ms - at_ms,
+        reported_offset_ms: fix.reported_at_ms.saturating_sub(at_ms),
     }
 }
 
@@ -66,7 +66,7 @@ fn from_stored(s: &StoredFix, at_ms: i64) -> Fix {
         heading_deg: s.heading_cdeg.map(|h| f64::from(h) / 100.0),
         speed_mps: s.speed_cmps.map(|v| f64::from(v) / 100.0),
         accuracy_m: s.accuracy_dm.map(|a| f64::from(a) / 10.0),
-        reported_at_ms: s.reported_offset_ms + at_ms,
+        reported_at_ms: s.reported_offset_ms.saturating_add(at_ms),
     }
 }
 

@@ -1,30 +1,84 @@
 //! The durable log, through sqlx. SQLite (WAL, `synchronous=FULL`) is the embedded default; the
 //! queries are plain SQL with `$n` parameters so a PostgreSQL backend can share them.
 //!
-//! Only the sequencer writes, so there is never write contention; readers (catch-up, history,
-//! replay) read concurrently thanks to WAL.
+//! Connections: the sequencer writes through a connection of its own (`writer`), so no reader
+//! ever delays a commit; readers share a small pool, and every page read of a log takes one of
+//! [`HEAVY_READS`] permits, so history seeks, exports and catch-ups cannot crowd each other or
+//! the room out. A page is bounded in work ([`PAGE_WEIGHT`], a fix counting one), not only in
+//! events, because one position batch may hold 10 000 fixes. Imported scenarios live in a
+//! database file of their own (`<log>-scenarios.db`): a large import never holds the live log's
+//! write lock.
 
 pub mod basemap;
 pub mod codec;
 pub mod replay;
 
 use anyhow::{bail, Context};
+use futures_util::TryStreamExt;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
+use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Semaphore;
 use vigie_domain::{LoggedEvent, Seq, State};
 
-/// Rows read per query when replaying the tail at startup.
+use replay::Log;
+
+/// Most work in one page read from a log: a fix counts one, any other event one. About 5 MB of
+/// decoded fixes; a page holds at least one event, and an event at most 10 000 fixes.
+pub const PAGE_WEIGHT: u64 = 50_000;
+/// Page reads of a log running at once (seeks, exports, catch-ups, history pages, startup).
+pub const HEAVY_READS: usize = 3;
+/// Events per page when replaying the tail at startup (further bounded by [`PAGE_WEIGHT`]).
 const LOAD_PAGE: i64 = 10_000;
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
 #[derive(Clone)]
 pub struct Store {
+    /// Readers of the live log's database.
     pool: SqlitePool,
+    /// The one connection that writes the live log's database.
+    writer: SqlitePool,
+    /// Imported scenarios, in their own database file.
+    scenarios: SqlitePool,
+    heavy: Arc<Semaphore>,
+    fault: Arc<AtomicU8>,
+    /// The live log's database file.
+    path: PathBuf,
+}
+
+/// A page of a log; `more` when it was cut (by count or by [`PAGE_WEIGHT`]) and more may follow.
+#[derive(Debug, Default)]
+pub struct Page {
+    pub events: Vec<LoggedEvent>,
+    pub more: bool,
+}
+
+/// The room as the log leaves it, and the work folded since the latest snapshot (so snapshot
+/// spacing survives a restart or a crash).
+pub struct Loaded {
+    pub state: State,
+    pub weight_since_snapshot: u64,
+}
+
+/// A failure to inject into the next live commit, for tests of the writer's failure paths.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Fault {
+    None = 0,
+    /// The transaction is rolled back and an error reported.
+    BeforeCommit = 1,
+    /// The transaction is committed, then an error reported (an ambiguous failure).
+    AfterCommit = 2,
 }
 
 impl Store {
-    /// Opens (creating if needed) and migrates the database at `url`.
+    /// Opens (creating if needed) and migrates the database at `url` and its scenarios' file.
     pub async fn open(url: &str) -> anyhow::Result<Self> {
         if url.starts_with("postgres") {
             bail!("PostgreSQL is not supported by this build yet; use a sqlite:// URL");
@@ -37,67 +91,115 @@ impl Store {
             // for the fsync once per batch.
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5));
-        if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
+        let path = options.get_filename().to_owned();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
+        let connect = |max: u32, options: SqliteConnectOptions| SqlitePoolOptions::new().max_connections(max).connect_with(options);
+        let writer = connect(1, options.clone()).await.with_context(|| format!("opening {url}"))?;
+        sqlx::migrate!("../migrations/sqlite").run(&writer).await.context("migrating the database")?;
+        let pool = connect(6, options.clone()).await.with_context(|| format!("opening {url}"))?;
+        let scenarios_path = scenarios_file(&path);
+        let scenarios = connect(2, options.filename(&scenarios_path))
             .await
-            .with_context(|| format!("opening {url}"))?;
-        sqlx::migrate!("../migrations/sqlite").run(&pool).await.context("migrating the database")?;
-        Ok(Self { pool })
+            .with_context(|| format!("opening {}", scenarios_path.display()))?;
+        sqlx::migrate!("../migrations/sqlite-scenarios").run(&scenarios).await.context("migrating the scenarios' database")?;
+        Ok(Self {
+            pool,
+            writer,
+            scenarios,
+            heavy: Arc::new(Semaphore::new(HEAVY_READS)),
+            fault: Arc::new(AtomicU8::new(Fault::None as u8)),
+            path,
+        })
+    }
+
+    /// Makes the next live commit fail as `fault` says (tests only).
+    #[doc(hidden)]
+    pub fn inject_fault(&self, fault: Fault) {
+        self.fault.store(fault as u8, Ordering::SeqCst);
     }
 
     /// Appends a batch to the live log in one transaction: all of it is durable, or none of it.
     pub async fn append(&self, events: &[LoggedEvent]) -> Result<(), sqlx::Error> {
-        self.append_to(replay::Log::Live, events).await
+        let fault = self.fault.swap(Fault::None as u8, Ordering::SeqCst);
+        let mut tx = self.writer.begin().await?;
+        insert_events(&mut tx, Log::Live, events).await?;
+        if fault == Fault::BeforeCommit as u8 {
+            tx.rollback().await?;
+            return Err(sqlx::Error::Protocol("injected failure before the commit".into()));
+        }
+        tx.commit().await?;
+        if fault == Fault::AfterCommit as u8 {
+            return Err(sqlx::Error::Protocol("injected failure after the commit".into()));
+        }
+        Ok(())
     }
 
-    /// Up to `limit` events with `seq > after`, in order.
-    pub async fn events_after(&self, after: Seq, limit: i64) -> anyhow::Result<Vec<LoggedEvent>> {
-        let rows = sqlx::query("SELECT seq, at_ms, actor, kind, body FROM events WHERE seq > $1 ORDER BY seq LIMIT $2")
-            .bind(after as i64)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(decode_row).collect()
+    /// The last seq in the live log (0 when empty).
+    pub async fn head_seq(&self) -> anyhow::Result<Seq> {
+        let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS head FROM events").fetch_one(&self.writer).await?;
+        Ok(row.get::<i64, _>("head") as Seq)
     }
 
-    /// Up to `limit` events committed in `[from_ms, to_ms)` with `seq > after`, in order;
-    /// without position batches if `without_positions` (what the timeline reads).
-    pub async fn events_between(
-        &self,
-        from_ms: i64,
-        to_ms: i64,
-        after: Seq,
-        limit: i64,
-        without_positions: bool,
-    ) -> anyhow::Result<Vec<LoggedEvent>> {
-        let rows = sqlx::query(
+    /// Whether the store answers a trivial query within a second.
+    pub async fn is_healthy(&self) -> bool {
+        let ping = sqlx::query("SELECT 1").fetch_one(&self.pool);
+        matches!(tokio::time::timeout(Duration::from_secs(1), ping).await, Ok(Ok(_)))
+    }
+
+    /// Events with `seq > after`, in order: up to `limit`, and at most [`PAGE_WEIGHT`] of work.
+    pub async fn events_after(&self, after: Seq, limit: i64) -> anyhow::Result<Page> {
+        let query = sqlx::query("SELECT seq, at_ms, actor, kind, body FROM events WHERE seq > $1 ORDER BY seq LIMIT $2")
+            .bind(seq_param(after))
+            .bind(limit);
+        self.read_page(Log::Live, query, limit).await
+    }
+
+    /// Events committed in `[from_ms, to_ms)` with `seq > after`, in order (a page, as
+    /// [`Store::events_after`]); without position batches if `without_positions` (the timeline).
+    pub async fn events_between(&self, from_ms: i64, to_ms: i64, after: Seq, limit: i64, without_positions: bool) -> anyhow::Result<Page> {
+        let query = sqlx::query(
             "SELECT seq, at_ms, actor, kind, body FROM events \
              WHERE at_ms >= $1 AND at_ms < $2 AND seq > $3 AND kind <> $5 ORDER BY seq LIMIT $4",
         )
         .bind(from_ms)
         .bind(to_ms)
-        .bind(after as i64)
+        .bind(seq_param(after))
         .bind(limit)
         // No event kind is empty, so "" excludes nothing.
-        .bind(if without_positions { codec::POSITIONS_KIND } else { "" })
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(decode_row).collect()
+        .bind(if without_positions { codec::POSITIONS_KIND } else { "" });
+        self.read_page(Log::Live, query, limit).await
+    }
+
+    /// Reads one page of `query` (which selects `seq, at_ms, actor, kind, body` with `LIMIT
+    /// limit`), stopping before [`PAGE_WEIGHT`] is passed; rows are decoded one at a time, so the
+    /// page is all that is held.
+    async fn read_page(&self, log: Log, query: Query<'_>, limit: i64) -> anyhow::Result<Page> {
+        let _turn = self.heavy.acquire().await.context("the store is closed")?;
+        let mut rows = query.fetch(self.pool_of(log));
+        let (mut page, mut weight) = (Page::default(), 0);
+        while let Some(row) = rows.try_next().await? {
+            let event = decode_row(&row)?;
+            let w = event.event.weight();
+            if !page.events.is_empty() && weight + w > PAGE_WEIGHT {
+                page.more = true;
+                return Ok(page);
+            }
+            weight += w;
+            page.events.push(event);
+        }
+        page.more = page.events.len() as i64 >= limit;
+        Ok(page)
     }
 
     /// The latest `limit` events other than position batches, oldest first.
     pub async fn recent_events(&self, limit: i64) -> anyhow::Result<Vec<LoggedEvent>> {
-        let rows = sqlx::query(
-            "SELECT seq, at_ms, actor, kind, body FROM events WHERE kind <> $1 ORDER BY seq DESC LIMIT $2",
-        )
-        .bind(codec::POSITIONS_KIND)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query("SELECT seq, at_ms, actor, kind, body FROM events WHERE kind <> $1 ORDER BY seq DESC LIMIT $2")
+            .bind(codec::POSITIONS_KIND)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
         let mut events = rows.iter().map(decode_row).collect::<anyhow::Result<Vec<_>>>()?;
         events.reverse();
         Ok(events)
@@ -109,36 +211,85 @@ impl Store {
             .bind(state.seq as i64)
             .bind(state.at_ms)
             .bind(body)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
 
     /// The room as the log leaves it: the latest snapshot plus every event after it. Refuses to
     /// start on a log with a gap, which would mean lost events.
-    pub async fn load_state(&self) -> anyhow::Result<State> {
+    pub async fn load_state(&self) -> anyhow::Result<Loaded> {
         let row = sqlx::query("SELECT state FROM snapshots ORDER BY seq DESC LIMIT 1").fetch_optional(&self.pool).await?;
         let mut state = match row {
             Some(row) => serde_json::from_slice(row.get::<&[u8], _>("state")).context("reading the latest snapshot")?,
             None => State::default(),
         };
+        let mut weight_since_snapshot = 0;
         loop {
             let page = self.events_after(state.seq, LOAD_PAGE).await?;
-            for e in &page {
-                if e.seq != state.seq + 1 {
+            for e in &page.events {
+                if Some(e.seq) != state.seq.checked_add(1) {
                     bail!("the log has a gap: event {} follows {}", e.seq, state.seq);
                 }
                 state.apply(e);
+                weight_since_snapshot += e.event.weight();
             }
-            if (page.len() as i64) < LOAD_PAGE {
-                return Ok(state);
+            if !page.more {
+                return Ok(Loaded { state, weight_since_snapshot });
             }
         }
     }
 
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
+        self.scenarios.close().await;
     }
+
+    fn pool_of(&self, log: Log) -> &SqlitePool {
+        match log {
+            Log::Live => &self.pool,
+            Log::Scenario(_) => &self.scenarios,
+        }
+    }
+}
+
+impl Store {
+    /// A private folder beside the log for job files (`vigie.db` → `vigie-jobs/`).
+    pub fn jobs_dir(&self) -> PathBuf {
+        let stem = self.path.file_stem().map_or_else(|| "vigie".into(), |s| s.to_string_lossy().into_owned());
+        self.path.with_file_name(format!("{stem}-jobs"))
+    }
+}
+
+/// Where a log's imported scenarios live: `vigie.db` → `vigie-scenarios.db`, beside it.
+fn scenarios_file(log: &std::path::Path) -> PathBuf {
+    let stem = log.file_stem().map_or_else(|| "vigie".into(), |s| s.to_string_lossy().into_owned());
+    log.with_file_name(format!("{stem}-scenarios.db"))
+}
+
+/// A seq as a query parameter: seqs past `i64::MAX` cannot exist, so they read as "after the end".
+fn seq_param(seq: Seq) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
+}
+
+/// Inserts `events` into `log`'s table inside `tx`.
+async fn insert_events(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, log: Log, events: &[LoggedEvent]) -> Result<(), sqlx::Error> {
+    let (column, value) = match log {
+        Log::Live => ("", ""),
+        Log::Scenario(_) => (", scenario_id", ", $6"),
+    };
+    let sql = format!("INSERT INTO {} (seq, at_ms, actor, kind, body{column}) VALUES ($1, $2, $3, $4, $5{value})", log.events());
+    for e in events {
+        let query = sqlx::query(&sql)
+            .bind(seq_param(e.seq))
+            .bind(e.at_ms)
+            .bind(&e.actor)
+            .bind(e.event.kind())
+            .bind(codec::encode(&e.event, e.at_ms));
+        log.bind(query).execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 fn decode_row(row: &sqlx::sqlite::SqliteRow) -> anyhow::Result<LoggedEvent> {

@@ -5,9 +5,7 @@ use anyhow::Context;
 use sqlx::Row;
 use vigie_domain::{LoggedEvent, Seq, State};
 
-use super::{codec, decode_row, Store};
-
-type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+use super::{codec, insert_events, seq_param, Page, Query, Store};
 
 /// Which log replay reads: this server's own, or an imported scenario's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,7 +15,7 @@ pub enum Log {
 }
 
 impl Log {
-    fn events(self) -> &'static str {
+    pub(super) fn events(self) -> &'static str {
         match self {
             Log::Live => "events",
             Log::Scenario(_) => "scenario_events",
@@ -40,7 +38,7 @@ impl Log {
         }
     }
 
-    fn bind(self, query: Query<'_>) -> Query<'_> {
+    pub(super) fn bind(self, query: Query<'_>) -> Query<'_> {
         match self {
             Log::Live => query,
             Log::Scenario(id) => query.bind(i64::from(id)),
@@ -48,10 +46,10 @@ impl Log {
     }
 }
 
-/// Rows read per query when folding a tail.
+/// Rows read per query when folding a tail (further bounded by [`super::PAGE_WEIGHT`]).
 pub const FOLD_PAGE: i64 = 5_000;
 
-/// The events in `(after, up_to]` of a log, a page of [`FOLD_PAGE`] at a time (see [`Store::pages`]).
+/// The events in `(after, up_to]` of a log, a page at a time (see [`Store::pages`]).
 pub struct Pages<'a> {
     store: &'a Store,
     log: Log,
@@ -66,9 +64,9 @@ impl Pages<'_> {
             return Ok(None);
         }
         let page = self.store.log_range(self.log, self.after, self.up_to, FOLD_PAGE, false).await?;
-        let Some(last) = page.last().map(|e| e.seq) else { return Ok(None) };
+        let Some(last) = page.events.last().map(|e| e.seq) else { return Ok(None) };
         self.after = last;
-        Ok(Some(page))
+        Ok(Some(page.events))
     }
 }
 
@@ -97,25 +95,25 @@ impl Store {
             log.events(),
             log.only(2)
         );
-        let row = log.bind(sqlx::query(&sql).bind(at_ms)).fetch_optional(&self.pool).await?;
+        let row = log.bind(sqlx::query(&sql).bind(at_ms)).fetch_optional(self.pool_of(log)).await?;
         Ok(row.map_or(0, |r| r.get::<i64, _>("seq") as Seq))
     }
 
-    /// Up to `limit` events with `after < seq <= up_to`, in order, without position batches if asked.
-    pub async fn log_range(&self, log: Log, after: Seq, up_to: Seq, limit: i64, without_positions: bool) -> anyhow::Result<Vec<LoggedEvent>> {
+    /// Events with `after < seq <= up_to`, in order, without position batches if asked: up to
+    /// `limit`, and at most [`super::PAGE_WEIGHT`] of work.
+    pub async fn log_range(&self, log: Log, after: Seq, up_to: Seq, limit: i64, without_positions: bool) -> anyhow::Result<Page> {
         let sql = format!(
             "SELECT seq, at_ms, actor, kind, body FROM {} WHERE seq > $1 AND seq <= $2 AND kind <> $3 {} ORDER BY seq LIMIT $4",
             log.events(),
             log.only(5)
         );
         let query = sqlx::query(&sql)
-            .bind(after as i64)
-            .bind(up_to as i64)
+            .bind(seq_param(after))
+            .bind(seq_param(up_to))
             // No event kind is empty, so "" excludes nothing.
             .bind(if without_positions { codec::POSITIONS_KIND } else { "" })
             .bind(limit);
-        let rows = log.bind(query).fetch_all(&self.pool).await?;
-        rows.iter().map(decode_row).collect()
+        self.read_page(log, log.bind(query), limit).await
     }
 
     /// The latest snapshot taken at or before `at_ms`, if any.
@@ -127,7 +125,8 @@ impl Store {
             log.snapshots(),
             log.only(2)
         );
-        let Some(row) = log.bind(sqlx::query(&sql).bind(at_ms)).fetch_optional(&self.pool).await? else { return Ok(None) };
+        let _turn = self.heavy.acquire().await.context("the store is closed")?;
+        let Some(row) = log.bind(sqlx::query(&sql).bind(at_ms)).fetch_optional(self.pool_of(log)).await? else { return Ok(None) };
         Ok(Some(serde_json::from_slice(row.get::<&[u8], _>("state")).context("reading a snapshot")?))
     }
 
@@ -140,7 +139,7 @@ impl Store {
             log.only(3)
         );
         let query = log.bind(sqlx::query(&sql).bind(at_ms).bind(codec::POSITIONS_KIND));
-        Ok(query.fetch_optional(&self.pool).await?.map(|r| r.get::<i64, _>("at_ms")))
+        Ok(query.fetch_optional(self.pool_of(log)).await?.map(|r| r.get::<i64, _>("at_ms")))
     }
 
     /// Starts an import: the scenario exists but is not listed until [`Store::finish_scenario`].
@@ -152,33 +151,16 @@ impl Store {
         .bind(from_ms)
         .bind(to_ms)
         .bind(now_ms)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.scenarios)
         .await?;
         Ok(row.get::<i64, _>("scenario_id") as u32)
     }
 
+    /// Appends a page of a scenario's events in one transaction: all of it is stored, or none.
     pub async fn append_scenario(&self, scenario_id: u32, events: &[LoggedEvent]) -> anyhow::Result<()> {
-        Ok(self.append_to(Log::Scenario(scenario_id), events).await?)
-    }
-
-    /// Appends a batch to `log` in one transaction: all of it is stored, or none of it.
-    pub(crate) async fn append_to(&self, log: Log, events: &[LoggedEvent]) -> Result<(), sqlx::Error> {
-        let (column, value) = match log {
-            Log::Live => ("", ""),
-            Log::Scenario(_) => (", scenario_id", ", $6"),
-        };
-        let sql = format!("INSERT INTO {} (seq, at_ms, actor, kind, body{column}) VALUES ($1, $2, $3, $4, $5{value})", log.events());
-        let mut tx = self.pool.begin().await?;
-        for e in events {
-            let query = sqlx::query(&sql)
-                .bind(e.seq as i64)
-                .bind(e.at_ms)
-                .bind(&e.actor)
-                .bind(e.event.kind())
-                .bind(codec::encode(&e.event, e.at_ms));
-            log.bind(query).execute(&mut *tx).await?;
-        }
-        tx.commit().await
+        let mut tx = self.scenarios.begin().await?;
+        insert_events(&mut tx, Log::Scenario(scenario_id), events).await?;
+        Ok(tx.commit().await?)
     }
 
     pub async fn save_scenario_snapshot(&self, scenario_id: u32, state: &State) -> anyhow::Result<()> {
@@ -187,7 +169,7 @@ impl Store {
             .bind(state.seq as i64)
             .bind(state.at_ms)
             .bind(serde_json::to_vec(state)?)
-            .execute(&self.pool)
+            .execute(&self.scenarios)
             .await?;
         Ok(())
     }
@@ -196,14 +178,14 @@ impl Store {
         sqlx::query("UPDATE scenarios SET complete = 1, events = $1 WHERE scenario_id = $2")
             .bind(events as i64)
             .bind(i64::from(scenario_id))
-            .execute(&self.pool)
+            .execute(&self.scenarios)
             .await?;
         Ok(())
     }
 
     /// Removes a scenario and everything imported with it (also used to clean up a failed import).
     pub async fn delete_scenario(&self, scenario_id: u32) -> anyhow::Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.scenarios.begin().await?;
         for table in ["scenario_events", "scenario_snapshots"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE scenario_id = $1")).bind(i64::from(scenario_id)).execute(&mut *tx).await?;
         }
@@ -216,7 +198,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT scenario_id, name, from_ms, to_ms, events, imported_at_ms FROM scenarios WHERE complete = 1 ORDER BY scenario_id",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.scenarios)
         .await?;
         Ok(rows.iter().map(scenario_row).collect())
     }
@@ -227,14 +209,14 @@ impl Store {
             "SELECT scenario_id, name, from_ms, to_ms, events, imported_at_ms FROM scenarios WHERE complete = 1 AND scenario_id = $1",
         )
         .bind(i64::from(scenario_id))
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.scenarios)
         .await?;
         Ok(row.as_ref().map(scenario_row))
     }
 
     /// Removes scenarios whose import never finished (the server stopped during one).
     pub async fn drop_unfinished_scenarios(&self) -> anyhow::Result<()> {
-        let rows = sqlx::query("SELECT scenario_id FROM scenarios WHERE complete = 0").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT scenario_id FROM scenarios WHERE complete = 0").fetch_all(&self.scenarios).await?;
         for r in rows {
             self.delete_scenario(r.get::<i64, _>("scenario_id") as u32).await?;
         }
@@ -249,7 +231,7 @@ impl Store {
         .bind(session_id)
         .bind(trainer_key)
         .bind(info)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -261,7 +243,7 @@ impl Store {
     }
 
     pub async fn delete_session(&self, session_id: &str) -> anyhow::Result<()> {
-        sqlx::query("DELETE FROM replay_sessions WHERE session_id = $1").bind(session_id).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM replay_sessions WHERE session_id = $1").bind(session_id).execute(&self.writer).await?;
         Ok(())
     }
 }

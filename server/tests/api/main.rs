@@ -3,6 +3,7 @@
 mod bad_input;
 mod basemap;
 mod commands;
+mod hostile;
 mod replay;
 mod restart;
 mod stream;

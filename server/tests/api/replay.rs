@@ -262,9 +262,11 @@ async fn an_exported_range_imported_elsewhere_replays_the_same_rooms_and_never_t
     assert_eq!(b.state().await["units"], json!({}));
 
     // Files that are not scenarios, newer formats and truncated files are refused, leaving nothing.
-    let garbage = import(&b, b"not a scenario".to_vec()).await;
-    assert_eq!(garbage["state"], "failed");
-    assert!(garbage["error"].as_str().unwrap().contains("not gzip"), "{garbage}");
+    // A file that is not gzip is refused on its first bytes, before it is stored.
+    let (status, garbage) =
+        b.send(b.http.post(format!("{}/api/v1/scenarios", b.base)).header("content-type", "application/gzip").body(b"not a scenario".to_vec())).await;
+    assert_eq!(status, 415, "{garbage}");
+    assert!(garbage["error"]["message"].as_str().unwrap().contains("not gzip"), "{garbage}");
     let newer = gzip(b"{\"format\":\"vigie-scenario\",\"version\":99,\"name\":\"x\",\"from_ms\":0,\"to_ms\":5,\"exported_at_ms\":0,\"events\":0}\n");
     let newer = import(&b, newer).await;
     assert!(newer["error"].as_str().unwrap().contains("version 99"), "{newer}");
