@@ -15,7 +15,7 @@ smoke=false
 
 if $smoke; then
   profile=debug; cargo_profile=()
-  units=100; clients=5; seconds=2; ingest_units=1000; ingest_batch=500
+  units=100; clients=5; seconds=2; ingest_units=1000; ingest_batch=500; soak_s=12; soak_window=4
   replay_log=(--hours 0.1 --units 50 --incidents 20); seeks=5; play_s=2
 else
   profile=release; cargo_profile=(--release)
@@ -23,6 +23,7 @@ else
   ingest_units=${BENCH_INGEST_UNITS:-10000}; ingest_batch=${BENCH_INGEST_BATCH:-5000}
   # The replay issue's day: 2 000 units every 10 s for 24 h, 5 000 incidents.
   replay_log=(--hours 24 --units 2000 --incidents 5000); seeks=30; play_s=20
+  soak_s=${BENCH_SOAK_SECONDS:-600}; soak_window=60
 fi
 bash scripts/setup.sh
 if $smoke; then
@@ -52,8 +53,10 @@ free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1
 start_vigie() { # name → sets url, pid
   local port; port=$(free_port)
   url="http://127.0.0.1:$port"
+  # The load generator is one host: its share per address must hold all its clients.
   VIGIE_ADDR="127.0.0.1:$port" VIGIE_DATABASE_URL="sqlite://$work/$1.db" RUST_LOG=warn \
-    VIGIE_MAX_STREAM_CLIENTS=$((clients + 10)) pin_bg 0 "$bin/vigie" serve > "$work/$1.log" 2>&1 &
+    VIGIE_MAX_STREAM_CLIENTS=$((clients + 10)) VIGIE_MAX_STREAMS_PER_ADDRESS=$((clients + 10)) \
+    VIGIE_MAX_CONNECTIONS_PER_ADDRESS=$((clients + 100)) pin_bg 0 "$bin/vigie" "${2:-serve}" > "$work/$1.log" 2>&1 &
   pid=$!; pids+=("$pid"); wait_up "$url"
 }
 
@@ -86,6 +89,11 @@ window=$(node -e 'const l=JSON.parse(require("fs").readFileSync(process.argv[1],
 start_vigie replay
 # shellcheck disable=SC2086
 pin 1 node bench/replay_seek.mjs "$url" $window "$seeks" "$play_s" | tee -a "$results"
+kill "$pid"; wait "$pid" 2>/dev/null || true
+
+echo "== soak: the demo under normal load beside a hostile mix for ${soak_s} s"
+start_vigie soak demo
+pin 1 "$bin/soak" --url "$url" --pid "$pid" --seconds "$soak_s" --window "$soak_window" | tee -a "$results"
 kill "$pid"; wait "$pid" 2>/dev/null || true
 
 if ! $smoke && [ -f target/site/pkg/vigie.wasm ]; then

@@ -12,7 +12,8 @@ use futures_util::StreamExt;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+use vigie_bench::{check_loopback, now_ms, process_usage, Histogram};
 
 #[derive(Parser)]
 struct Cli {
@@ -63,49 +64,6 @@ enum Run {
     },
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
-}
-
-/// Latencies in 1 ms buckets up to 60 s.
-#[derive(Default)]
-struct Histogram {
-    buckets: Vec<u64>,
-    count: u64,
-}
-
-impl Histogram {
-    fn record(&mut self, ms: i64) {
-        if self.buckets.is_empty() {
-            self.buckets = vec![0; 60_001];
-        }
-        self.buckets[ms.clamp(0, 60_000) as usize] += 1;
-        self.count += 1;
-    }
-
-    fn quantile(&self, q: f64) -> Option<u64> {
-        let target = (self.count as f64 * q).ceil() as u64;
-        let mut seen = 0;
-        for (ms, n) in self.buckets.iter().enumerate() {
-            seen += n;
-            if seen >= target && *n > 0 {
-                return Some(ms as u64);
-            }
-        }
-        None
-    }
-}
-
-/// CPU seconds (user + system) and peak RSS (KiB) of `pid`, from /proc.
-fn process_usage(pid: u32) -> Option<(f64, u64)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let hwm = status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()?;
-    Some((ticks / 100.0, hwm))
-}
-
 async fn register(http: &reqwest::Client, url: &str, units: u32) -> anyhow::Result<Vec<u64>> {
     let agency = json!({"code": "BENCH", "short_name": "BENCH", "full_name": "Bench", "kind": "police", "country": "FR", "colour": "#888888"});
     http.post(format!("{url}/api/v1/agencies")).json(&agency).send().await?;
@@ -135,13 +93,6 @@ fn batch(ids: &[u64], step: u64) -> Value {
         })
         .collect();
     json!({ "reports": reports })
-}
-
-fn check_loopback(url: &str) -> anyhow::Result<()> {
-    if !(url.starts_with("http://127.0.0.1") || url.starts_with("http://localhost") || url.starts_with("http://[::1]")) {
-        bail!("loadgen only targets loopback, not {url}");
-    }
-    Ok(())
 }
 
 #[tokio::main]

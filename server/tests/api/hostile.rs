@@ -446,3 +446,78 @@ async fn snapshot_spacing_survives_a_crash() {
     assert_eq!((loaded.state.seq, loaded.weight_since_snapshot), (3, 120));
     store.close().await;
 }
+
+#[tokio::test]
+async fn job_files_are_private_unpredictable_and_gone_after_a_restart() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = spawn_app().await;
+    app.seed(1).await;
+    let (status, body) = app.post("/api/v1/exports", json!({"from_ms": T0_MS - 60_000, "to_ms": T0_MS + 60_000})).await;
+    assert_eq!(status, 202, "{body}");
+    let job = body["job_id"].as_u64().unwrap();
+    for _ in 0..100 {
+        if app.get(&format!("/api/v1/jobs/{job}")).await.1["state"] == "done" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let dir = app.dir.path().join("vigie-jobs");
+    assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+    assert_eq!(files.len(), 1);
+    let name = files[0].file_name().into_string().unwrap();
+    assert!(name.len() > 30 && !name.contains(&format!("-{job}.")), "an unpredictable name: {name}");
+    assert_eq!(files[0].metadata().unwrap().permissions().mode() & 0o777, 0o600);
+    // A link planted in the folder is never followed: the download refuses it.
+    let stolen = app.dir.path().join("secret");
+    std::fs::write(&stolen, "secret").unwrap();
+    std::fs::remove_file(files[0].path()).unwrap();
+    std::os::unix::fs::symlink(&stolen, files[0].path()).unwrap();
+    let (status, _) = app.get(&format!("/api/v1/jobs/{job}/file")).await;
+    assert_eq!(status, 500, "a symbolic link is not opened");
+    let data = app.stop().await;
+    let again = spawn_in(data, |_| {}).await;
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "a start empties the folder");
+    again.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heavy_reads_all_at_once_do_not_hold_up_commands() {
+    let app = spawn_with(|c| c.snapshot_every_events = 1_000_000).await;
+    app.seed(2).await;
+    let fixes: Vec<Value> = (0..10_000).map(|i| json!({"unit_id": 1 + i % 2, "lon": 2.3, "lat": 48.8, "reported_at_ms": T0_MS - 1000 + i64::from(i)})).collect();
+    for _ in 0..10 {
+        assert_eq!(app.post("/api/v1/positions", json!({"reports": fixes})).await.0, 200);
+    }
+    // Twenty seeks folding 100 000 fixes each, at once, beside commands.
+    let mut readers = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let (http, base) = (app.http.clone(), app.base.clone());
+        readers.spawn(async move { http.get(format!("{base}/api/v1/history/state?at_ms={}", T0_MS + 1)).send().await.map(|r| r.status().as_u16()) });
+    }
+    let started = Instant::now();
+    for i in 0..20 {
+        let (status, body) = app.post("/api/v1/incidents/1/notes", json!({"text": format!("during the reads {i}")})).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let commands = started.elapsed();
+    while let Some(read) = readers.join_next().await {
+        assert_eq!(read.unwrap().unwrap(), 200);
+    }
+    assert!(commands < Duration::from_secs(10), "commands waited on readers: {commands:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn health_says_unhealthy_when_the_store_cannot_be_reached() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/healthz").await.0, 200);
+    app.running.as_ref().unwrap().state.store.close().await;
+    let (status, body) = app.get("/healthz").await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["store"], "unreachable");
+    let (status, body) = app.post("/api/v1/agencies", json!({"code": "PP", "short_name": "PP", "full_name": "PP", "kind": "police", "country": "FR", "colour": "#224466"})).await;
+    assert_eq!(status, 503, "a command on a dead store is refused, not lost silently: {body}");
+    assert!(!body.to_string().contains("sqlx") && !body.to_string().contains("pool"), "no internals: {body}");
+    app.stop().await;
+}
