@@ -179,7 +179,7 @@ impl Jobs {
     /// A new, empty file for `job` under an unpredictable name, readable by this user only; it is
     /// the job's file from now on (removed if the job fails or is forgotten).
     pub fn create_file(&self, job: &Job) -> std::io::Result<(PathBuf, File)> {
-        let path = self.dir.join(format!("{}-{}.vigie.gz", job.kind, crate::replay::token(16)));
+        let path = self.dir.join(format!("{}-{}.vigie.gz", job.kind, crate::token::hex(16)));
         let file = OpenOptions::new().write(true).create_new(true).mode(0o600).custom_flags(libc::O_NOFOLLOW).open(&path)?;
         *job.file.lock() = Some((path.clone(), String::new()));
         Ok((path, file))

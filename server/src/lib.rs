@@ -6,7 +6,7 @@
 //! - [`hub`]: the in-memory projection and the fan-out to stream clients, bounded per client.
 //! - [`listener`]: the TCP front door — connection caps (total and per address), timers, a
 //!   bounded graceful stop.
-//! - [`guard`]: what every request passes first — the room's own host names, no cross-site
+//! - [`http`]: the HTTP boundary — the error type, extractors, and what every request passes first — the room's own host names, no cross-site
 //!   writes, a deadline, security headers.
 //! - [`socket`]: one bounded WebSocket (upgrade, reading, fragmented writes) for both streams.
 //! - [`stream`]: the WebSocket endpoint — catch-up from the log, then live, with resync.
@@ -14,7 +14,7 @@
 //! - [`replay`]: replay sessions (clock, pins, followers), past moments, scenario files.
 //! - [`jobs`]: long work (export, import) with progress.
 //! - [`demo`]: the seeded joint Paris / New York exercise behind `vigie demo`.
-//! - [`clock`], [`config`]: injected time and run-time settings.
+//! - [`clock`], [`config`], [`token`]: injected time, run-time settings, random tokens.
 //!
 //! `main.rs` is a thin CLI over [`start`], so tests run the real server on port 0.
 
@@ -23,7 +23,7 @@ pub mod basemap;
 pub mod clock;
 pub mod config;
 pub mod demo;
-pub mod guard;
+pub mod http;
 pub mod hub;
 pub mod jobs;
 pub mod listener;
@@ -32,6 +32,7 @@ pub mod sequencer;
 pub mod socket;
 pub mod store;
 pub mod stream;
+pub mod token;
 
 use anyhow::Context;
 use axum::extract::FromRef;
@@ -71,7 +72,7 @@ pub struct Shared {
     pub intake: Arc<Semaphore>,
     pub intake_by_address: Arc<listener::Slots>,
     /// The room's own names and origins.
-    pub origins: guard::Origins,
+    pub origins: http::guard::Origins,
     /// Turns true when the server stops; long-lived tasks watch it.
     pub shutdown: watch::Receiver<bool>,
     pub leptos_options: LeptosOptions,
@@ -113,12 +114,12 @@ pub fn app(state: AppState) -> Router {
             },
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::guard))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), http::guard::guard))
         .with_state(state)
 }
 
-async fn api_not_found() -> api::error::ApiError {
-    api::error::ApiError::new(axum::http::StatusCode::NOT_FOUND, "no_such_endpoint", "no such endpoint; see /api/v1/openapi.json")
+async fn api_not_found() -> http::error::ApiError {
+    http::error::ApiError::new(axum::http::StatusCode::NOT_FOUND, "no_such_endpoint", "no such endpoint; see /api/v1/openapi.json")
 }
 
 /// How the UI's server functions read the room on the server.
@@ -140,7 +141,10 @@ fn replay_source(state: &AppState) -> app::ssr::ReplaySource {
             let session = state.replays.get(&id).ok_or_else(|| format!("no replay session {id}"))?;
             let info = session.info();
             let at_ms = info.clock.at(state.clock.now_ms());
-            let room = replay::seek::state_at(&state.store, session.log, at_ms, None, |_, _| {}).await.map_err(|e| format!("{e:#}"))?;
+            let room = replay::seek::state_at(&state.store, session.log, at_ms, None, |_, _| {}).await.map_err(|e| {
+                tracing::error!(error = %format!("{e:#}"), session = %id, "materialising a replay page");
+                "the log could not be read; the server's log says why".to_owned()
+            })?;
             Ok(app::live::InitialRoom {
                 state: room,
                 recent: Vec::new(),
@@ -196,7 +200,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         streams: listener::Slots::new(config.max_stream_clients, config.max_streams_per_address),
         intake: Arc::new(Semaphore::new(config.intake_bytes)),
         intake_by_address: listener::Slots::new(usize::MAX, (config.intake_bytes / 4).max(api::POSITIONS_BODY_LIMIT)),
-        origins: guard::Origins::new(&config, addr),
+        origins: http::guard::Origins::new(&config, addr),
         config: config.clone(),
         clock,
         store,
@@ -210,6 +214,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     }));
     let http = tokio::spawn(listener::serve(listener, app(state.clone()), config, shutdown));
     tracing::info!(%addr, "Vigie is listening");
+    warn_if_streams_outgrow(&state.config);
     Ok(Running { addr, state, stop, http, sequencer: sequencer_task })
 }
 
@@ -228,6 +233,25 @@ impl Running {
         shutdown_signal().await;
         tracing::info!("stopping");
         self.stop().await
+    }
+}
+
+/// Logs the worst-case memory of the stream clients (every one stalled with a full queue) and
+/// warns when it would not fit beside the room in this machine's memory.
+fn warn_if_streams_outgrow(config: &Config) {
+    let per_client = config.outbox_bytes as u64 + socket::MAX_SOCKET_BYTES as u64;
+    let worst = config.max_stream_clients as u64 * per_client;
+    let total = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().find(|l| l.starts_with("MemTotal:"))?.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map(|kib| kib * 1024);
+    tracing::info!(worst_case_mib = worst >> 20, clients = config.max_stream_clients, "stream clients' memory is bounded");
+    if total.is_some_and(|t| worst > t / 2) {
+        tracing::warn!(
+            worst_case_mib = worst >> 20,
+            machine_mib = total.unwrap_or(0) >> 20,
+            "stream clients could use over half this machine's memory: lower VIGIE_MAX_STREAM_CLIENTS or VIGIE_OUTBOX_BYTES"
+        );
     }
 }
 

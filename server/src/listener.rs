@@ -9,7 +9,7 @@
 //!   sent a whole request head in time, including a kept-alive connection idle between requests;
 //! - a connection with no byte moving either way for [`Config::idle_timeout_ms`] is closed (a
 //!   client that stopped reading a response);
-//! - the request deadline (body and handling) lives in [`crate::guard`], beside the other
+//! - the request deadline (body and handling) lives in [`crate::http::guard`], beside the other
 //!   per-request rules; a WebSocket leaves this module at its upgrade and has its own timers
 //!   ([`crate::socket`]);
 //! - past [`Config::max_connections`], or past a client address's share, a connection is answered

@@ -29,8 +29,8 @@ use tokio_tungstenite::WebSocketStream;
 use vigie_domain::wire::{ClientMessage, ServerMessage, MAX_CLIENT_MESSAGE_BYTES};
 use vigie_domain::Seq;
 
-use crate::api::error::ApiError;
-use crate::guard::Origins;
+use crate::http::error::ApiError;
+use crate::http::guard::Origins;
 use crate::AppState;
 
 pub type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
@@ -44,6 +44,8 @@ const WRITE_BUFFER_BYTES: usize = 32 * 1024;
 /// once it passes [`WRITE_BUFFER_BYTES`] and the sink waits for that before taking the next
 /// frame, so a socket holds about one buffer plus one fragment; this cap is only a backstop.
 const MAX_WRITE_BUFFER_BYTES: usize = 256 * 1024;
+/// The most a stream socket itself holds (write cap plus read buffer), for the memory bound.
+pub const MAX_SOCKET_BYTES: usize = MAX_WRITE_BUFFER_BYTES + READ_BUFFER_BYTES;
 /// Read chunk: clients send small messages only.
 const READ_BUFFER_BYTES: usize = 8 * 1024;
 /// Replies to client messages waiting for the writer; a client that floods fills it and is dropped.

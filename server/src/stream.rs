@@ -24,8 +24,8 @@ use tokio::time::Instant;
 use vigie_domain::wire::ServerMessage;
 use vigie_domain::Seq;
 
-use crate::api::error::ApiError;
-use crate::api::extract::ApiQuery;
+use crate::http::error::ApiError;
+use crate::http::extract::ApiQuery;
 use crate::hub::{encode, Frame, Outbox};
 use crate::socket::{accept, close, read_client, write_all, Reply, Sink, Socket, CLOSE_POLICY, CLOSE_RESTART, REPLY_QUEUE};
 use crate::AppState;

@@ -7,8 +7,8 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use vigie_domain::{Agency, AgencyKind, Command};
 
-use super::error::ApiError;
-use super::extract::{Actor, ApiJson};
+use crate::http::error::ApiError;
+use crate::http::extract::{Actor, ApiJson};
 use super::{submit, Committed};
 use crate::AppState;
 

@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 use std::sync::OnceLock;
 use tower_http::compression::CompressionLayer;
 
-use super::error::ApiError;
-use super::extract::ApiPath;
+use crate::http::error::ApiError;
+use crate::http::extract::ApiPath;
 use crate::basemap::{builtin, Layer, Role};
 use crate::AppState;
 

@@ -9,8 +9,8 @@ use vigie_domain::wire::ServerMessage;
 use vigie_domain::time::{check_ms, EARLIEST_MS, LATEST_MS};
 use vigie_domain::{LoggedEvent, Seq, Summary};
 
-use super::error::ApiError;
-use super::extract::ApiQuery;
+use crate::http::error::ApiError;
+use crate::http::extract::ApiQuery;
 use crate::AppState;
 
 /// Most events one page of `/api/v1/events` returns.

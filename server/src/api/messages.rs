@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use vigie_domain::{Channel, ChannelId, Command, Event, MessageId, MessagePriority};
 
-use super::error::ApiError;
-use super::extract::{Actor, ApiJson, ApiPath};
+use crate::http::error::ApiError;
+use crate::http::extract::{Actor, ApiJson, ApiPath};
 use super::{agency_code as agency, created, submit, Committed};
 use crate::AppState;
 

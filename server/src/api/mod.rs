@@ -3,8 +3,6 @@
 
 mod agencies;
 mod basemap;
-pub mod error;
-pub mod extract;
 mod incidents;
 mod log;
 mod messages;
@@ -24,7 +22,7 @@ use vigie_domain::{Command, Event, LoggedEvent, Seq};
 
 use crate::sequencer::Health;
 use crate::AppState;
-use error::ApiError;
+use crate::http::error::ApiError;
 
 /// Bodies of ordinary commands: an incident with a full area polygon fits with room to spare.
 pub const COMMAND_BODY_LIMIT: usize = 64 * 1024;

@@ -19,8 +19,8 @@ use vigie_domain::replay::{incident_window, Control, Source};
 use vigie_domain::wire::ServerMessage;
 use vigie_domain::{IncidentId, Refusal};
 
-use super::error::ApiError;
-use super::extract::{Actor, ApiJson, ApiPath, ApiQuery};
+use crate::http::error::ApiError;
+use crate::http::extract::{Actor, ApiJson, ApiPath, ApiQuery};
 use crate::jobs::{Job, Refused};
 use crate::replay::{file, seek, stream, Session};
 use crate::store::replay::Log;

@@ -8,6 +8,7 @@
 
 pub mod builtin;
 pub mod cli;
+pub mod store;
 
 use geo::{BoundingRect, Simplify};
 use geojson::{Feature, FeatureCollection, GeoJson, Geometry, GeometryValue, JsonObject};

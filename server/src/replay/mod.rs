@@ -14,7 +14,6 @@ pub mod seek;
 pub mod stream;
 
 use bytes::Bytes;
-use rand::TryRngCore;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use parking_lot::Mutex;
@@ -25,7 +24,7 @@ use vigie_domain::replay::{Control, Direction, Pin, ReplayClock, SessionInfo, So
 use vigie_domain::wire::ServerMessage;
 use vigie_domain::{Event, Fix, LoggedEvent, Refusal, Seq, State, UnitId};
 
-use crate::api::error::ApiError;
+use crate::http::error::ApiError;
 use crate::hub::{encode, keep_latest, snapshot_bytes};
 use crate::store::replay::{Log, FOLD_PAGE};
 use crate::AppState;
@@ -245,7 +244,7 @@ impl Session {
             let now_ms = app.clock.now_ms();
             if let Err(e) = self.advance(&app, clock.at(now_ms), jumps != seen_jumps).await {
                 tracing::error!(error = %e, session = %self.id, "replay could not read its log");
-                let message = ServerMessage::Error { seq: 0, code: "replay_failed".into(), message: format!("the log could not be read: {e}") };
+                let message = ServerMessage::Error { seq: 0, code: "replay_failed".into(), message: "the log could not be read; the server's log says why".into() };
                 self.publish(FrameKind::Info, 0, 0, encode(&message));
             }
             seen_jumps = jumps;
@@ -393,8 +392,8 @@ impl Replays {
                 format!("this server already keeps {MAX_SESSIONS} replay sessions; remove one (or wait a day for idle ones to expire)"),
             ));
         }
-        let id = token(6);
-        let trainer_key = token(16);
+        let id = crate::token::hex(6);
+        let trainer_key = crate::token::hex(16);
         let info = SessionInfo { session_id: id.clone(), title, source, clock, pins: Vec::new(), created_at_ms: now_ms };
         let session = Session::new(id.clone(), trainer_key.clone(), info.clone(), now_ms);
         session.changed(app, now_ms).await;
@@ -431,11 +430,4 @@ impl Replays {
         }
         Ok(removed.is_some())
     }
-}
-
-/// `bytes` random bytes from the OS, as hex.
-pub fn token(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    rand::rngs::OsRng.try_fill_bytes(&mut buf).expect("the OS has no randomness to give");
-    buf.iter().map(|b| format!("{b:02x}")).collect()
 }

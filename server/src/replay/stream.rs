@@ -14,8 +14,8 @@ use vigie_domain::wire::ServerMessage;
 use vigie_domain::Seq;
 
 use super::{Frame, FrameKind, Session};
-use crate::api::error::ApiError;
-use crate::api::extract::ApiPath;
+use crate::http::error::ApiError;
+use crate::http::extract::ApiPath;
 use crate::hub::encode;
 use crate::socket::{accept, close, read_client, write_all, Reply, Socket, CLOSE_POLICY, CLOSE_RESTART, REPLY_QUEUE};
 use crate::AppState;

@@ -9,7 +9,6 @@
 //! database file of their own (`<log>-scenarios.db`): a large import never holds the live log's
 //! write lock.
 
-pub mod basemap;
 pub mod codec;
 pub mod replay;
 
@@ -39,10 +38,11 @@ type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArgume
 
 #[derive(Clone)]
 pub struct Store {
-    /// Readers of the live log's database.
-    pool: SqlitePool,
+    /// Readers of the live log's database (features keep their own tables there, e.g. base-map
+    /// layers in `crate::basemap::store`).
+    pub(crate) pool: SqlitePool,
     /// The one connection that writes the live log's database.
-    writer: SqlitePool,
+    pub(crate) writer: SqlitePool,
     /// Imported scenarios, in their own database file.
     scenarios: SqlitePool,
     heavy: Arc<Semaphore>,

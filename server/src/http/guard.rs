@@ -22,7 +22,7 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::api::error::ApiError;
+use crate::http::error::ApiError;
 use crate::config::Config;
 use crate::AppState;
 

@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
 
-use super::error::ApiError;
+use crate::http::error::ApiError;
 
 /// A JSON request body. Malformed JSON is a 400 with line and column; a body that is JSON but not
 /// of the expected shape (wrong type, unknown or missing field) is a 422 naming the field.

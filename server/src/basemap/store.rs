@@ -1,9 +1,9 @@
-//! The imported base-map layers (see `crate::basemap`).
+//! Where imported base-map layers are kept: a table beside the log (configuration, not events).
 
 use sqlx::Row;
 
-use super::Store;
-use crate::basemap::{Layer, LayerInfo, Role};
+use crate::store::Store;
+use super::{Layer, LayerInfo, Role};
 
 impl Store {
     /// Stores `layer`, replacing a layer of the same name (re-importing updates in place and keeps
