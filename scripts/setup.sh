@@ -7,6 +7,10 @@ source scripts/env.sh
 mkdir -p "$VIGIE_CACHE/tools"
 
 rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+# The test command's gates: formatting and lints.
+for component in rustfmt clippy; do
+  rustup component list --installed | grep -q "^$component" || rustup component add "$component"
+done
 
 if ! cargo-leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
   # 0.3.10 builds on stable 1.95 with its locked dependencies; no_downloads keeps it offline.

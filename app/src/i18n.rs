@@ -15,7 +15,11 @@ impl Lang {
     /// From an `Accept-Language` header or `navigator.language`: French if it comes first.
     pub fn from_header(value: &str) -> Lang {
         let first = value.split(',').next().unwrap_or("").trim().to_ascii_lowercase();
-        if first.starts_with("fr") { Lang::Fr } else { Lang::En }
+        if first.starts_with("fr") {
+            Lang::Fr
+        } else {
+            Lang::En
+        }
     }
 
     pub fn code(self) -> &'static str {
@@ -37,7 +41,9 @@ impl Lang {
 pub fn t(lang: Lang, english: &str) -> String {
     match lang {
         Lang::En => english.to_string(),
-        Lang::Fr => FR.iter().find(|(en, _)| *en == english).map_or_else(|| english.to_string(), |(_, fr)| fr.to_string()),
+        Lang::Fr => {
+            FR.iter().find(|(en, _)| *en == english).map_or_else(|| english.to_string(), |(_, fr)| fr.to_string())
+        }
     }
 }
 
@@ -91,7 +97,10 @@ const FR: &[(&str, &str)] = &[
     ("Following the trainer", "Suit le formateur"),
     ("Pin a note at this moment…", "Épingler une note à cet instant…"),
     ("Pin", "Épingler"),
-    ("Replay is read-only: commands go to the live room", "Le rejeu est en lecture seule : les commandes vont à la salle en direct"),
+    (
+        "Replay is read-only: commands go to the live room",
+        "Le rejeu est en lecture seule : les commandes vont à la salle en direct",
+    ),
     ("Keyboard shortcuts", "Raccourcis clavier"),
     ("Press ? or Esc to close.", "? ou Échap pour fermer."),
     ("acknowledged by {} of {} agencies", "acquitté par {} services sur {}"),

@@ -66,7 +66,8 @@ pub mod ssr {
     pub struct RoomSource(pub Arc<dyn Fn() -> crate::live::InitialRoom + Send + Sync>);
 
     /// A replay session's room, or why not.
-    pub type ReplayRoom = std::pin::Pin<Box<dyn std::future::Future<Output = Result<crate::live::InitialRoom, String>> + Send>>;
+    pub type ReplayRoom =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<crate::live::InitialRoom, String>> + Send>>;
 
     /// Reads a replay session's room at its clock's moment; provided by the server crate.
     #[derive(Clone)]

@@ -19,7 +19,8 @@ pub fn trainer_key(id: &str) -> Option<String> {
     {
         let storage = window().local_storage().ok().flatten()?;
         let name = format!("vigie.trainer.{id}");
-        if let Some(key) = window().location().hash().ok().and_then(|h| h.strip_prefix("#trainer=").map(str::to_owned)) {
+        if let Some(key) = window().location().hash().ok().and_then(|h| h.strip_prefix("#trainer=").map(str::to_owned))
+        {
             let _ = storage.set_item(&name, &key);
             let _ = window().location().set_hash("");
         }
@@ -65,7 +66,9 @@ pub fn trainer_call(ui: Ui, path_tail: &'static str, body: Value) {
     #[cfg(feature = "hydrate")]
     wasm_bindgen_futures::spawn_local(async move {
         let path = format!("/api/v1/replays/{id}/{path_tail}");
-        let answer = crate::room::call("POST", &path, Some(body), &[("X-Vigie-Trainer-Key", &key), ("X-Vigie-User", &user)]).await;
+        let answer =
+            crate::room::call("POST", &path, Some(body), &[("X-Vigie-Trainer-Key", &key), ("X-Vigie-User", &user)])
+                .await;
         ui.outcome.set(match answer {
             Ok(_) => crate::room::Outcome::Idle,
             Err(e) => crate::room::Outcome::Failed(e),
@@ -231,8 +234,18 @@ pub fn ReplayHome() -> impl IntoView {
     };
     let export = move |_| match range() {
         Ok((f, t)) => {
-            let name = if title.get_untracked().trim().is_empty() { "Exercise".to_string() } else { title.get_untracked() };
-            run_job("/api/v1/exports", Some(json!({"from_ms": f, "to_ms": t, "name": name})), None, status, progress, download, sessions, scenarios);
+            let name =
+                if title.get_untracked().trim().is_empty() { "Exercise".to_string() } else { title.get_untracked() };
+            run_job(
+                "/api/v1/exports",
+                Some(json!({"from_ms": f, "to_ms": t, "name": name})),
+                None,
+                status,
+                progress,
+                download,
+                sessions,
+                scenarios,
+            );
         }
         Err(e) => status.set(e),
     };
@@ -241,7 +254,9 @@ pub fn ReplayHome() -> impl IntoView {
         {
             let file = file_input.get_untracked().and_then(|i| i.files()).and_then(|f| f.get(0));
             match file {
-                Some(file) => run_job("/api/v1/scenarios", None, Some(file), status, progress, download, sessions, scenarios),
+                Some(file) => {
+                    run_job("/api/v1/scenarios", None, Some(file), status, progress, download, sessions, scenarios)
+                }
                 None => status.set("Choose a scenario file first".into()),
             }
         }
@@ -345,7 +360,8 @@ pub fn start_session(body: Value, outcome: RwSignal<crate::room::Outcome>) {
             Ok(started) => {
                 let id = started["session_id"].as_str().unwrap_or_default().to_string();
                 if let Some(storage) = window().local_storage().ok().flatten() {
-                    let _ = storage.set_item(&format!("vigie.trainer.{id}"), started["trainer_key"].as_str().unwrap_or_default());
+                    let _ = storage
+                        .set_item(&format!("vigie.trainer.{id}"), started["trainer_key"].as_str().unwrap_or_default());
                 }
                 let _ = window().location().set_href(&format!("/replay/{id}"));
             }
@@ -391,9 +407,18 @@ fn run_job(
             let Ok(view) = crate::room::call("GET", &format!("/api/v1/jobs/{job}"), None, &[]).await else { continue };
             progress.set(Some((view["done"].as_u64().unwrap_or(0), view["total"].as_u64().unwrap_or(0))));
             match view["state"].as_str() {
-                Some("running") => status.set(format!("{}: {} of {} events", view["kind"].as_str().unwrap_or(""), view["done"], view["total"])),
+                Some("running") => status.set(format!(
+                    "{}: {} of {} events",
+                    view["kind"].as_str().unwrap_or(""),
+                    view["done"],
+                    view["total"]
+                )),
                 Some("done") => {
-                    status.set(format!("{} done: {} events", view["kind"].as_str().unwrap_or(""), view["result"]["events"]));
+                    status.set(format!(
+                        "{} done: {} events",
+                        view["kind"].as_str().unwrap_or(""),
+                        view["result"]["events"]
+                    ));
                     if view["kind"] == "export" {
                         download.set(Some(format!("/api/v1/jobs/{job}/file")));
                     }
@@ -430,7 +455,8 @@ async fn upload(path: &str, file: web_sys::File, progress: RwSignal<Option<(u64,
     let _ = wasm_bindgen_futures::JsFuture::from(done).await;
     drop(on_progress);
     let status = xhr.status().unwrap_or(0);
-    let value: Value = xhr.response_text().ok().flatten().and_then(|t| serde_json::from_str::<Value>(&t).ok()).unwrap_or(Value::Null);
+    let value: Value =
+        xhr.response_text().ok().flatten().and_then(|t| serde_json::from_str::<Value>(&t).ok()).unwrap_or(Value::Null);
     match status {
         0 => Err("the server cannot be reached; try again".into()),
         200..=299 => Ok(value),

@@ -59,7 +59,8 @@ fn status_kib(pid: u32, key: &str) -> Option<u64> {
 }
 
 pub fn check_loopback(url: &str) -> anyhow::Result<()> {
-    if !(url.starts_with("http://127.0.0.1") || url.starts_with("http://localhost") || url.starts_with("http://[::1]")) {
+    if !(url.starts_with("http://127.0.0.1") || url.starts_with("http://localhost") || url.starts_with("http://[::1]"))
+    {
         bail!("the load tools only target loopback, not {url}");
     }
     Ok(())

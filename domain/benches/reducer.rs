@@ -18,13 +18,16 @@ fn room() -> State {
     let agency = Agency::parse("PP", "PP", "Préfecture de police", AgencyKind::Police, "FR", "#2f6fde").unwrap();
     apply(&mut state, Event::AgencyRegistered { agency });
     for i in 1..=UNITS {
-        apply(&mut state, Event::UnitRegistered {
-            unit_id: UnitId(i),
-            callsign: format!("U-{i}"),
-            agency: AgencyCode::parse("PP").unwrap(),
-            kind: UnitKind::PatrolCar,
-            status: UnitStatus::Available,
-        });
+        apply(
+            &mut state,
+            Event::UnitRegistered {
+                unit_id: UnitId(i),
+                callsign: format!("U-{i}"),
+                agency: AgencyCode::parse("PP").unwrap(),
+                kind: UnitKind::PatrolCar,
+                status: UnitStatus::Available,
+            },
+        );
     }
     state
 }
@@ -33,7 +36,16 @@ fn fixes(at_ms: i64) -> Vec<Fix> {
     (1..=UNITS)
         .map(|i| {
             let k = f64::from(i);
-            Fix::parse(UnitId(i), 2.3 + (k * 0.000_37) % 0.1, 48.84 + (k * 0.000_23) % 0.05, Some(90.0), Some(10.0), Some(5.0), at_ms).unwrap()
+            Fix::parse(
+                UnitId(i),
+                2.3 + (k * 0.000_37) % 0.1,
+                48.84 + (k * 0.000_23) % 0.05,
+                Some(90.0),
+                Some(10.0),
+                Some(5.0),
+                at_ms,
+            )
+            .unwrap()
         })
         .collect()
 }
@@ -48,7 +60,12 @@ fn positions(c: &mut Criterion) {
         b.iter(|| black_box(decide(&state, &command, "bench", NOW).unwrap()))
     });
     group.bench_function("apply", |b| {
-        let event = LoggedEvent { seq: state.seq + 1, at_ms: NOW, actor: "bench".into(), event: Event::PositionsReported { fixes: batch.clone() } };
+        let event = LoggedEvent {
+            seq: state.seq + 1,
+            at_ms: NOW,
+            actor: "bench".into(),
+            event: Event::PositionsReported { fixes: batch.clone() },
+        };
         b.iter_batched(|| state.clone(), |mut s| s.apply(black_box(&event)), BatchSize::LargeInput)
     });
     group.bench_function("to_json", |b| {

@@ -114,7 +114,8 @@ mod tests {
 
     #[test]
     fn an_agency_is_parsed_and_its_colour_normalised() {
-        let a = Agency::parse("NYPD", "NYPD", "New York City Police Department", AgencyKind::Police, "US", "#1F4E9A").unwrap();
+        let a = Agency::parse("NYPD", "NYPD", "New York City Police Department", AgencyKind::Police, "US", "#1F4E9A")
+            .unwrap();
         assert_eq!(a.colour.as_str(), "#1f4e9a");
         let injected = serde_json::from_str::<Colour>(r##""#000;background-image:url(//x)""##);
         assert!(injected.is_err(), "a colour deserializes through its parser");

@@ -42,10 +42,22 @@ fn room_for(count: usize, max: usize, field: &str, what: &str) -> Result<(), Ref
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
 pub enum Command {
-    RegisterAgency { agency: Agency },
-    RegisterUnit { callsign: String, agency: AgencyCode, kind: UnitKind, status: UnitStatus },
-    ChangeUnitStatus { unit_id: UnitId, status: UnitStatus },
-    ReportPositions { fixes: Vec<Fix> },
+    RegisterAgency {
+        agency: Agency,
+    },
+    RegisterUnit {
+        callsign: String,
+        agency: AgencyCode,
+        kind: UnitKind,
+        status: UnitStatus,
+    },
+    ChangeUnitStatus {
+        unit_id: UnitId,
+        status: UnitStatus,
+    },
+    ReportPositions {
+        fixes: Vec<Fix>,
+    },
     CreateIncident {
         kind: IncidentKind,
         priority: Priority,
@@ -54,12 +66,29 @@ pub enum Command {
         address: String,
         lead_agency: AgencyCode,
     },
-    UpdateIncident { incident_id: IncidentId, changes: IncidentChanges },
-    ChangeIncidentStatus { incident_id: IncidentId, status: IncidentStatus },
-    AssignUnit { incident_id: IncidentId, unit_id: UnitId },
-    ReleaseUnit { incident_id: IncidentId, unit_id: UnitId },
-    AddNote { incident_id: IncidentId, text: String },
-    CreateChannel { channel: Channel },
+    UpdateIncident {
+        incident_id: IncidentId,
+        changes: IncidentChanges,
+    },
+    ChangeIncidentStatus {
+        incident_id: IncidentId,
+        status: IncidentStatus,
+    },
+    AssignUnit {
+        incident_id: IncidentId,
+        unit_id: UnitId,
+    },
+    ReleaseUnit {
+        incident_id: IncidentId,
+        unit_id: UnitId,
+    },
+    AddNote {
+        incident_id: IncidentId,
+        text: String,
+    },
+    CreateChannel {
+        channel: Channel,
+    },
     PostMessage {
         channel_id: ChannelId,
         sender_agency: AgencyCode,
@@ -67,7 +96,10 @@ pub enum Command {
         body: String,
         ack_required: bool,
     },
-    AcknowledgeMessage { message_id: MessageId, agency: AgencyCode },
+    AcknowledgeMessage {
+        message_id: MessageId,
+        agency: AgencyCode,
+    },
 }
 
 impl Command {
@@ -86,7 +118,9 @@ impl Command {
 pub fn decide(state: &State, command: &Command, actor: &str, now_ms: i64) -> Result<Vec<Event>, Refusal> {
     match command {
         Command::RegisterAgency { agency } => register_agency(state, agency),
-        Command::RegisterUnit { callsign, agency, kind, status } => register_unit(state, callsign, agency, *kind, *status),
+        Command::RegisterUnit { callsign, agency, kind, status } => {
+            register_unit(state, callsign, agency, *kind, *status)
+        }
         Command::ChangeUnitStatus { unit_id, status } => change_unit_status(state, *unit_id, *status),
         Command::ReportPositions { fixes } => report_positions(state, fixes, now_ms),
         Command::CreateIncident { kind, priority, location, area, address, lead_agency } => {
@@ -176,7 +210,10 @@ fn report_positions(state: &State, fixes: &[Fix], now_ms: i64) -> Result<Vec<Eve
         return Err(Refusal::invalid("reports", "a position batch holds at least one report"));
     }
     if fixes.len() > MAX_FIXES_PER_BATCH {
-        return Err(Refusal::invalid("reports", format!("a position batch holds at most {MAX_FIXES_PER_BATCH} reports")));
+        return Err(Refusal::invalid(
+            "reports",
+            format!("a position batch holds at most {MAX_FIXES_PER_BATCH} reports"),
+        ));
     }
     for (i, fix) in fixes.iter().enumerate() {
         known_unit(state, fix.unit_id, &format!("reports[{i}].unit_id"))?;
@@ -209,7 +246,10 @@ fn change_incident_status(state: &State, incident_id: IncidentId, to: IncidentSt
     let incident = known_incident(state, incident_id)?;
     incident.check_transition(to)?;
     if to == IncidentStatus::Dispatched && incident.assigned.is_empty() {
-        return Err(Refusal::conflict("status", format!("{incident_id} has no unit assigned: assign one to dispatch it")));
+        return Err(Refusal::conflict(
+            "status",
+            format!("{incident_id} has no unit assigned: assign one to dispatch it"),
+        ));
     }
     let mut events = Vec::new();
     if to == IncidentStatus::Closed {
@@ -268,9 +308,11 @@ fn create_channel(state: &State, channel: &Channel) -> Result<Vec<Event>, Refusa
         return Err(Refusal::conflict("slug", format!("channel {} already exists", channel.channel_id)));
     }
     room_for(state.channels.len(), MAX_CHANNELS, "", "channels")?;
-    let members = channel.members.as_ref().filter(|m| m.len() >= 2).ok_or_else(|| {
-        Refusal::invalid("members", "an inter-agency channel has at least two member agencies")
-    })?;
+    let members = channel
+        .members
+        .as_ref()
+        .filter(|m| m.len() >= 2)
+        .ok_or_else(|| Refusal::invalid("members", "an inter-agency channel has at least two member agencies"))?;
     for agency in members {
         known_agency(state, agency, "members")?;
     }
@@ -292,7 +334,10 @@ fn acknowledge(state: &State, message_id: MessageId, agency: &AgencyCode, actor:
         return Err(Refusal::conflict("message_id", format!("{actor} has already acknowledged {message_id}")));
     }
     if message.acks.len() >= MAX_ACKS_PER_MESSAGE {
-        return Err(Refusal::limit("message_id", format!("{message_id} already has {MAX_ACKS_PER_MESSAGE} acknowledgements, the most it may")));
+        return Err(Refusal::limit(
+            "message_id",
+            format!("{message_id} already has {MAX_ACKS_PER_MESSAGE} acknowledgements, the most it may"),
+        ));
     }
     Ok(vec![Event::MessageAcknowledged { message_id, agency: agency.clone() }])
 }
@@ -310,7 +355,10 @@ fn known_unit<'s>(state: &'s State, unit_id: UnitId, field: &str) -> Result<&'s 
 }
 
 fn known_incident(state: &State, incident_id: IncidentId) -> Result<&crate::Incident, Refusal> {
-    state.incidents.get(&incident_id).ok_or_else(|| Refusal::not_found("incident_id", format!("no incident {incident_id}")))
+    state
+        .incidents
+        .get(&incident_id)
+        .ok_or_else(|| Refusal::not_found("incident_id", format!("no incident {incident_id}")))
 }
 
 fn open_incident(state: &State, incident_id: IncidentId) -> Result<&crate::Incident, Refusal> {

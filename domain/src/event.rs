@@ -22,10 +22,23 @@ pub struct LoggedEvent {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
-    AgencyRegistered { agency: Agency },
-    UnitRegistered { unit_id: UnitId, callsign: String, agency: AgencyCode, kind: UnitKind, status: UnitStatus },
-    UnitStatusChanged { unit_id: UnitId, status: UnitStatus },
-    PositionsReported { fixes: Vec<Fix> },
+    AgencyRegistered {
+        agency: Agency,
+    },
+    UnitRegistered {
+        unit_id: UnitId,
+        callsign: String,
+        agency: AgencyCode,
+        kind: UnitKind,
+        status: UnitStatus,
+    },
+    UnitStatusChanged {
+        unit_id: UnitId,
+        status: UnitStatus,
+    },
+    PositionsReported {
+        fixes: Vec<Fix>,
+    },
     IncidentCreated {
         incident_id: IncidentId,
         kind: IncidentKind,
@@ -35,12 +48,29 @@ pub enum Event {
         address: String,
         lead_agency: AgencyCode,
     },
-    IncidentUpdated { incident_id: IncidentId, changes: IncidentChanges },
-    IncidentStatusChanged { incident_id: IncidentId, status: IncidentStatus },
-    UnitAssigned { incident_id: IncidentId, unit_id: UnitId },
-    UnitReleased { incident_id: IncidentId, unit_id: UnitId },
-    NoteAdded { incident_id: IncidentId, text: String },
-    ChannelCreated { channel: Channel },
+    IncidentUpdated {
+        incident_id: IncidentId,
+        changes: IncidentChanges,
+    },
+    IncidentStatusChanged {
+        incident_id: IncidentId,
+        status: IncidentStatus,
+    },
+    UnitAssigned {
+        incident_id: IncidentId,
+        unit_id: UnitId,
+    },
+    UnitReleased {
+        incident_id: IncidentId,
+        unit_id: UnitId,
+    },
+    NoteAdded {
+        incident_id: IncidentId,
+        text: String,
+    },
+    ChannelCreated {
+        channel: Channel,
+    },
     MessagePosted {
         message_id: MessageId,
         channel_id: ChannelId,
@@ -49,7 +79,10 @@ pub enum Event {
         body: String,
         ack_required: bool,
     },
-    MessageAcknowledged { message_id: MessageId, agency: AgencyCode },
+    MessageAcknowledged {
+        message_id: MessageId,
+        agency: AgencyCode,
+    },
 }
 
 impl Event {

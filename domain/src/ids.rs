@@ -122,8 +122,8 @@ impl ChannelId {
 
     /// Accepts any id a channel can have; whether it exists is the state's business.
     pub fn parse(raw: &str) -> Result<Self, Refusal> {
-        let ok = (1..=64).contains(&raw.len())
-            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let ok =
+            (1..=64).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if ok {
             Ok(Self(raw.to_owned()))
         } else {

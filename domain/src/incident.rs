@@ -42,7 +42,9 @@ impl IncidentKind {
     pub fn fitting_unit_kinds(self) -> &'static [UnitKind] {
         use UnitKind::*;
         match self {
-            IncidentKind::TerroristAttack => &[TacticalTeam, PatrolCar, Ambulance, MedicalTeam, FireEngine, CommandVehicle],
+            IncidentKind::TerroristAttack => {
+                &[TacticalTeam, PatrolCar, Ambulance, MedicalTeam, FireEngine, CommandVehicle]
+            }
             IncidentKind::Shooting | IncidentKind::Hostage => &[TacticalTeam, PatrolCar, Ambulance, CommandVehicle],
             IncidentKind::Explosion => &[FireEngine, RescueUnit, Ambulance, PatrolCar, Hazmat],
             IncidentKind::Fire => &[FireEngine, Ladder, RescueUnit, Ambulance],
@@ -93,10 +95,8 @@ impl IncidentStatus {
     /// closed (false alarm, cancelled); a contained incident may flare up back to on scene.
     pub fn can_become(self, to: IncidentStatus) -> bool {
         use IncidentStatus::*;
-        matches!(
-            (self, to),
-            (New, Dispatched) | (Dispatched, OnScene) | (OnScene, Contained) | (Contained, OnScene)
-        ) || (self != Closed && to == Closed)
+        matches!((self, to), (New, Dispatched) | (Dispatched, OnScene) | (OnScene, Contained) | (Contained, OnScene))
+            || (self != Closed && to == Closed)
     }
 
     pub fn is_open(self) -> bool {

@@ -37,7 +37,13 @@ pub fn eta_s(kind: UnitKind, distance_m: f64) -> u32 {
 /// Available, non-stale units whose kind fits `incident`, nearest first (ties by id, so the
 /// order is stable), at most `limit`. Units without a known position cannot be ranked and are
 /// left out; so are stale ones, whose position may be far from the truth.
-pub fn recommend(state: &State, incident: &Incident, now_ms: i64, stale_after_ms: i64, limit: usize) -> Vec<Recommendation> {
+pub fn recommend(
+    state: &State,
+    incident: &Incident,
+    now_ms: i64,
+    stale_after_ms: i64,
+    limit: usize,
+) -> Vec<Recommendation> {
     recommend_at(state, incident.kind.fitting_unit_kinds(), &incident.location, now_ms, stale_after_ms, limit)
 }
 

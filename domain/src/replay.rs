@@ -114,10 +114,16 @@ pub enum Direction {
 pub enum Control {
     Play,
     Pause,
-    Seek { at_ms: i64 },
-    Speed { speed: f64 },
+    Seek {
+        at_ms: i64,
+    },
+    Speed {
+        speed: f64,
+    },
     /// Pauses on the next (or previous) event other than a position report.
-    Step { direction: Direction },
+    Step {
+        direction: Direction,
+    },
 }
 
 /// A note a trainer pins on the session's timeline.

@@ -201,7 +201,9 @@ impl State {
     }
 
     fn admit_to_incident_channel(&mut self, incident_id: IncidentId, agency: &AgencyCode) {
-        if let Some(members) = self.channels.get_mut(&ChannelId::for_incident(incident_id)).and_then(|c| c.members.as_mut()) {
+        if let Some(members) =
+            self.channels.get_mut(&ChannelId::for_incident(incident_id)).and_then(|c| c.members.as_mut())
+        {
             members.insert(agency.clone());
         }
     }

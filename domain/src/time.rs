@@ -14,7 +14,10 @@ pub fn check_ms(field: &str, ms: i64) -> Result<i64, Refusal> {
     if (EARLIEST_MS..=LATEST_MS).contains(&ms) {
         Ok(ms)
     } else {
-        Err(Refusal::invalid(field, format!("{field} must be a time between 1970 and 3000 in ms since the Unix epoch (got {ms})")))
+        Err(Refusal::invalid(
+            field,
+            format!("{field} must be a time between 1970 and 3000 in ms since the Unix epoch (got {ms})"),
+        ))
     }
 }
 

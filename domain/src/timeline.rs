@@ -37,15 +37,19 @@ pub struct Entry {
 pub fn entry(state: &State, logged: &LoggedEvent) -> Option<Entry> {
     let lead = |id: &IncidentId| state.incidents.get(id).map(|i| i.lead_agency.clone());
     let agency_of = |id: &UnitId| state.units.get(id).map(|u| u.agency.clone());
-    let incident_of_channel = |c: &ChannelId| state.incidents.keys().find(|i| ChannelId::for_incident(**i) == *c).copied();
+    let incident_of_channel =
+        |c: &ChannelId| state.incidents.keys().find(|i| ChannelId::for_incident(**i) == *c).copied();
     let (lane, agency, incident, unit, message) = match &logged.event {
-        Event::AgencyRegistered { .. } | Event::UnitRegistered { .. } | Event::PositionsReported { .. } | Event::ChannelCreated { .. } => {
-            return None
+        Event::AgencyRegistered { .. }
+        | Event::UnitRegistered { .. }
+        | Event::PositionsReported { .. }
+        | Event::ChannelCreated { .. } => return None,
+        Event::IncidentCreated { incident_id, lead_agency, .. } => {
+            (Lane::Incidents, Some(lead_agency.clone()), Some(*incident_id), None, None)
         }
-        Event::IncidentCreated { incident_id, lead_agency, .. } => (Lane::Incidents, Some(lead_agency.clone()), Some(*incident_id), None, None),
-        Event::IncidentUpdated { incident_id, .. } | Event::IncidentStatusChanged { incident_id, .. } | Event::NoteAdded { incident_id, .. } => {
-            (Lane::Incidents, lead(incident_id), Some(*incident_id), None, None)
-        }
+        Event::IncidentUpdated { incident_id, .. }
+        | Event::IncidentStatusChanged { incident_id, .. }
+        | Event::NoteAdded { incident_id, .. } => (Lane::Incidents, lead(incident_id), Some(*incident_id), None, None),
         Event::UnitStatusChanged { unit_id, .. } => {
             let incident = state.units.get(unit_id).and_then(|u| u.incident_id);
             (Lane::Units, agency_of(unit_id), incident, Some(*unit_id), None)

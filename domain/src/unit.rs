@@ -118,7 +118,15 @@ struct RawFix {
 impl TryFrom<RawFix> for Fix {
     type Error = Refusal;
     fn try_from(r: RawFix) -> Result<Self, Refusal> {
-        Fix::parse(r.unit_id, r.position.lon, r.position.lat, r.heading_deg, r.speed_mps, r.accuracy_m, r.reported_at_ms)
+        Fix::parse(
+            r.unit_id,
+            r.position.lon,
+            r.position.lat,
+            r.heading_deg,
+            r.speed_mps,
+            r.accuracy_m,
+            r.reported_at_ms,
+        )
     }
 }
 
@@ -248,7 +256,13 @@ mod tests {
     fn free_units_may_only_be_available_or_out_of_service() {
         let u = unit(UnitStatus::Available, None);
         assert!(u.check_status_change(UnitStatus::OutOfService).is_ok());
-        for to in [UnitStatus::Dispatched, UnitStatus::EnRoute, UnitStatus::OnScene, UnitStatus::Transporting, UnitStatus::AtHospital] {
+        for to in [
+            UnitStatus::Dispatched,
+            UnitStatus::EnRoute,
+            UnitStatus::OnScene,
+            UnitStatus::Transporting,
+            UnitStatus::AtHospital,
+        ] {
             assert_eq!(u.check_status_change(to).unwrap_err().kind, crate::RefusalKind::Conflict);
         }
         assert!(u.check_status_change(UnitStatus::Available).is_err(), "no-op change is refused");

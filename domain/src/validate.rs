@@ -29,12 +29,15 @@ pub fn event(event: &Event) -> Result<(), Refusal> {
         Event::UnitRegistered { callsign, .. } => text("callsign", callsign, MAX_CALLSIGN_CHARS),
         Event::PositionsReported { fixes } => {
             if fixes.is_empty() || fixes.len() > MAX_FIXES_PER_BATCH {
-                return Err(Refusal::invalid("fixes", format!("a position batch holds 1 to {MAX_FIXES_PER_BATCH} fixes")));
+                return Err(Refusal::invalid(
+                    "fixes",
+                    format!("a position batch holds 1 to {MAX_FIXES_PER_BATCH} fixes"),
+                ));
             }
             Ok(()) // each fix was parsed by `Fix::parse` when deserialized
         }
         Event::IncidentCreated { area, address, .. } => {
-            area.as_ref().map_or(Ok(()), |a| self::area(a))?;
+            area.as_ref().map_or(Ok(()), self::area)?;
             text("address", address, MAX_ADDRESS_CHARS)
         }
         Event::IncidentUpdated { changes, .. } => incident_changes(changes).map_err(|r| r.within("changes")),
@@ -94,7 +97,9 @@ fn incident(i: &Incident) -> Result<(), Refusal> {
     }
     actor("created_by", &i.created_by)?;
     actor("updated_by", &i.updated_by)?;
-    for (field, ms) in [("created_at_ms", i.created_at_ms), ("updated_at_ms", i.updated_at_ms), ("status_since_ms", i.status_since_ms)] {
+    for (field, ms) in
+        [("created_at_ms", i.created_at_ms), ("updated_at_ms", i.updated_at_ms), ("status_since_ms", i.status_since_ms)]
+    {
         check_ms(field, ms)?;
     }
     Ok(())
@@ -161,7 +166,8 @@ mod tests {
 
     #[test]
     fn hostile_values_in_imported_events_are_refused() {
-        let ok = r#"{"seq":1,"at_ms":1795000000000,"actor":"d","event":{"type":"note_added","incident_id":1,"text":"ok"}}"#;
+        let ok =
+            r#"{"seq":1,"at_ms":1795000000000,"actor":"d","event":{"type":"note_added","incident_id":1,"text":"ok"}}"#;
         assert!(parse_event(ok).is_ok());
         let cases = [
             r#"{"seq":1,"at_ms":1795000000000,"actor":"d","event":{"type":"positions_reported","fixes":[{"unit_id":1,"position":{"lon":1e308,"lat":0},"heading_deg":null,"speed_mps":null,"accuracy_m":null,"reported_at_ms":1}]}}"#,

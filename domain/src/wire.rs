@@ -65,7 +65,14 @@ impl From<&Fix> for WireFix {
 impl From<WireFix> for Fix {
     /// The server sent fixes it validated; they are taken as they are.
     fn from(w: WireFix) -> Self {
-        Fix { unit_id: UnitId(w.0), position: Point { lon: w.1, lat: w.2 }, heading_deg: w.3, speed_mps: w.4, accuracy_m: w.5, reported_at_ms: w.6 }
+        Fix {
+            unit_id: UnitId(w.0),
+            position: Point { lon: w.1, lat: w.2 },
+            heading_deg: w.3,
+            speed_mps: w.4,
+            accuracy_m: w.5,
+            reported_at_ms: w.6,
+        }
     }
 }
 
@@ -73,7 +80,9 @@ impl ServerMessage {
     /// The message for one logged event: `positions` for a position batch, else `event`.
     pub fn event(logged: &LoggedEvent) -> Self {
         match &logged.event {
-            Event::PositionsReported { fixes } => Self::positions(logged.seq, logged.at_ms, &logged.actor, fixes.iter(), None),
+            Event::PositionsReported { fixes } => {
+                Self::positions(logged.seq, logged.at_ms, &logged.actor, fixes.iter(), None)
+            }
             event => ServerMessage::Event {
                 seq: logged.seq,
                 at_ms: logged.at_ms,
@@ -85,8 +94,20 @@ impl ServerMessage {
     }
 
     /// A position batch (or a merged run of them, from `merged_from`).
-    pub fn positions<'a>(seq: Seq, at_ms: i64, actor: &str, fixes: impl Iterator<Item = &'a Fix>, merged_from: Option<Seq>) -> Self {
-        ServerMessage::Positions { seq, at_ms, actor: actor.to_owned(), fixes: fixes.map(WireFix::from).collect(), merged_from }
+    pub fn positions<'a>(
+        seq: Seq,
+        at_ms: i64,
+        actor: &str,
+        fixes: impl Iterator<Item = &'a Fix>,
+        merged_from: Option<Seq>,
+    ) -> Self {
+        ServerMessage::Positions {
+            seq,
+            at_ms,
+            actor: actor.to_owned(),
+            fixes: fixes.map(WireFix::from).collect(),
+            merged_from,
+        }
     }
 
     pub fn seq(&self) -> Seq {
@@ -110,7 +131,9 @@ impl ServerMessage {
     /// The logged event an `event` or `positions` message carries, and its `merged_from`.
     pub fn into_event(self) -> Option<(LoggedEvent, Option<Seq>)> {
         match self {
-            ServerMessage::Event { seq, at_ms, actor, event, merged_from } => Some((LoggedEvent { seq, at_ms, actor, event }, merged_from)),
+            ServerMessage::Event { seq, at_ms, actor, event, merged_from } => {
+                Some((LoggedEvent { seq, at_ms, actor, event }, merged_from))
+            }
             ServerMessage::Positions { seq, at_ms, actor, fixes, merged_from } => {
                 let event = Event::PositionsReported { fixes: fixes.into_iter().map(Fix::from).collect() };
                 Some((LoggedEvent { seq, at_ms, actor, event }, merged_from))
@@ -135,14 +158,35 @@ mod tests {
     #[test]
     fn a_position_batch_travels_as_compact_arrays_and_comes_back_the_same() {
         let fixes: Vec<Fix> = (1..=50)
-            .map(|u| Fix::parse(UnitId(u), 2.35 + f64::from(u) * 1e-4, 48.85, Some(90.5), Some(12.25), if u % 2 == 0 { Some(4.0) } else { None }, 1_795_000_000_000 + i64::from(u)).unwrap())
+            .map(|u| {
+                Fix::parse(
+                    UnitId(u),
+                    2.35 + f64::from(u) * 1e-4,
+                    48.85,
+                    Some(90.5),
+                    Some(12.25),
+                    if u % 2 == 0 { Some(4.0) } else { None },
+                    1_795_000_000_000 + i64::from(u),
+                )
+                .unwrap()
+            })
             .collect();
-        let logged = LoggedEvent { seq: 7, at_ms: 1_795_000_000_500, actor: "avl".into(), event: Event::PositionsReported { fixes } };
+        let logged = LoggedEvent {
+            seq: 7,
+            at_ms: 1_795_000_000_500,
+            actor: "avl".into(),
+            event: Event::PositionsReported { fixes },
+        };
         let text = serde_json::to_string(&ServerMessage::event(&logged)).unwrap();
         assert!(text.starts_with(r#"{"type":"positions","seq":7"#), "{text}");
         let (back, merged_from) = serde_json::from_str::<ServerMessage>(&text).unwrap().into_event().unwrap();
         assert_eq!((back, merged_from), (logged.clone(), None));
         let as_event = serde_json::to_string(&logged.event).unwrap();
-        assert!(text.len() * 2 < as_event.len(), "compact: {} bytes against {} as an event", text.len(), as_event.len());
+        assert!(
+            text.len() * 2 < as_event.len(),
+            "compact: {} bytes against {} as an event",
+            text.len(),
+            as_event.len()
+        );
     }
 }

@@ -49,7 +49,8 @@ fn assigning_dispatches_the_unit_and_the_new_incident() {
     assert_eq!(room.state.units[&U2].incident_id, Some(I1));
     assert_eq!(status(&room, I1), IncidentStatus::Dispatched);
     // A second unit does not re-dispatch the incident.
-    let kinds: Vec<_> = room.must(Command::AssignUnit { incident_id: I1, unit_id: U1 }).iter().map(|e| e.event.kind()).collect();
+    let kinds: Vec<_> =
+        room.must(Command::AssignUnit { incident_id: I1, unit_id: U1 }).iter().map(|e| e.event.kind()).collect();
     assert_eq!(kinds, ["unit_assigned", "unit_status_changed"]);
     // Need-to-know: the police now read the incident channel too.
     let channel = &room.state.channels[&ChannelId::for_incident(I1)];
@@ -62,7 +63,10 @@ fn assignment_refusals_name_the_reason() {
     room.must(Command::AssignUnit { incident_id: I1, unit_id: U2 });
     assert_eq!(room.refusal(Command::AssignUnit { incident_id: I1, unit_id: U2 }).kind, RefusalKind::Conflict);
     assert_eq!(room.refusal(Command::AssignUnit { incident_id: I1, unit_id: UnitId(99) }).kind, RefusalKind::NotFound);
-    assert_eq!(room.refusal(Command::AssignUnit { incident_id: IncidentId(9), unit_id: U1 }).kind, RefusalKind::NotFound);
+    assert_eq!(
+        room.refusal(Command::AssignUnit { incident_id: IncidentId(9), unit_id: U1 }).kind,
+        RefusalKind::NotFound
+    );
     room.must(incident("PP"));
     let elsewhere = room.refusal(Command::AssignUnit { incident_id: IncidentId(2), unit_id: U2 });
     assert!(elsewhere.message.contains("release it"), "{elsewhere}");
@@ -125,7 +129,8 @@ fn incident_creation_checks_the_lead_agency_and_address() {
 fn updates_change_only_the_given_fields_and_record_who() {
     let mut room = staffed_room();
     let area = Area::parse(&[[2.34, 48.85], [2.36, 48.85], [2.36, 48.86]]).unwrap();
-    let changes = event::IncidentChanges { priority: Some(Priority::P1), area: Some(Some(area.clone())), ..Default::default() };
+    let changes =
+        event::IncidentChanges { priority: Some(Priority::P1), area: Some(Some(area.clone())), ..Default::default() };
     room.run_as("chef-de-salle", Command::UpdateIncident { incident_id: I1, changes }).unwrap();
     let i = &room.state.incidents[&I1];
     assert_eq!((i.priority, i.area.as_ref(), i.kind), (Priority::P1, Some(&area), IncidentKind::Fire));
@@ -162,7 +167,10 @@ fn unit_status_changes_follow_the_assignment_rules_and_restart_the_timer() {
         assert_eq!(room.state.units[&U2].status_since_ms, room.now_ms, "{s:?}");
     }
     assert_eq!(room.refusal(set(UnitStatus::AtHospital)).kind, RefusalKind::Conflict);
-    assert_eq!(room.refusal(Command::ChangeUnitStatus { unit_id: UnitId(42), status: UnitStatus::Available }).kind, RefusalKind::NotFound);
+    assert_eq!(
+        room.refusal(Command::ChangeUnitStatus { unit_id: UnitId(42), status: UnitStatus::Available }).kind,
+        RefusalKind::NotFound
+    );
 }
 
 #[test]
@@ -193,7 +201,11 @@ fn messages_respect_need_to_know_and_acks_are_per_user() {
         ack_required: true,
     };
     let incident_channel = ChannelId::for_incident(I1);
-    assert_eq!(room.refusal(post(incident_channel.clone(), "PP")).kind, RefusalKind::Conflict, "PP not on the incident yet");
+    assert_eq!(
+        room.refusal(post(incident_channel.clone(), "PP")).kind,
+        RefusalKind::Conflict,
+        "PP not on the incident yet"
+    );
     room.must(post(incident_channel.clone(), "BSPP"));
     room.must(post(ChannelId::room(), "PP"));
     assert_eq!(room.refusal(post(ChannelId::parse("nowhere").unwrap(), "PP")).kind, RefusalKind::NotFound);

@@ -13,14 +13,20 @@ fn any_command() -> impl Strategy<Value = Command> {
     let agency = prop::sample::select(vec!["PP", "BSPP", "SAMU", "NYPD"]);
     prop_oneof![
         (0usize..12, agency.clone(), 0usize..14).prop_map(|(n, a, k)| unit(&format!("C-{n}"), a, UnitKind::ALL[k])),
-        (unit_id.clone(), 0usize..7).prop_map(|(unit_id, s)| Command::ChangeUnitStatus { unit_id, status: UnitStatus::ALL[s] }),
+        (unit_id.clone(), 0usize..7)
+            .prop_map(|(unit_id, s)| Command::ChangeUnitStatus { unit_id, status: UnitStatus::ALL[s] }),
         agency.clone().prop_map(incident),
-        (incident_id.clone(), unit_id.clone()).prop_map(|(incident_id, unit_id)| Command::AssignUnit { incident_id, unit_id }),
-        (incident_id.clone(), unit_id.clone()).prop_map(|(incident_id, unit_id)| Command::ReleaseUnit { incident_id, unit_id }),
-        (incident_id.clone(), 0usize..5).prop_map(|(incident_id, s)| Command::ChangeIncidentStatus { incident_id, status: IncidentStatus::ALL[s] }),
+        (incident_id.clone(), unit_id.clone())
+            .prop_map(|(incident_id, unit_id)| Command::AssignUnit { incident_id, unit_id }),
+        (incident_id.clone(), unit_id.clone())
+            .prop_map(|(incident_id, unit_id)| Command::ReleaseUnit { incident_id, unit_id }),
+        (incident_id.clone(), 0usize..5)
+            .prop_map(|(incident_id, s)| Command::ChangeIncidentStatus { incident_id, status: IncidentStatus::ALL[s] }),
         (incident_id.clone(), "[a-z ]{0,12}").prop_map(|(incident_id, text)| Command::AddNote { incident_id, text }),
         (unit_id, -2.0f64..2.0, 0i64..100_000).prop_map(|(unit_id, d, t)| Command::ReportPositions {
-            fixes: vec![Fix::parse(unit_id, 2.35 + d / 10.0, 48.85, Some(90.0), None, None, 1_700_000_000_000 - t).unwrap()],
+            fixes: vec![
+                Fix::parse(unit_id, 2.35 + d / 10.0, 48.85, Some(90.0), None, None, 1_700_000_000_000 - t).unwrap()
+            ],
         }),
         (incident_id.clone(), 0usize..4).prop_map(|(incident_id, p)| Command::UpdateIncident {
             incident_id,

@@ -30,7 +30,10 @@ fn events_land_on_their_lane_with_what_they_concern() {
     let created = &entries[0];
     assert_eq!((created.agency.clone(), created.incident), (Some(code("BSPP")), Some(IncidentId(1))));
     let en_route = &entries[4];
-    assert_eq!((en_route.unit, en_route.incident, en_route.agency.clone()), (Some(UnitId(2)), Some(IncidentId(1)), Some(code("BSPP"))));
+    assert_eq!(
+        (en_route.unit, en_route.incident, en_route.agency.clone()),
+        (Some(UnitId(2)), Some(IncidentId(1)), Some(code("BSPP")))
+    );
     let message = &entries[5];
     assert_eq!((message.incident, message.agency.clone()), (Some(IncidentId(1)), Some(code("BSPP"))));
     assert!(message.message.is_some());

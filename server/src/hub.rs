@@ -12,8 +12,8 @@
 //! overflowed, and the client's writer resyncs it from the log. Nothing is ever skipped silently.
 
 use bytes::Bytes;
-use std::collections::{BTreeMap, VecDeque};
 use parking_lot::Mutex;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Weak};
 use tokio::sync::Notify;
 use vigie_domain::wire::ServerMessage;
@@ -226,7 +226,8 @@ pub struct HubStats {
 
 impl Hub {
     pub fn new(state: State, outbox_bytes: usize) -> Self {
-        let inner = Inner { state, subscribers: Vec::new(), recent: VecDeque::with_capacity(RECENT_EVENTS), snapshot: None };
+        let inner =
+            Inner { state, subscribers: Vec::new(), recent: VecDeque::with_capacity(RECENT_EVENTS), snapshot: None };
         Self { inner: Mutex::new(inner), outbox_bytes }
     }
 
@@ -361,7 +362,11 @@ mod tests {
         let snapshot: ServerMessage = serde_json::from_slice(&sub.snapshot.clone().unwrap()).unwrap();
         assert!(matches!(snapshot, ServerMessage::Snapshot { seq: 2, ref state } if state.seq == 2));
         let again = hub.subscribe(|_| true);
-        assert_eq!(again.snapshot.as_ref().unwrap().as_ptr(), sub.snapshot.as_ref().unwrap().as_ptr(), "one serialisation per seq");
+        assert_eq!(
+            again.snapshot.as_ref().unwrap().as_ptr(),
+            sub.snapshot.as_ref().unwrap().as_ptr(),
+            "one serialisation per seq"
+        );
         drop(again);
         hub.publish(&[status(3)]);
         assert_eq!(sub.outbox.drain().frames.iter().map(Frame::seq).collect::<Vec<_>>(), [3]);

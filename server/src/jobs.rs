@@ -136,9 +136,14 @@ impl Jobs {
                 anyhow::bail!("{} must be a folder, not a link or a file", dir.display())
             }
             Ok(_) => {}
-            Err(_) => std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).with_context(|| format!("creating {}", dir.display()))?,
+            Err(_) => std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&dir)
+                .with_context(|| format!("creating {}", dir.display()))?,
         }
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).with_context(|| format!("securing {}", dir.display()))?;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("securing {}", dir.display()))?;
         for entry in std::fs::read_dir(&dir)?.flatten() {
             let _ = std::fs::remove_file(entry.path());
         }
@@ -157,7 +162,8 @@ impl Jobs {
         });
         let mut jobs = self.jobs.lock();
         jobs.insert(id, job.clone());
-        let expired: Vec<u32> = jobs.values().filter(|j| j.finished_at().is_some_and(|t| t.elapsed() > KEPT_FOR)).map(|j| j.id).collect();
+        let expired: Vec<u32> =
+            jobs.values().filter(|j| j.finished_at().is_some_and(|t| t.elapsed() > KEPT_FOR)).map(|j| j.id).collect();
         for id in expired {
             if let Some(j) = jobs.remove(&id) {
                 j.remove_file();
@@ -180,7 +186,8 @@ impl Jobs {
     /// the job's file from now on (removed if the job fails or is forgotten).
     pub fn create_file(&self, job: &Job) -> std::io::Result<(PathBuf, File)> {
         let path = self.dir.join(format!("{}-{}.vigie.gz", job.kind, crate::token::hex(16)));
-        let file = OpenOptions::new().write(true).create_new(true).mode(0o600).custom_flags(libc::O_NOFOLLOW).open(&path)?;
+        let file =
+            OpenOptions::new().write(true).create_new(true).mode(0o600).custom_flags(libc::O_NOFOLLOW).open(&path)?;
         *job.file.lock() = Some((path.clone(), String::new()));
         Ok((path, file))
     }

@@ -119,7 +119,11 @@ pub fn app(state: AppState) -> Router {
 }
 
 async fn api_not_found() -> http::error::ApiError {
-    http::error::ApiError::new(axum::http::StatusCode::NOT_FOUND, "no_such_endpoint", "no such endpoint; see /api/v1/openapi.json")
+    http::error::ApiError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        "no_such_endpoint",
+        "no such endpoint; see /api/v1/openapi.json",
+    )
 }
 
 /// How the UI's server functions read the room on the server.
@@ -128,7 +132,14 @@ fn room_source(state: &AppState) -> app::ssr::RoomSource {
     app::ssr::RoomSource(Arc::new(move || {
         let now_ms = state.clock.now_ms();
         let (room, recent) = state.hub.read_with_recent(|s, recent| (s.clone(), recent.to_vec()));
-        app::live::InitialRoom { state: room, recent, now_ms, stale_after_ms: state.config.stale_after_ms(), lang: Default::default(), replay: None }
+        app::live::InitialRoom {
+            state: room,
+            recent,
+            now_ms,
+            stale_after_ms: state.config.stale_after_ms(),
+            lang: Default::default(),
+            replay: None,
+        }
     }))
 }
 
@@ -141,10 +152,11 @@ fn replay_source(state: &AppState) -> app::ssr::ReplaySource {
             let session = state.replays.get(&id).ok_or_else(|| format!("no replay session {id}"))?;
             let info = session.info();
             let at_ms = info.clock.at(state.clock.now_ms());
-            let room = replay::seek::state_at(&state.store, session.log, at_ms, None, |_, _| {}).await.map_err(|e| {
-                tracing::error!(error = %format!("{e:#}"), session = %id, "materialising a replay page");
-                "the log could not be read; the server's log says why".to_owned()
-            })?;
+            let room =
+                replay::seek::state_at(&state.store, session.log, at_ms, None, |_, _| {}).await.map_err(|e| {
+                    tracing::error!(error = %format!("{e:#}"), session = %id, "materialising a replay page");
+                    "the log could not be read; the server's log says why".to_owned()
+                })?;
             Ok(app::live::InitialRoom {
                 state: room,
                 recent: Vec::new(),
@@ -178,8 +190,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     tracing::info!(seq = room.seq, units = room.units.len(), incidents = room.incidents.len(), "room loaded");
     let hub = Arc::new(Hub::new(room.clone(), config.outbox_bytes).with_recent(recent));
     let (stop, shutdown) = watch::channel(false);
-    let (sequencer, sequencer_task) =
-        Sequencer::start(
+    let (sequencer, sequencer_task) = Sequencer::start(
         store.clone(),
         hub.clone(),
         clock.clone(),
@@ -188,7 +199,8 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         config.snapshot_every_events,
         shutdown.clone(),
     );
-    let listener = tokio::net::TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
+    let listener =
+        tokio::net::TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
     let addr = listener.local_addr()?;
     let leptos_options = LeptosOptions::builder()
         .output_name("vigie")
@@ -245,7 +257,11 @@ fn warn_if_streams_outgrow(config: &Config) {
         .ok()
         .and_then(|m| m.lines().find(|l| l.starts_with("MemTotal:"))?.split_whitespace().nth(1)?.parse::<u64>().ok())
         .map(|kib| kib * 1024);
-    tracing::info!(worst_case_mib = worst >> 20, clients = config.max_stream_clients, "stream clients' memory is bounded");
+    tracing::info!(
+        worst_case_mib = worst >> 20,
+        clients = config.max_stream_clients,
+        "stream clients' memory is bounded"
+    );
     if total.is_some_and(|t| worst > t / 2) {
         tracing::warn!(
             worst_case_mib = worst >> 20,
@@ -259,7 +275,8 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
         tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
     }
     #[cfg(not(unix))]

@@ -170,7 +170,14 @@ struct Timers {
     idle: Duration,
 }
 
-async fn connection(tcp: TcpStream, peer: SocketAddr, app: Router, timers: Timers, mut stop: watch::Receiver<bool>, slot: Slot) {
+async fn connection(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    app: Router,
+    timers: Timers,
+    mut stop: watch::Receiver<bool>,
+    slot: Slot,
+) {
     let io = Watched::new(tcp);
     let last_moved = io.last_moved.clone();
     let service = app.map_request(move |mut request: axum::http::Request<Incoming>| {
@@ -246,7 +253,11 @@ impl AsyncWrite for Watched {
         polled
     }
 
-    fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[std::io::IoSlice<'_>]) -> Poll<std::io::Result<usize>> {
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
         let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
         if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
             self.moved();

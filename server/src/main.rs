@@ -39,9 +39,13 @@ enum Cmd {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
         .init();
-    let command = Cli::parse().command.unwrap_or_else(|| Cmd::Serve { config: Cli::parse_from(["vigie", "serve"]).serve_config() });
+    let command = Cli::parse()
+        .command
+        .unwrap_or_else(|| Cmd::Serve { config: Cli::parse_from(["vigie", "serve"]).serve_config() });
     match command {
         Cmd::Serve { config } => vigie::start(config, Arc::new(SystemClock)).await?.until_signalled().await,
         Cmd::Demo { config, demo } => {

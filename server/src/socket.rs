@@ -71,7 +71,8 @@ where
         Err(message) => return ApiError::new(StatusCode::BAD_REQUEST, "not_a_websocket", message).into_response(),
     };
     let Some(on_upgrade) = request.extensions_mut().remove::<hyper::upgrade::OnUpgrade>() else {
-        return ApiError::new(StatusCode::BAD_REQUEST, "not_a_websocket", "this connection cannot be upgraded").into_response();
+        return ApiError::new(StatusCode::BAD_REQUEST, "not_a_websocket", "this connection cannot be upgraded")
+            .into_response();
     };
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
     let Some(permit) = state.streams.take(peer) else {
@@ -110,7 +111,12 @@ where
 /// The `Sec-WebSocket-Accept` value for a valid upgrade request (RFC 6455 §4.2.1), or why not.
 fn handshake_key(method: &Method, headers: &HeaderMap) -> Result<String, &'static str> {
     let has_token = |name: header::HeaderName, token: &str| {
-        headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(|t| t.trim().eq_ignore_ascii_case(token))
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case(token))
     };
     if method != Method::GET {
         return Err("a WebSocket upgrade is a GET");
@@ -134,7 +140,11 @@ fn check_origin(headers: &HeaderMap, origins: &Origins) -> Result<(), ApiError> 
     if origins.allows_origin(origin) {
         Ok(())
     } else {
-        Err(ApiError::new(StatusCode::FORBIDDEN, "origin_not_allowed", format!("origin {origin} may not open the stream")))
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            format!("origin {origin} may not open the stream"),
+        ))
     }
 }
 
@@ -162,7 +172,9 @@ pub async fn read_client(mut stream: SplitStream<Socket>, replies: mpsc::Sender<
                 Ok(ClientMessage::Ping) => Reply::Heartbeat,
                 Err(e) => Reply::Error { code: "bad_message", message: format!("not a client message: {e}") },
             },
-            Message::Binary(_) => Reply::Error { code: "bad_message", message: "the stream takes JSON text messages".into() },
+            Message::Binary(_) => {
+                Reply::Error { code: "bad_message", message: "the stream takes JSON text messages".into() }
+            }
             Message::Close(_) => break,
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
         };
@@ -174,7 +186,11 @@ pub async fn read_client(mut stream: SplitStream<Socket>, replies: mpsc::Sender<
 
 /// Queues every message (fragmented past [`FRAGMENT_BYTES`]) then flushes once (write merging);
 /// gives up after `write_timeout`.
-pub async fn write_all(sink: &mut Sink, write_timeout: Duration, messages: impl Iterator<Item = Bytes>) -> Result<(), &'static str> {
+pub async fn write_all(
+    sink: &mut Sink,
+    write_timeout: Duration,
+    messages: impl Iterator<Item = Bytes>,
+) -> Result<(), &'static str> {
     let write = async move {
         for bytes in messages {
             for frame in fragments(bytes)? {

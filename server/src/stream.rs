@@ -27,7 +27,9 @@ use vigie_domain::Seq;
 use crate::http::error::ApiError;
 use crate::http::extract::ApiQuery;
 use crate::hub::{encode, Frame, Outbox};
-use crate::socket::{accept, close, read_client, write_all, Reply, Sink, Socket, CLOSE_POLICY, CLOSE_RESTART, REPLY_QUEUE};
+use crate::socket::{
+    accept, close, read_client, write_all, Reply, Sink, Socket, CLOSE_POLICY, CLOSE_RESTART, REPLY_QUEUE,
+};
 use crate::AppState;
 
 /// Events per store read while catching a client up.

@@ -31,7 +31,8 @@ pub struct InitialRoom {
 
 #[server(prefix = "/leptos", endpoint = "load_room")]
 pub async fn load_room() -> Result<InitialRoom, ServerFnError> {
-    let source = use_context::<crate::ssr::RoomSource>().ok_or_else(|| ServerFnError::new("the room is not available"))?;
+    let source =
+        use_context::<crate::ssr::RoomSource>().ok_or_else(|| ServerFnError::new("the room is not available"))?;
     let mut room = (source.0)();
     let accept = use_context::<http::request::Parts>()
         .and_then(|p| p.headers.get("accept-language").and_then(|v| v.to_str().ok()).map(str::to_string));
@@ -42,7 +43,8 @@ pub async fn load_room() -> Result<InitialRoom, ServerFnError> {
 /// The room of replay session `id` at its clock's moment, for a replay page.
 #[server(prefix = "/leptos", endpoint = "load_replay")]
 pub async fn load_replay(id: String) -> Result<InitialRoom, ServerFnError> {
-    let source = use_context::<crate::ssr::ReplaySource>().ok_or_else(|| ServerFnError::new("replay is not available"))?;
+    let source =
+        use_context::<crate::ssr::ReplaySource>().ok_or_else(|| ServerFnError::new("replay is not available"))?;
     let mut room = (source.0)(id).await.map_err(ServerFnError::new)?;
     let accept = use_context::<http::request::Parts>()
         .and_then(|p| p.headers.get("accept-language").and_then(|v| v.to_str().ok()).map(str::to_string));
@@ -53,7 +55,10 @@ pub async fn load_replay(id: String) -> Result<InitialRoom, ServerFnError> {
 /// Loads the room once and renders `page` with it. The resource is blocking, so the server sends
 /// the page with real figures and the browser hydrates from the same data.
 #[component]
-pub fn WithRoom(page: fn(LiveRoom) -> AnyView, #[prop(optional, into)] replay: Option<Signal<String>>) -> impl IntoView {
+pub fn WithRoom(
+    page: fn(LiveRoom) -> AnyView,
+    #[prop(optional, into)] replay: Option<Signal<String>>,
+) -> impl IntoView {
     let initial = Resource::new_blocking(
         move || replay.map(|id| id.get()),
         |replay| async move {
@@ -150,8 +155,13 @@ impl Dirty {
                 self.incidents = true;
             }
             E::UnitRegistered { .. } | E::AgencyRegistered { .. } => self.all = true,
-            E::IncidentCreated { .. } | E::IncidentUpdated { .. } | E::IncidentStatusChanged { .. } => self.incidents = true,
-            E::NoteAdded { .. } | E::ChannelCreated { .. } | E::MessagePosted { .. } | E::MessageAcknowledged { .. } => {}
+            E::IncidentCreated { .. } | E::IncidentUpdated { .. } | E::IncidentStatusChanged { .. } => {
+                self.incidents = true
+            }
+            E::NoteAdded { .. }
+            | E::ChannelCreated { .. }
+            | E::MessagePosted { .. }
+            | E::MessageAcknowledged { .. } => {}
         }
     }
 

@@ -22,7 +22,14 @@ pub enum Outcome {
 }
 
 /// Sends `body` with `method` to `path` and reports the outcome in `outcome`. Returns at once.
-pub fn send(method: &'static str, path: String, body: Option<Value>, what: String, operator: Operator, outcome: RwSignal<Outcome>) {
+pub fn send(
+    method: &'static str,
+    path: String,
+    body: Option<Value>,
+    what: String,
+    operator: Operator,
+    outcome: RwSignal<Outcome>,
+) {
     outcome.set(Outcome::Pending);
     #[cfg(feature = "hydrate")]
     wasm_bindgen_futures::spawn_local(async move {

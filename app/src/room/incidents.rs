@@ -107,7 +107,8 @@ fn IncidentDetail() -> impl IntoView {
 fn IncidentCard(incident: Incident) -> impl IntoView {
     let ui = expect_context::<Ui>();
     let id = incident.incident_id;
-    let next: Vec<IncidentStatus> = IncidentStatus::ALL.into_iter().filter(|s| incident.status.can_become(*s)).collect();
+    let next: Vec<IncidentStatus> =
+        IncidentStatus::ALL.into_iter().filter(|s| incident.status.can_become(*s)).collect();
     let assigned: Vec<(UnitId, String, String)> = ui.live.state.with_value(|s| {
         incident
             .assigned
@@ -228,8 +229,11 @@ pub fn PlaceIncident() -> impl IntoView {
     let submit = move |e: leptos::ev::SubmitEvent| {
         e.prevent_default();
         let Some((lon, lat)) = ui.placing.get_untracked() else { return };
-        let lead_agency = Some(lead.get_untracked()).filter(|l| !l.is_empty()).unwrap_or_else(|| ui.operator.get_untracked().agency);
-        let address = Some(address.get_untracked()).filter(|a| !a.trim().is_empty()).unwrap_or_else(|| format!("{lat:.5}, {lon:.5}"));
+        let lead_agency =
+            Some(lead.get_untracked()).filter(|l| !l.is_empty()).unwrap_or_else(|| ui.operator.get_untracked().agency);
+        let address = Some(address.get_untracked())
+            .filter(|a| !a.trim().is_empty())
+            .unwrap_or_else(|| format!("{lat:.5}, {lon:.5}"));
         ui.send(
             "POST",
             "/api/v1/incidents".into(),
@@ -281,4 +285,3 @@ pub fn PlaceIncident() -> impl IntoView {
     }
     .into_any()
 }
-

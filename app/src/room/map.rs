@@ -82,8 +82,9 @@ pub fn MapPanel() -> impl IntoView {
         Effect::new(move |previous: Option<std::collections::BTreeSet<vigie_domain::UnitId>>| {
             let now_ms = ui.live.now_ms.get();
             let stale_after = ui.live.stale_after_ms;
-            let stale: std::collections::BTreeSet<_> =
-                ui.live.state.with_value(|s| s.units.values().filter(|u| u.is_stale(now_ms, stale_after)).map(|u| u.unit_id).collect());
+            let stale: std::collections::BTreeSet<_> = ui.live.state.with_value(|s| {
+                s.units.values().filter(|u| u.is_stale(now_ms, stale_after)).map(|u| u.unit_id).collect()
+            });
             if let Some(previous) = previous {
                 let flipped: Vec<_> = previous.symmetric_difference(&stale).copied().collect();
                 if !flipped.is_empty() {
@@ -162,7 +163,13 @@ fn callbacks(ui: Ui) -> wasm_bindgen::JsValue {
 }
 
 #[cfg(feature = "hydrate")]
-fn unit_feature(s: &State, u: &Unit, now_ms: i64, stale_after_ms: i64, selected: Selection) -> Option<serde_json::Value> {
+fn unit_feature(
+    s: &State,
+    u: &Unit,
+    now_ms: i64,
+    stale_after_ms: i64,
+    selected: Selection,
+) -> Option<serde_json::Value> {
     let fix = u.last_fix.as_ref()?;
     let colour = s.agencies.get(&u.agency).map_or("#8b949e", |a| a.colour.as_str());
     Some(serde_json::json!({

@@ -70,7 +70,9 @@ pub fn UnreadBadge() -> impl IntoView {
         ui.live.changes.track();
         let agency = ui.operator.get().agency;
         marks.0.with(|marks| {
-            ui.live.state.with_value(|s| my_channels(s, &agency).iter().map(|(c, _)| unread(s, marks, c)).sum::<usize>())
+            ui.live
+                .state
+                .with_value(|s| my_channels(s, &agency).iter().map(|(c, _)| unread(s, marks, c)).sum::<usize>())
         })
     };
     view! { <Show when=move || { total() > 0 }><span class="unread" data-testid="unread-total">{total}</span></Show> }
@@ -86,10 +88,13 @@ pub fn MessagePanel() -> impl IntoView {
         let agency = ui.operator.get().agency;
         marks.0.with(|marks| {
             ui.live.state.with_value(|s| {
-                my_channels(s, &agency).into_iter().map(|(id, name)| {
-                    let n = unread(s, marks, &id);
-                    (id, name, n)
-                }).collect::<Vec<_>>()
+                my_channels(s, &agency)
+                    .into_iter()
+                    .map(|(id, name)| {
+                        let n = unread(s, marks, &id);
+                        (id, name, n)
+                    })
+                    .collect::<Vec<_>>()
             })
         })
     };
@@ -97,8 +102,14 @@ pub fn MessagePanel() -> impl IntoView {
         ui.live.changes.track();
         let channel = channel.get();
         ui.live.state.with_value(|s| {
-            let mut list: Vec<(Message, (usize, usize))> =
-                s.messages.values().rev().filter(|m| m.channel_id == channel).take(100).map(|m| (m.clone(), ack_state(s, m))).collect();
+            let mut list: Vec<(Message, (usize, usize))> = s
+                .messages
+                .values()
+                .rev()
+                .filter(|m| m.channel_id == channel)
+                .take(100)
+                .map(|m| (m.clone(), ack_state(s, m)))
+                .collect();
             list.reverse();
             list
         })
@@ -107,7 +118,10 @@ pub fn MessagePanel() -> impl IntoView {
     Effect::new(move |_| {
         ui.live.changes.track();
         let c = channel.get();
-        let last = ui.live.state.with_value(|s| s.messages.values().filter(|m| m.channel_id == c).map(|m| m.message_id.0).max());
+        let last = ui
+            .live
+            .state
+            .with_value(|s| s.messages.values().filter(|m| m.channel_id == c).map(|m| m.message_id.0).max());
         if let Some(last) = last {
             marks.0.update(|m| {
                 m.insert(c, last);

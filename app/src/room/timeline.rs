@@ -11,7 +11,8 @@ use super::{Selection, SideTab, Ui};
 use crate::overview::describe;
 
 /// Zoom levels offered as buttons (the wheel goes between and beyond them).
-const SPANS: [(&str, i64); 4] = [("15 min", 15 * 60_000), ("1 h", 3_600_000), ("6 h", 6 * 3_600_000), ("24 h", 24 * 3_600_000)];
+const SPANS: [(&str, i64); 4] =
+    [("15 min", 15 * 60_000), ("1 h", 3_600_000), ("6 h", 6 * 3_600_000), ("24 h", 24 * 3_600_000)];
 const MIN_SPAN_MS: i64 = 60_000;
 const MAX_SPAN_MS: i64 = 7 * 24 * 3_600_000;
 /// At most this many items are drawn; beyond that the window is too wide to click one anyway.
@@ -62,7 +63,11 @@ pub fn Timeline() -> impl IntoView {
         let (start, end) = window();
         let step = tick_step(end - start);
         let first = (start / step + 1) * step;
-        (0..).map(|i| first + i * step).take_while(|t| *t < end).map(|t| (pct(t, start, end), clock(t))).collect::<Vec<_>>()
+        (0..)
+            .map(|i| first + i * step)
+            .take_while(|t| *t < end)
+            .map(|t| (pct(t, start, end), clock(t)))
+            .collect::<Vec<_>>()
     };
     let drag = StoredValue::new(None::<(f64, i64)>);
     let width = NodeRef::<leptos::html::Div>::new();
@@ -198,7 +203,17 @@ fn pct(t: i64, start: i64, end: i64) -> f64 {
 
 /// About six to twelve ticks whatever the zoom.
 fn tick_step(span_ms: i64) -> i64 {
-    const STEPS: [i64; 9] = [60_000, 2 * 60_000, 5 * 60_000, 10 * 60_000, 15 * 60_000, 30 * 60_000, 3_600_000, 3 * 3_600_000, 6 * 3_600_000];
+    const STEPS: [i64; 9] = [
+        60_000,
+        2 * 60_000,
+        5 * 60_000,
+        10 * 60_000,
+        15 * 60_000,
+        30 * 60_000,
+        3_600_000,
+        3 * 3_600_000,
+        6 * 3_600_000,
+    ];
     STEPS.into_iter().find(|s| span_ms / s <= 12).unwrap_or(24 * 3_600_000)
 }
 
@@ -215,11 +230,17 @@ fn load_older(ui: Ui, older: RwSignal<Vec<LoggedEvent>>) {
         type PageUrl = Box<dyn Fn(u64) -> String>;
         let (url, max_pages, up_to): (PageUrl, usize, u64) = match ui.live.replay_id() {
             // A replay's timeline is the session's whole window.
-            Some(id) => (Box::new(move |after| format!("/api/v1/replays/{id}/events?after_seq={after}&limit=5000")), 20, u64::MAX),
+            Some(id) => (
+                Box::new(move |after| format!("/api/v1/replays/{id}/events?after_seq={after}&limit=5000")),
+                20,
+                u64::MAX,
+            ),
             // Four pages of 5 000 is more than a day of an exercise's non-position events.
             None => {
                 let since_ms = ui.live.now_ms.get_untracked() - 24 * 3_600_000;
-                let url = move |after| format!("/api/v1/events?without_positions=true&from_ms={since_ms}&after_seq={after}&limit=5000");
+                let url = move |after| {
+                    format!("/api/v1/events?without_positions=true&from_ms={since_ms}&after_seq={after}&limit=5000")
+                };
                 (Box::new(url), 4, ui.live.seq.get_untracked())
             }
         };

@@ -29,7 +29,8 @@ fn default_overdue_min(status: UnitStatus) -> Option<u32> {
 pub fn UnitBoard() -> impl IntoView {
     let ui = expect_context::<Ui>();
     let search = RwSignal::new(String::new());
-    let thresholds = RwSignal::new(UnitStatus::ALL.into_iter().map(|s| (s, default_overdue_min(s))).collect::<BTreeMap<_, _>>());
+    let thresholds =
+        RwSignal::new(UnitStatus::ALL.into_iter().map(|s| (s, default_overdue_min(s))).collect::<BTreeMap<_, _>>());
     let groups = move || {
         ui.live.changes.track();
         let needle = search.get().to_lowercase();
@@ -38,10 +39,13 @@ pub fn UnitBoard() -> impl IntoView {
             for u in s.units.values().filter(|u| needle.is_empty() || u.callsign.to_lowercase().contains(&needle)) {
                 by_agency.entry(u.agency.to_string()).or_default().push(u.clone());
             }
-            by_agency.into_iter().map(|(agency, units)| {
-                let colour = s.agencies.get(&units[0].agency).map(|a| a.colour.clone()).unwrap_or_default();
-                (agency, colour, units)
-            }).collect::<Vec<_>>()
+            by_agency
+                .into_iter()
+                .map(|(agency, units)| {
+                    let colour = s.agencies.get(&units[0].agency).map(|a| a.colour.clone()).unwrap_or_default();
+                    (agency, colour, units)
+                })
+                .collect::<Vec<_>>()
         })
     };
     view! {
@@ -93,7 +97,11 @@ fn UnitRow(unit: Unit, thresholds: RwSignal<BTreeMap<UnitStatus, Option<u32>>>) 
         let limit = thresholds.with(|t| t.get(&status).copied().flatten());
         limit.is_some_and(|m| ui.live.now_ms.get() - since > i64::from(m) * 60_000)
     };
-    let stale = move || ui.live.state.with_value(|s| s.units.get(&id).is_some_and(|u| u.is_stale(ui.live.now_ms.get(), ui.live.stale_after_ms)));
+    let stale = move || {
+        ui.live
+            .state
+            .with_value(|s| s.units.get(&id).is_some_and(|u| u.is_stale(ui.live.now_ms.get(), ui.live.stale_after_ms)))
+    };
     let callsign = unit.callsign.clone();
     view! {
         <li class=format!("unit-row status-{}", wire_name(&status)) class:overdue=overdue class:stale=stale

@@ -103,7 +103,8 @@ async fn main() -> anyhow::Result<()> {
     let before = cli.pid.and_then(process_usage);
     let result = match cli.run {
         Run::Ingest { units, batch: size, concurrency, seconds } => {
-            let ids: Vec<u64> = if cli.register { register(&http, &cli.url, units).await? } else { (1..=units as u64).collect() };
+            let ids: Vec<u64> =
+                if cli.register { register(&http, &cli.url, units).await? } else { (1..=units as u64).collect() };
             let committed = Arc::new(AtomicU64::new(0));
             let latencies = Arc::new(Mutex::new(Histogram::default()));
             let deadline = Instant::now() + Duration::from_secs(seconds);
@@ -118,7 +119,12 @@ async fn main() -> anyhow::Result<()> {
                             for chunk in ids.chunks(size as usize) {
                                 let body = batch(chunk, step);
                                 let sent = Instant::now();
-                                let ok = http.post(format!("{url}/api/v1/positions")).json(&body).send().await.is_ok_and(|r| r.status().is_success());
+                                let ok = http
+                                    .post(format!("{url}/api/v1/positions"))
+                                    .json(&body)
+                                    .send()
+                                    .await
+                                    .is_ok_and(|r| r.status().is_success());
                                 if ok {
                                     committed.fetch_add(chunk.len() as u64, Ordering::Relaxed);
                                     latencies.lock().unwrap().record(sent.elapsed().as_millis() as i64);
@@ -143,7 +149,8 @@ async fn main() -> anyhow::Result<()> {
         }
         Run::Fanout { units, hz, clients, seconds, timed_clients, batch: per_request } => {
             anyhow::ensure!(per_request > 0, "--batch must be at least 1");
-            let ids: Vec<u64> = if cli.register { register(&http, &cli.url, units).await? } else { (1..=units as u64).collect() };
+            let ids: Vec<u64> =
+                if cli.register { register(&http, &cli.url, units).await? } else { (1..=units as u64).collect() };
             let ws_url = cli.url.replacen("http://", "ws://", 1) + "/api/v1/stream";
             let fixes = Arc::new(AtomicU64::new(0));
             let resyncs = Arc::new(AtomicU64::new(0));
@@ -152,7 +159,9 @@ async fn main() -> anyhow::Result<()> {
             let measuring = Arc::new(std::sync::atomic::AtomicBool::new(false));
             let mut sockets = Vec::new();
             for c in 0..clients {
-                let (ws, _) = tokio_tungstenite::connect_async(&ws_url).await.with_context(|| format!("client {c} connecting"))?;
+                let (ws, _) = tokio_tungstenite::connect_async(&ws_url)
+                    .await
+                    .with_context(|| format!("client {c} connecting"))?;
                 sockets.push(ws);
             }
             let readers: Vec<_> = sockets
@@ -208,7 +217,8 @@ async fn main() -> anyhow::Result<()> {
                 let chunks: Vec<&[u64]> = ids.chunks(per_request.min(10_000)).collect();
                 let gap = period / chunks.len() as u32;
                 for (i, chunk) in chunks.iter().enumerate() {
-                    let response = http.post(format!("{}/api/v1/positions", cli.url)).json(&batch(chunk, step)).send().await?;
+                    let response =
+                        http.post(format!("{}/api/v1/positions", cli.url)).json(&batch(chunk, step)).send().await?;
                     if !response.status().is_success() {
                         bail!("positions refused: {}", response.text().await?);
                     }

@@ -37,14 +37,24 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let started = Instant::now();
     let store = Store::open(&args.db).await?;
-    anyhow::ensure!(store.seq_at(vigie::store::replay::Log::Live, i64::MAX).await? == 0, "{} already holds a log", args.db);
+    anyhow::ensure!(
+        store.seq_at(vigie::store::replay::Log::Live, i64::MAX).await? == 0,
+        "{} already holds a log",
+        args.db
+    );
     let seconds = (args.hours * 3600.0) as i64;
     let mut state = State::default();
     let (mut pending, mut weight, mut fixes_total) = (Vec::new(), 0u64, 0u64);
     // Future events by second: the incidents' later steps.
     let mut later: BTreeMap<i64, Vec<Event>> = BTreeMap::new();
-    let mut at_second = vec![event(json!({"type": "agency_registered", "agency": {"code": "PP", "short_name": "PP", "full_name": "Préfecture de police", "kind": "police", "country": "FR", "colour": "#2f6fde"}})),
-        event(json!({"type": "agency_registered", "agency": {"code": "BSPP", "short_name": "BSPP", "full_name": "Brigade de sapeurs-pompiers", "kind": "fire_rescue", "country": "FR", "colour": "#d1352b"}}))];
+    let mut at_second = vec![
+        event(
+            json!({"type": "agency_registered", "agency": {"code": "PP", "short_name": "PP", "full_name": "Préfecture de police", "kind": "police", "country": "FR", "colour": "#2f6fde"}}),
+        ),
+        event(
+            json!({"type": "agency_registered", "agency": {"code": "BSPP", "short_name": "BSPP", "full_name": "Brigade de sapeurs-pompiers", "kind": "fire_rescue", "country": "FR", "colour": "#d1352b"}}),
+        ),
+    ];
     for u in 1..=args.units {
         let (agency, kind) = if u % 2 == 0 { ("PP", "patrol_car") } else { ("BSPP", "fire_engine") };
         at_second.push(event(json!({"type": "unit_registered", "unit_id": u, "callsign": format!("U-{u}"), "agency": agency, "kind": kind, "status": "available"})));
@@ -58,7 +68,16 @@ async fn main() -> anyhow::Result<()> {
             .filter(|u| u % args.every_s == slot)
             .map(|u| {
                 let phase = (s as f64 / 600.0) + f64::from(u);
-                Fix::parse(UnitId(u), 2.35 + 0.05 * phase.cos(), 48.86 + 0.03 * phase.sin(), Some(90.0), Some(10.0), None, at_ms).expect("a valid fix")
+                Fix::parse(
+                    UnitId(u),
+                    2.35 + 0.05 * phase.cos(),
+                    48.86 + 0.03 * phase.sin(),
+                    Some(90.0),
+                    Some(10.0),
+                    None,
+                    at_ms,
+                )
+                .expect("a valid fix")
             })
             .collect();
         fixes_total += fixes.len() as u64;
@@ -71,9 +90,16 @@ async fn main() -> anyhow::Result<()> {
             at_second.push(event(json!({"type": "incident_created", "incident_id": id, "kind": "fire", "priority": "P2", "location": {"lon": 2.35, "lat": 48.86}, "area": null, "address": format!("{id} rue du Bench"), "lead_agency": "BSPP"})));
             at_second.push(event(json!({"type": "message_posted", "message_id": id, "channel_id": ChannelId::room(), "sender_agency": "BSPP", "priority": "routine", "body": format!("INC-{id} opened"), "ack_required": false})));
             at_second.push(event(json!({"type": "unit_assigned", "incident_id": id, "unit_id": unit})));
-            at_second.push(event(json!({"type": "incident_status_changed", "incident_id": id, "status": "dispatched"})));
-            later.entry(s + 300).or_default().push(event(json!({"type": "incident_status_changed", "incident_id": id, "status": "on_scene"})));
-            later.entry(s + 1800).or_default().push(event(json!({"type": "incident_status_changed", "incident_id": id, "status": "closed"})));
+            at_second
+                .push(event(json!({"type": "incident_status_changed", "incident_id": id, "status": "dispatched"})));
+            later
+                .entry(s + 300)
+                .or_default()
+                .push(event(json!({"type": "incident_status_changed", "incident_id": id, "status": "on_scene"})));
+            later
+                .entry(s + 1800)
+                .or_default()
+                .push(event(json!({"type": "incident_status_changed", "incident_id": id, "status": "closed"})));
         }
         if let Some(due) = later.remove(&s) {
             at_second.extend(due);

@@ -55,7 +55,12 @@ async fn main() -> anyhow::Result<()> {
     check_loopback(&cli.url)?;
     let addr: SocketAddr = cli.url.trim_start_matches("http://").parse().context("the URL is http://127.0.0.1:PORT")?;
     let started = Instant::now();
-    let soak = Arc::new(Soak { url: cli.url.clone(), addr, deadline: started + Duration::from_secs(cli.seconds), tally: Arc::default() });
+    let soak = Arc::new(Soak {
+        url: cli.url.clone(),
+        addr,
+        deadline: started + Duration::from_secs(cli.seconds),
+        tally: Arc::default(),
+    });
     let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
     let (incident, units) = setup(&http, &cli.url).await?;
     eprintln!("soak: set up; running {} s", cli.seconds);
@@ -165,7 +170,8 @@ async fn setup(http: &reqwest::Client, url: &str) -> anyhow::Result<(u64, Vec<u6
     let incident_id = made["incident_id"].as_u64().with_context(|| format!("creating the soak's incident: {made}"))?;
     let mut units = Vec::new();
     for i in 0..50 {
-        let body = json!({"callsign": format!("SOAK-{i}-{}", now_ms() % 100_000), "agency": "SOAK", "kind": "patrol_car"});
+        let body =
+            json!({"callsign": format!("SOAK-{i}-{}", now_ms() % 100_000), "agency": "SOAK", "kind": "patrol_car"});
         let v: Value = http.post(format!("{url}/api/v1/units")).json(&body).send().await?.json().await?;
         units.push(v["unit_id"].as_u64().with_context(|| format!("registering a unit: {v}"))?);
     }
@@ -181,7 +187,11 @@ async fn tcp_from(soak: &Soak, from: [u8; 4]) -> Option<TcpStream> {
 }
 
 fn client_from(from: [u8; 4]) -> reqwest::Client {
-    reqwest::Client::builder().local_address(IpAddr::from(from)).timeout(Duration::from_secs(30)).build().expect("a client")
+    reqwest::Client::builder()
+        .local_address(IpAddr::from(from))
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("a client")
 }
 
 async fn pause(soak: &Soak, d: Duration) {
@@ -194,7 +204,11 @@ async fn silent(soak: Arc<Soak>, from: [u8; 4], n: u64) {
     while Instant::now() < soak.deadline {
         if let Some(mut tcp) = tcp_from(&soak, from).await {
             let mut buf = [0u8; 64];
-            let _ = tokio::time::timeout(soak.deadline.saturating_duration_since(Instant::now()), tokio::io::AsyncReadExt::read(&mut tcp, &mut buf)).await;
+            let _ = tokio::time::timeout(
+                soak.deadline.saturating_duration_since(Instant::now()),
+                tokio::io::AsyncReadExt::read(&mut tcp, &mut buf),
+            )
+            .await;
         }
         pause(&soak, Duration::from_millis(100)).await;
     }
@@ -262,7 +276,7 @@ async fn flood(soak: Arc<Soak>, from: [u8; 4], units: Vec<u64>) {
     let mut step = 0u64;
     while Instant::now() < soak.deadline {
         step += 1;
-        let body = if step % 3 == 0 {
+        let body = if step.is_multiple_of(3) {
             garbage.clone()
         } else {
             let at = now_ms();
@@ -272,7 +286,12 @@ async fn flood(soak: Arc<Soak>, from: [u8; 4], units: Vec<u64>) {
             json!({"reports": reports}).to_string()
         };
         soak.tally.requests.fetch_add(1, Ordering::Relaxed);
-        let answer = http.post(format!("{}/api/v1/positions", soak.url)).header("content-type", "application/json").body(body).send().await;
+        let answer = http
+            .post(format!("{}/api/v1/positions", soak.url))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await;
         if !answer.is_ok_and(|r| r.status().is_success()) {
             soak.tally.refused.fetch_add(1, Ordering::Relaxed);
         }
@@ -285,7 +304,8 @@ async fn flood(soak: Arc<Soak>, from: [u8; 4], units: Vec<u64>) {
 async fn big_pages(soak: Arc<Soak>, from: [u8; 4]) {
     let http = client_from(from);
     while Instant::now() < soak.deadline {
-        for path in ["/api/v1/events?limit=5000", "/api/v1/state", &format!("/api/v1/history/state?at_ms={}", now_ms())] {
+        for path in ["/api/v1/events?limit=5000", "/api/v1/state", &format!("/api/v1/history/state?at_ms={}", now_ms())]
+        {
             soak.tally.requests.fetch_add(1, Ordering::Relaxed);
             match http.get(format!("{}{path}", soak.url)).send().await {
                 Ok(r) if r.status().is_success() => {
@@ -314,9 +334,19 @@ async fn import_abuse(soak: Arc<Soak>, from: [u8; 4]) {
     while Instant::now() < soak.deadline {
         step += 1;
         let request = match step % 3 {
-            0 => http.post(format!("{}/api/v1/scenarios", soak.url)).header("content-type", "application/gzip").body(bomb.clone()),
-            1 => http.post(format!("{}/api/v1/scenarios", soak.url)).header("content-type", "application/gzip").body(vec![b'x'; 1 << 20]),
-            _ => http.post(format!("{}/api/v1/scenarios", soak.url)).header("content-type", "text/plain").header("origin", "http://evil.example").body("x"),
+            0 => http
+                .post(format!("{}/api/v1/scenarios", soak.url))
+                .header("content-type", "application/gzip")
+                .body(bomb.clone()),
+            1 => http
+                .post(format!("{}/api/v1/scenarios", soak.url))
+                .header("content-type", "application/gzip")
+                .body(vec![b'x'; 1 << 20]),
+            _ => http
+                .post(format!("{}/api/v1/scenarios", soak.url))
+                .header("content-type", "text/plain")
+                .header("origin", "http://evil.example")
+                .body("x"),
         };
         soak.tally.requests.fetch_add(1, Ordering::Relaxed);
         if !request.send().await.is_ok_and(|r| r.status().as_u16() == 202) {
@@ -335,7 +365,9 @@ async fn screen(soak: Arc<Soak>, reconnects: Arc<AtomicU64>) {
             None => format!("ws://{}/api/v1/stream", soak.addr),
         };
         if let Ok((mut ws, _)) = tokio_tungstenite::connect_async(url).await {
-            while let Ok(Some(Ok(message))) = tokio::time::timeout(soak.deadline.saturating_duration_since(Instant::now()), ws.next()).await {
+            while let Ok(Some(Ok(message))) =
+                tokio::time::timeout(soak.deadline.saturating_duration_since(Instant::now()), ws.next()).await
+            {
                 if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
                     if let Some(seq) = serde_json::from_str::<Value>(&text).ok().and_then(|v| v["seq"].as_u64()) {
                         since = Some(seq.max(since.unwrap_or(0)));
@@ -360,8 +392,19 @@ async fn check_functions(http: &reqwest::Client, url: &str, incident: u64) -> Va
         }
     };
     let health = ok(http.get(format!("{url}/healthz")).send().await, 200);
-    let command = ok(http.post(format!("{url}/api/v1/incidents/{incident}/notes")).json(&json!({"text": "after the soak"})).send().await, 201);
-    let stream = match tokio_tungstenite::connect_async(format!("{}/api/v1/stream", url.replacen("http://", "ws://", 1))).await {
+    let command = ok(
+        http.post(format!("{url}/api/v1/incidents/{incident}/notes"))
+            .json(&json!({"text": "after the soak"}))
+            .send()
+            .await,
+        201,
+    );
+    let stream = match tokio_tungstenite::connect_async(format!(
+        "{}/api/v1/stream",
+        url.replacen("http://", "ws://", 1)
+    ))
+    .await
+    {
         Ok((mut ws, _)) => matches!(
             tokio::time::timeout(Duration::from_secs(10), ws.next()).await,
             Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t)))) if t.starts_with("{\"type\":\"snapshot\"")
@@ -369,7 +412,10 @@ async fn check_functions(http: &reqwest::Client, url: &str, incident: u64) -> Va
         Err(_) => false,
     };
     let now = now_ms();
-    let replay = ok(http.post(format!("{url}/api/v1/replays")).json(&json!({"from_ms": now - 60_000, "to_ms": now})).send().await, 201);
+    let replay = ok(
+        http.post(format!("{url}/api/v1/replays")).json(&json!({"from_ms": now - 60_000, "to_ms": now})).send().await,
+        201,
+    );
     let history = ok(http.get(format!("{url}/api/v1/history/state?at_ms={now}")).send().await, 200);
     let page = ok(http.get(format!("{url}/")).send().await, 200);
     json!({"health": health, "command": command, "stream": stream, "replay": replay, "history": history, "page": page})

@@ -7,9 +7,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use vigie_domain::{Agency, AgencyKind, Command};
 
+use super::{submit, Committed};
 use crate::http::error::ApiError;
 use crate::http::extract::{Actor, ApiJson};
-use super::{submit, Committed};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {

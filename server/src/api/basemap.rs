@@ -9,9 +9,9 @@ use serde_json::{json, Value};
 use std::sync::OnceLock;
 use tower_http::compression::CompressionLayer;
 
+use crate::basemap::{builtin, Layer, Role};
 use crate::http::error::ApiError;
 use crate::http::extract::ApiPath;
-use crate::basemap::{builtin, Layer, Role};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -47,7 +47,9 @@ async fn layer(State(state): State<AppState>, ApiPath(name): ApiPath<String>) ->
             .layer_geojson(&name)
             .await
             .map_err(|e| ApiError::internal("reading a base-map layer", e))?
-            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no base-map layer {name:?}")).field("name"))?,
+            .ok_or_else(|| {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no base-map layer {name:?}")).field("name")
+            })?,
     };
     Ok(([(header::CONTENT_TYPE, "application/geo+json"), (header::CACHE_CONTROL, "no-cache")], geojson))
 }

@@ -9,9 +9,9 @@ use serde_json::Value;
 use vigie_domain::event::{present, IncidentChanges};
 use vigie_domain::{Area, Command, Event, IncidentId, IncidentKind, IncidentStatus, Point, Priority, UnitId};
 
+use super::{agency_code as agency, created, submit, Committed};
 use crate::http::error::ApiError;
 use crate::http::extract::{Actor, ApiJson, ApiPath};
-use super::{agency_code as agency, created, submit, Committed};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {

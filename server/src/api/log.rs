@@ -5,8 +5,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use vigie_domain::wire::ServerMessage;
 use vigie_domain::time::{check_ms, EARLIEST_MS, LATEST_MS};
+use vigie_domain::wire::ServerMessage;
 use vigie_domain::{LoggedEvent, Seq, Summary};
 
 use crate::http::error::ApiError;
@@ -68,7 +68,10 @@ struct EventsPage {
     head_seq: Seq,
 }
 
-async fn events(State(state): State<AppState>, ApiQuery(q): ApiQuery<EventsQuery>) -> Result<Json<EventsPage>, ApiError> {
+async fn events(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<EventsQuery>,
+) -> Result<Json<EventsPage>, ApiError> {
     let limit = q.limit.unwrap_or(1_000);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(ApiError::bad_request("limit", format!("limit is 1 to {MAX_PAGE}")));

@@ -9,9 +9,9 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use vigie_domain::{Channel, ChannelId, Command, Event, MessageId, MessagePriority};
 
+use super::{agency_code as agency, created, submit, Committed};
 use crate::http::error::ApiError;
 use crate::http::extract::{Actor, ApiJson, ApiPath};
-use super::{agency_code as agency, created, submit, Committed};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -43,7 +43,10 @@ async fn create_channel(
         .collect::<Result<BTreeSet<_>, _>>()?;
     let channel = Channel { channel_id: channel_id.clone(), name: body.name, members: Some(members) };
     let committed = submit(&state, &actor, Command::CreateChannel { channel }).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "channel_id": channel_id, "seq": committed.seq, "events": committed.events }))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "channel_id": channel_id, "seq": committed.seq, "events": committed.events })),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -88,6 +91,7 @@ async fn acknowledge(
     ApiPath(message_id): ApiPath<u64>,
     ApiJson(body): ApiJson<Acknowledge>,
 ) -> Result<(StatusCode, Json<Committed>), ApiError> {
-    let command = Command::AcknowledgeMessage { message_id: MessageId(message_id), agency: agency(&body.agency, "agency")? };
+    let command =
+        Command::AcknowledgeMessage { message_id: MessageId(message_id), agency: agency(&body.agency, "agency")? };
     Ok((StatusCode::CREATED, Json(submit(&state, &actor, command).await?)))
 }

@@ -20,9 +20,9 @@ use serde_json::{json, Value};
 use std::net::{IpAddr, SocketAddr};
 use vigie_domain::{Command, Event, LoggedEvent, Seq};
 
+use crate::http::error::ApiError;
 use crate::sequencer::Health;
 use crate::AppState;
-use crate::http::error::ApiError;
 
 /// Bodies of ordinary commands: an incident with a full area polygon fits with room to spare.
 pub const COMMAND_BODY_LIMIT: usize = 64 * 1024;
@@ -72,15 +72,23 @@ async fn intake(State(app): State<AppState>, request: Request, next: Next) -> Re
     // them slowly (until the request deadline) cannot take the whole room's intake.
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
     let Some(_address_share) = app.intake_by_address.take_many(peer, share as usize) else {
-        return ApiError::new(StatusCode::TOO_MANY_REQUESTS, "busy", "this address is sending too much at once; retry in a moment")
-            .retry_after(1)
-            .into_response();
+        return ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "busy",
+            "this address is sending too much at once; retry in a moment",
+        )
+        .retry_after(1)
+        .into_response();
     };
     match tokio::time::timeout(INTAKE_WAIT, app.intake.acquire_many(share)).await {
         Ok(Ok(_held_until_answered)) => next.run(request).await,
-        _ => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "the room is receiving too much at once; retry in a moment")
-            .retry_after(1)
-            .into_response(),
+        _ => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "the room is receiving too much at once; retry in a moment",
+        )
+        .retry_after(1)
+        .into_response(),
     }
 }
 

@@ -34,7 +34,8 @@ const DEFAULT_MARGIN_S: u32 = 600;
 const MAX_MARGIN_S: u32 = 24 * 3600;
 
 pub fn router() -> Router<AppState> {
-    let import = Router::new().route("/api/v1/scenarios", post(import).get(scenarios)).layer(DefaultBodyLimit::disable());
+    let import =
+        Router::new().route("/api/v1/scenarios", post(import).get(scenarios)).layer(DefaultBodyLimit::disable());
     Router::new()
         .route("/api/v1/replays", post(start).get(list))
         .route("/api/v1/replays/{id}", get(info).delete(remove))
@@ -64,13 +65,18 @@ struct StartReplay {
     scenario_id: Option<u32>,
 }
 
-async fn start(State(app): State<AppState>, ApiJson(req): ApiJson<StartReplay>) -> Result<(StatusCode, Json<Value>), ApiError> {
+async fn start(
+    State(app): State<AppState>,
+    ApiJson(req): ApiJson<StartReplay>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let title = req.title.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
     if title.as_ref().is_some_and(|t| t.chars().count() > 120) {
         return Err(ApiError::bad_request("title", "a title has at most 120 characters"));
     }
     let (source, window, default_title) = match (req.scenario_id, req.incident_id) {
-        (Some(_), Some(_)) => return Err(ApiError::bad_request("incident_id", "give an incident or a scenario, not both")),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request("incident_id", "give an incident or a scenario, not both"))
+        }
         (Some(id), None) => {
             let s = app.store.scenario(id).await.map_err(|e| ApiError::internal("reading scenarios", e))?;
             let s = s.ok_or_else(|| Refusal::not_found("scenario_id", format!("no scenario {id}")))?;
@@ -79,20 +85,29 @@ async fn start(State(app): State<AppState>, ApiJson(req): ApiJson<StartReplay>) 
         }
         (None, Some(id)) => {
             if req.from_ms.is_some() || req.to_ms.is_some() {
-                return Err(ApiError::bad_request("from_ms", "an incident's replay takes its own window; give margin_s instead"));
+                return Err(ApiError::bad_request(
+                    "from_ms",
+                    "an incident's replay takes its own window; give margin_s instead",
+                ));
             }
             let margin = req.margin_s.unwrap_or(DEFAULT_MARGIN_S);
             if margin > MAX_MARGIN_S {
                 return Err(ApiError::bad_request("margin_s", "margin_s is at most 86400 (a day)"));
             }
-            let span = app.hub.read(|s| s.incidents.get(&IncidentId(id)).map(|i| (i.created_at_ms, i.updated_at_ms, i.address.clone())));
-            let (first, last, address) = span.ok_or_else(|| Refusal::not_found("incident_id", format!("no incident INC-{id}")))?;
+            let span = app.hub.read(|s| {
+                s.incidents.get(&IncidentId(id)).map(|i| (i.created_at_ms, i.updated_at_ms, i.address.clone()))
+            });
+            let (first, last, address) =
+                span.ok_or_else(|| Refusal::not_found("incident_id", format!("no incident INC-{id}")))?;
             let (from, to) = incident_window(first, last, i64::from(margin) * 1000);
             (Source::Live, (from, to.min(app.clock.now_ms()).max(from + 1)), format!("INC-{id} {address}"))
         }
         (None, None) => {
             let (Some(from), Some(to)) = (req.from_ms, req.to_ms) else {
-                return Err(ApiError::bad_request("from_ms", "give from_ms and to_ms, an incident_id or a scenario_id"));
+                return Err(ApiError::bad_request(
+                    "from_ms",
+                    "give from_ms and to_ms, an incident_id or a scenario_id",
+                ));
             };
             if req.margin_s.is_some() {
                 return Err(ApiError::bad_request("margin_s", "margin_s goes with incident_id"));
@@ -109,7 +124,9 @@ async fn list(State(app): State<AppState>) -> Json<Value> {
 }
 
 fn session(app: &AppState, id: &str) -> Result<Arc<Session>, ApiError> {
-    app.replays.get(id).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no replay session {id}")).field("id"))
+    app.replays
+        .get(id)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no replay session {id}")).field("id"))
 }
 
 /// The session, if the request carries its trainer's key.
@@ -119,7 +136,11 @@ fn as_trainer(app: &AppState, id: &str, headers: &HeaderMap) -> Result<Arc<Sessi
     if session.is_trainer(key) {
         Ok(session)
     } else {
-        Err(ApiError::new(StatusCode::FORBIDDEN, "not_the_trainer", "only the session's trainer (X-Vigie-Trainer-Key) drives it"))
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not_the_trainer",
+            "only the session's trainer (X-Vigie-Trainer-Key) drives it",
+        ))
     }
 }
 
@@ -127,7 +148,11 @@ async fn info(State(app): State<AppState>, ApiPath(id): ApiPath<String>) -> Resu
     Ok(Json(serde_json::to_value(session(&app, &id)?.info()).expect("a session serializes")))
 }
 
-async fn remove(State(app): State<AppState>, headers: HeaderMap, ApiPath(id): ApiPath<String>) -> Result<StatusCode, ApiError> {
+async fn remove(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
     as_trainer(&app, &id, &headers)?;
     app.replays.remove(&app, &id).await.map_err(|e| ApiError::internal("removing a session", e))?;
     Ok(StatusCode::NO_CONTENT)
@@ -172,7 +197,11 @@ struct PageQuery {
 }
 
 /// The session window's events other than position reports (what its timeline shows), by page.
-async fn session_events(State(app): State<AppState>, ApiPath(id): ApiPath<String>, ApiQuery(q): ApiQuery<PageQuery>) -> Result<Json<Value>, ApiError> {
+async fn session_events(
+    State(app): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Json<Value>, ApiError> {
     let session = session(&app, &id)?;
     let limit = q.limit.unwrap_or(5_000);
     if !(1..=10_000).contains(&limit) {
@@ -198,17 +227,24 @@ struct AtQuery {
 
 /// `GET /api/v1/history/state?at_ms=T`: the room as it was at T (every event committed at or
 /// before T), from this server's log or an imported scenario's.
-async fn state_at(State(app): State<AppState>, ApiQuery(q): ApiQuery<AtQuery>) -> Result<Json<ServerMessage>, ApiError> {
+async fn state_at(
+    State(app): State<AppState>,
+    ApiQuery(q): ApiQuery<AtQuery>,
+) -> Result<Json<ServerMessage>, ApiError> {
     let at_ms = vigie_domain::time::check_ms("at_ms", q.at_ms)?;
     let log = scenario_log(&app, q.scenario_id).await?;
-    let state = seek::state_at(&app.store, log, at_ms, None, |_, _| {}).await.map_err(|e| ApiError::internal("materialising a past moment", e))?;
+    let state = seek::state_at(&app.store, log, at_ms, None, |_, _| {})
+        .await
+        .map_err(|e| ApiError::internal("materialising a past moment", e))?;
     Ok(Json(ServerMessage::Snapshot { seq: state.seq, state: Box::new(state) }))
 }
 
 async fn scenario_log(app: &AppState, scenario_id: Option<u32>) -> Result<Log, ApiError> {
     let Some(id) = scenario_id else { return Ok(Log::Live) };
     let known = app.store.scenario(id).await.map_err(|e| ApiError::internal("reading scenarios", e))?;
-    known.map(|_| Log::Scenario(id)).ok_or_else(|| Refusal::not_found("scenario_id", format!("no scenario {id}")).into())
+    known
+        .map(|_| Log::Scenario(id))
+        .ok_or_else(|| Refusal::not_found("scenario_id", format!("no scenario {id}")).into())
 }
 
 #[derive(Deserialize)]
@@ -221,7 +257,10 @@ struct ExportRequest {
 }
 
 /// Starts exporting a range as a scenario file: 202 with the job to watch and download from.
-async fn export(State(app): State<AppState>, ApiJson(req): ApiJson<ExportRequest>) -> Result<(StatusCode, Json<Value>), ApiError> {
+async fn export(
+    State(app): State<AppState>,
+    ApiJson(req): ApiJson<ExportRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     vigie_domain::replay::ReplayClock::new(req.from_ms, req.to_ms, 0)?; // same window rules as a session
     let name = req.name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()).unwrap_or_else(|| "Exercise".into());
     if name.chars().count() > 120 || name.chars().any(char::is_control) {
@@ -230,7 +269,8 @@ async fn export(State(app): State<AppState>, ApiJson(req): ApiJson<ExportRequest
     let log = scenario_log(&app, req.scenario_id).await?;
     let job = app.jobs.start("export");
     let (path, out) = app.jobs.create_file(&job).map_err(|e| ApiError::internal("creating the export's file", e))?;
-    let download = format!("{}.vigie.gz", name.chars().map(|c| if c.is_alphanumeric() { c } else { '-' }).collect::<String>());
+    let download =
+        format!("{}.vigie.gz", name.chars().map(|c| if c.is_alphanumeric() { c } else { '-' }).collect::<String>());
     let (job_id, task_job) = (job.id, job.clone());
     let now_ms = app.clock.now_ms();
     tokio::spawn(async move {
@@ -254,7 +294,8 @@ async fn job(State(app): State<AppState>, ApiPath(id): ApiPath<u32>) -> Result<J
 
 async fn job_file(State(app): State<AppState>, ApiPath(id): ApiPath<u32>) -> Result<Response, ApiError> {
     let job = find_job(&app, id)?;
-    let (path, name) = job.file().ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "not_ready", "the job has no file (yet)"))?;
+    let (path, name) =
+        job.file().ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "not_ready", "the job has no file (yet)"))?;
     let file = crate::jobs::open_file(&path).map_err(|e| ApiError::internal("opening the export", e))?;
     let file = tokio::fs::File::from_std(file);
     let length = file.metadata().await.map_err(|e| ApiError::internal("reading the export", e))?.len();
@@ -280,11 +321,19 @@ async fn import(State(app): State<AppState>, request: Request) -> Result<(Status
     // A browser form can only send text/plain, urlencoded or multipart bodies cross-site; a file
     // sent by a tool may come without a type.
     if !matches!(media.as_str(), "" | "application/gzip" | "application/x-gzip" | "application/octet-stream") {
-        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send the scenario file as Content-Type: application/gzip"));
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the scenario file as Content-Type: application/gzip",
+        ));
     }
     let Ok(turn) = app.importing.clone().try_acquire_owned() else {
-        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "import_running", "a scenario import is already running; retry when it is done")
-            .retry_after(10));
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "import_running",
+            "a scenario import is already running; retry when it is done",
+        )
+        .retry_after(10));
     };
     let job = app.jobs.start("import");
     let received = match app.jobs.create_file(&job) {
@@ -316,11 +365,16 @@ async fn receive(body: Body, mut file: tokio::fs::File) -> Result<(), ApiError> 
     let mut total = 0u64;
     let mut start: Vec<u8> = Vec::with_capacity(2);
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_body", format!("the upload failed: {e}")))?;
+        let chunk =
+            chunk.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_body", format!("the upload failed: {e}")))?;
         if start.len() < 2 {
             start.extend(chunk.iter().take(2 - start.len()));
             if start.len() == 2 && start != [0x1f, 0x8b] {
-                return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "not_gzip", "not a Vigie scenario file: it is not gzip-compressed"));
+                return Err(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "not_gzip",
+                    "not a Vigie scenario file: it is not gzip-compressed",
+                ));
             }
         }
         total += chunk.len() as u64;
@@ -334,7 +388,11 @@ async fn receive(body: Body, mut file: tokio::fs::File) -> Result<(), ApiError> 
         return Err(ApiError::bad_request("", "the body is empty: send the scenario file"));
     }
     if start.len() < 2 {
-        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "not_gzip", "not a Vigie scenario file: it is not gzip-compressed"));
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "not_gzip",
+            "not a Vigie scenario file: it is not gzip-compressed",
+        ));
     }
     Ok(())
 }

@@ -8,9 +8,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use vigie_domain::{Command, Event, Fix, UnitId, UnitKind, UnitStatus};
 
+use super::{agency_code, created, submit, Committed, COMMAND_BODY_LIMIT, POSITIONS_BODY_LIMIT};
 use crate::http::error::ApiError;
 use crate::http::extract::{Actor, ApiJson, ApiPath};
-use super::{agency_code, created, submit, Committed, COMMAND_BODY_LIMIT, POSITIONS_BODY_LIMIT};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {

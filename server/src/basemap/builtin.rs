@@ -50,7 +50,8 @@ pub fn layers() -> Vec<super::Layer> {
                 label_property: Some("label".into()),
                 builtin: true,
             };
-            let geojson = GeoJson::FeatureCollection(FeatureCollection { bbox: None, features, foreign_members: None }).to_string();
+            let geojson = GeoJson::FeatureCollection(FeatureCollection { bbox: None, features, foreign_members: None })
+                .to_string();
             super::Layer { info, geojson }
         })
         .collect()

@@ -35,10 +35,15 @@ pub async fn run(action: Action, database_url: &str) -> anyhow::Result<()> {
     match action {
         Action::Import { file, name, role, label } => {
             let size = std::fs::metadata(&file).with_context(|| format!("reading {}", file.display()))?.len();
-            anyhow::ensure!(size <= MAX_FILE_BYTES, "{} is {size} bytes; the limit is {MAX_FILE_BYTES}", file.display());
+            anyhow::ensure!(
+                size <= MAX_FILE_BYTES,
+                "{} is {size} bytes; the limit is {MAX_FILE_BYTES}",
+                file.display()
+            );
             let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
             let name = name.unwrap_or_else(|| default_name(&file));
-            let layer = prepare(&name, role, &text, label.as_deref()).with_context(|| format!("importing {}", file.display()))?;
+            let layer = prepare(&name, role, &text, label.as_deref())
+                .with_context(|| format!("importing {}", file.display()))?;
             let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
             store.put_layer(&layer, now_ms).await?;
             let i = &layer.info;
@@ -55,7 +60,13 @@ pub async fn run(action: Action, database_url: &str) -> anyhow::Result<()> {
         }
         Action::List => {
             for l in store.layers().await? {
-                println!("{}\t{}\t{} features\tlabel {}", l.name, l.role.as_str(), l.features, l.label_property.unwrap_or_default());
+                println!(
+                    "{}\t{}\t{} features\tlabel {}",
+                    l.name,
+                    l.role.as_str(),
+                    l.features,
+                    l.label_property.unwrap_or_default()
+                );
             }
         }
         Action::Remove { name } => {

@@ -84,7 +84,11 @@ pub enum ImportError {
 pub fn check_name(name: &str) -> Result<(), ImportError> {
     let ok = (1..=MAX_NAME_CHARS).contains(&name.chars().count())
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if ok { Ok(()) } else { Err(ImportError::Name(name.into())) }
+    if ok {
+        Ok(())
+    } else {
+        Err(ImportError::Name(name.into()))
+    }
 }
 
 /// Validates and prepares `text` (a FeatureCollection, a Feature or a bare Geometry).
@@ -143,7 +147,8 @@ pub fn prepare(name: &str, role: Role, text: &str, label: Option<&str>) -> Resul
         label_property: label_key,
         builtin: false,
     };
-    let geojson = GeoJson::FeatureCollection(FeatureCollection { bbox: None, features: out, foreign_members: None }).to_string();
+    let geojson =
+        GeoJson::FeatureCollection(FeatureCollection { bbox: None, features: out, foreign_members: None }).to_string();
     Ok(Layer { info, geojson })
 }
 
@@ -230,7 +235,10 @@ mod tests {
         let line = v["features"][1]["geometry"]["coordinates"].as_array().unwrap();
         assert_eq!(line.len(), 2, "a point 1 cm off the line is simplified away");
         let label_at = &v["features"][2];
-        assert_eq!((label_at["geometry"]["type"].as_str(), label_at["properties"]["label"].as_str()), (Some("Point"), Some("Louvre")));
+        assert_eq!(
+            (label_at["geometry"]["type"].as_str(), label_at["properties"]["label"].as_str()),
+            (Some("Point"), Some("Louvre"))
+        );
         let [x, y] = [0, 1].map(|i| label_at["geometry"]["coordinates"][i].as_f64().unwrap());
         assert!((2.33..2.34).contains(&x) && (48.86..48.87).contains(&y), "the label point is inside the area");
         let by_code = prepare("x", Role::Base, SQUARE, Some("code")).unwrap();
@@ -243,7 +251,8 @@ mod tests {
         assert!(matches!(prepare("a b", Role::Base, SQUARE, None), Err(ImportError::Name(_))));
         assert!(matches!(prepare("x", Role::Base, "{not json", None), Err(ImportError::Parse(_))));
         assert_eq!(prepare("x", Role::Base, SQUARE, Some("nope")).err(), Some(ImportError::NoSuchLabel("nope".into())));
-        let projected = r#"{"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[651000.0,6862000.0]}}"#;
+        let projected =
+            r#"{"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[651000.0,6862000.0]}}"#;
         let err = prepare("x", Role::Base, projected, None).err().unwrap();
         assert!(err.to_string().starts_with("feature 0: position [651000, 6862000] is not WGS84"), "{err}");
         let empty = r#"{"type":"FeatureCollection","features":[]}"#;

@@ -2,8 +2,8 @@
 
 use sqlx::Row;
 
-use crate::store::Store;
 use super::{Layer, LayerInfo, Role};
+use crate::store::Store;
 
 impl Store {
     /// Stores `layer`, replacing a layer of the same name (re-importing updates in place and keeps

@@ -205,14 +205,19 @@ pub fn sketch() -> Vec<Sketch> {
     }
     out.push(line("water", "Hudson", City::NewYork.river()));
     // Paris: the Périphérique, inner rings and radial avenues.
-    let ring = |r: f64| (0..=72).map(|i| PARIS.to_point(from_polar(r, i as f64 * std::f64::consts::TAU / 72.0))).collect();
+    let ring =
+        |r: f64| (0..=72).map(|i| PARIS.to_point(from_polar(r, i as f64 * std::f64::consts::TAU / 72.0))).collect();
     out.push(line("outline", "Paris", ring(1.0)));
     for r in [0.25, 0.5, 0.75] {
         out.push(line("streets", "", ring(r)));
     }
     for i in 0..16 {
         let theta = i as f64 * std::f64::consts::TAU / 16.0;
-        out.push(line("streets", "", vec![PARIS.to_point(from_polar(0.08, theta)), PARIS.to_point(from_polar(1.0, theta))]));
+        out.push(line(
+            "streets",
+            "",
+            vec![PARIS.to_point(from_polar(0.08, theta)), PARIS.to_point(from_polar(1.0, theta))],
+        ));
     }
     out.push(line("water", "Seine", City::Paris.river()));
     out

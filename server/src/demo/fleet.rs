@@ -30,7 +30,14 @@ pub const AGENCIES: &[AgencySpec] = &[
         country: "FR",
         colour: "#2f6bd8",
         city: Paris,
-        units: &[(U::PatrolCar, 42, "PS"), (U::Motorcycle, 10, "MOTO"), (U::FootPatrol, 10, "PIED"), (U::TacticalTeam, 3, "BRI"), (U::CommandVehicle, 2, "PC-PP"), (U::Boat, 2, "FLUV")],
+        units: &[
+            (U::PatrolCar, 42, "PS"),
+            (U::Motorcycle, 10, "MOTO"),
+            (U::FootPatrol, 10, "PIED"),
+            (U::TacticalTeam, 3, "BRI"),
+            (U::CommandVehicle, 2, "PC-PP"),
+            (U::Boat, 2, "FLUV"),
+        ],
     },
     AgencySpec {
         code: "BSPP",
@@ -40,7 +47,13 @@ pub const AGENCIES: &[AgencySpec] = &[
         country: "FR",
         colour: "#d7263d",
         city: Paris,
-        units: &[(U::FireEngine, 20, "FPT"), (U::Ladder, 8, "EPA"), (U::Ambulance, 14, "VSAV"), (U::RescueUnit, 3, "CCH"), (U::CommandVehicle, 1, "PC-BSPP")],
+        units: &[
+            (U::FireEngine, 20, "FPT"),
+            (U::Ladder, 8, "EPA"),
+            (U::Ambulance, 14, "VSAV"),
+            (U::RescueUnit, 3, "CCH"),
+            (U::CommandVehicle, 1, "PC-BSPP"),
+        ],
     },
     AgencySpec {
         code: "SAMU",
@@ -60,7 +73,12 @@ pub const AGENCIES: &[AgencySpec] = &[
         country: "FR",
         colour: "#5468a8",
         city: Paris,
-        units: &[(U::PatrolCar, 12, "GD"), (U::Motorcycle, 4, "GD-MOTO"), (U::TacticalTeam, 2, "GIGN"), (U::Helicopter, 2, "DRAGON")],
+        units: &[
+            (U::PatrolCar, 12, "GD"),
+            (U::Motorcycle, 4, "GD-MOTO"),
+            (U::TacticalTeam, 2, "GIGN"),
+            (U::Helicopter, 2, "DRAGON"),
+        ],
     },
     AgencySpec {
         code: "BKA",
@@ -80,7 +98,15 @@ pub const AGENCIES: &[AgencySpec] = &[
         country: "US",
         colour: "#3d7cf5",
         city: NewYork,
-        units: &[(U::PatrolCar, 55, "RMP"), (U::FootPatrol, 10, "FOOT"), (U::Motorcycle, 4, "HWY"), (U::TacticalTeam, 6, "ESU"), (U::Helicopter, 2, "AVN"), (U::Boat, 3, "HARBOR"), (U::CommandVehicle, 1, "TARU")],
+        units: &[
+            (U::PatrolCar, 55, "RMP"),
+            (U::FootPatrol, 10, "FOOT"),
+            (U::Motorcycle, 4, "HWY"),
+            (U::TacticalTeam, 6, "ESU"),
+            (U::Helicopter, 2, "AVN"),
+            (U::Boat, 3, "HARBOR"),
+            (U::CommandVehicle, 1, "TARU"),
+        ],
     },
     AgencySpec {
         code: "FDNY",

@@ -73,7 +73,8 @@ impl Sim {
             pending_acks: Vec::new(),
         };
         for spec in AGENCIES {
-            let agency = Agency::parse(spec.code, spec.short_name, spec.full_name, spec.kind, spec.country, spec.colour)?;
+            let agency =
+                Agency::parse(spec.code, spec.short_name, spec.full_name, spec.kind, spec.country, spec.colour)?;
             if !sim.room(|s| s.agencies.contains_key(&agency.code)) {
                 sim.state.sequencer.submit("exercise-director", Command::RegisterAgency { agency }).await?;
             }
@@ -81,7 +82,8 @@ impl Sim {
         for (slug, name, members) in CHANNELS {
             let channel_id = ChannelId::inter_agency(slug)?;
             if !sim.room(|s| s.channels.contains_key(&channel_id)) {
-                let members: BTreeSet<AgencyCode> = members.iter().map(|m| AgencyCode::parse(m)).collect::<Result<_, _>>()?;
+                let members: BTreeSet<AgencyCode> =
+                    members.iter().map(|m| AgencyCode::parse(m)).collect::<Result<_, _>>()?;
                 let channel = Channel { channel_id, name: (*name).into(), members: Some(members) };
                 sim.state.sequencer.submit("exercise-director", Command::CreateChannel { channel }).await?;
             }
@@ -112,8 +114,9 @@ impl Sim {
             }
         }
         // Open incidents left by an earlier run are taken over and brought to an end.
-        let open: Vec<(IncidentId, Point)> =
-            sim.room(|s| s.incidents.values().filter(|i| i.status.is_open()).map(|i| (i.incident_id, i.location)).collect());
+        let open: Vec<(IncidentId, Point)> = sim.room(|s| {
+            s.incidents.values().filter(|i| i.status.is_open()).map(|i| (i.incident_id, i.location)).collect()
+        });
         for (incident_id, _) in open {
             sim.incidents.insert(incident_id, SimIncident::new(0, &mut rng));
         }
@@ -130,7 +133,12 @@ impl Sim {
         if let Some(unit_id) = self.room(|s| s.unit_by_callsign(callsign).map(|u| u.unit_id)) {
             return Ok(unit_id);
         }
-        let command = Command::RegisterUnit { callsign: callsign.into(), agency: agency.clone(), kind, status: UnitStatus::Available };
+        let command = Command::RegisterUnit {
+            callsign: callsign.into(),
+            agency: agency.clone(),
+            kind,
+            status: UnitStatus::Available,
+        };
         let events = self.state.sequencer.submit("exercise-director", command).await?;
         match events.first().map(|e| &e.event) {
             Some(Event::UnitRegistered { unit_id, .. }) => Ok(*unit_id),
@@ -176,7 +184,15 @@ impl Sim {
                 continue;
             }
             let accuracy = self.rng.random_range(3.0..9.0);
-            let fix = Fix::parse(u.unit_id, u.position.lon, u.position.lat, Some(u.heading_deg), Some(u.speed_mps), Some(accuracy), now_ms);
+            let fix = Fix::parse(
+                u.unit_id,
+                u.position.lon,
+                u.position.lat,
+                Some(u.heading_deg),
+                Some(u.speed_mps),
+                Some(accuracy),
+                now_ms,
+            );
             fixes.extend(fix.ok());
         }
         fixes
@@ -195,7 +211,8 @@ impl Sim {
         }
         let in_status = step - u.status_step;
         let incident = incident_id.and_then(|id| room.incidents.get(&id));
-        let mut change = |status| commands.push((callsign.clone(), Command::ChangeUnitStatus { unit_id: u.unit_id, status }));
+        let mut change =
+            |status| commands.push((callsign.clone(), Command::ChangeUnitStatus { unit_id: u.unit_id, status }));
         match status {
             UnitStatus::Dispatched if in_status >= TURN_OUT_STEPS => change(UnitStatus::EnRoute),
             UnitStatus::EnRoute => {
@@ -220,7 +237,10 @@ impl Sim {
             }
             UnitStatus::AtHospital if in_status >= HOSPITAL_STEPS => {
                 if let Some(incident_id) = incident_id {
-                    commands.push((format!("dispatch-{}", u.agency), Command::ReleaseUnit { incident_id, unit_id: u.unit_id }));
+                    commands.push((
+                        format!("dispatch-{}", u.agency),
+                        Command::ReleaseUnit { incident_id, unit_id: u.unit_id },
+                    ));
                 }
             }
             UnitStatus::Available if u.route.is_empty() => {
@@ -241,7 +261,14 @@ impl Sim {
         let priority = pick_priority(kind, &mut self.rng);
         let lead = lead_agency(city, kind);
         let address = format!("{}, near {}", if city == City::Paris { "Paris" } else { "Manhattan" }, place.name);
-        let command = Command::CreateIncident { kind, priority, location, area: None, address: address.clone(), lead_agency: lead.clone() };
+        let command = Command::CreateIncident {
+            kind,
+            priority,
+            location,
+            area: None,
+            address: address.clone(),
+            lead_agency: lead.clone(),
+        };
         let dispatcher = format!("dispatch-{lead}");
         let Ok(events) = self.state.sequencer.submit(&dispatcher, command).await else { return };
         let Some(Event::IncidentCreated { incident_id, .. }) = events.first().map(|e| e.event.clone()) else { return };
@@ -259,9 +286,13 @@ impl Sim {
         let (channel_id, msg_priority) = (ChannelId::for_incident(incident_id), MessagePriority::Priority);
         let _ = self.post(&dispatcher, channel_id, lead.clone(), msg_priority, body, false).await;
         if priority == Priority::P1 {
-            let joint = ChannelId::inter_agency(if city == City::Paris { "paris-joint" } else { "nyc-joint" }).expect("slug");
-            let body = format!("FLASH {incident_id}: {} at {address}. All agencies stand by; acknowledge.", kind_label(kind));
-            if let Some(message_id) = self.post(&dispatcher, joint.clone(), lead, MessagePriority::Flash, body, true).await {
+            let joint =
+                ChannelId::inter_agency(if city == City::Paris { "paris-joint" } else { "nyc-joint" }).expect("slug");
+            let body =
+                format!("FLASH {incident_id}: {} at {address}. All agencies stand by; acknowledge.", kind_label(kind));
+            if let Some(message_id) =
+                self.post(&dispatcher, joint.clone(), lead, MessagePriority::Flash, body, true).await
+            {
                 self.schedule_acks(&joint, message_id);
             }
         }
@@ -317,7 +348,8 @@ impl Sim {
             let Some(incident) = room.incidents.get(incident_id) else { continue };
             let actor = format!("dispatch-{}", incident.lead_agency);
             let to = |status| (actor.clone(), Command::ChangeIncidentStatus { incident_id: *incident_id, status });
-            let anyone_on_scene = incident.assigned.iter().any(|u| room.units.get(u).is_some_and(|u| u.status == UnitStatus::OnScene));
+            let anyone_on_scene =
+                incident.assigned.iter().any(|u| room.units.get(u).is_some_and(|u| u.status == UnitStatus::OnScene));
             match incident.status {
                 IncidentStatus::Closed => finished.push(*incident_id),
                 _ if step - sim.created_step > MAX_INCIDENT_STEPS => commands.push(to(IncidentStatus::Closed)),
@@ -330,7 +362,10 @@ impl Sim {
                     commands.push(to(IncidentStatus::Contained));
                 }
                 IncidentStatus::Contained if step - sim.contained_step.unwrap_or(step) >= sim.close_after => {
-                    commands.push((actor.clone(), Command::AddNote { incident_id: *incident_id, text: "Scene handed over; closing.".into() }));
+                    commands.push((
+                        actor.clone(),
+                        Command::AddNote { incident_id: *incident_id, text: "Scene handed over; closing.".into() },
+                    ));
                     commands.push(to(IncidentStatus::Closed));
                 }
                 IncidentStatus::New if step - sim.created_step > 60 => commands.push(to(IncidentStatus::Closed)),
@@ -356,7 +391,8 @@ impl Sim {
         }
         let (slug, _, members) = CHANNELS.choose(&mut self.rng).expect("channels");
         let sender = AgencyCode::parse(members.choose(&mut self.rng).expect("members")).expect("code");
-        let city = if room.agencies.get(&sender).is_some_and(|a| a.country == "US") { City::NewYork } else { City::Paris };
+        let city =
+            if room.agencies.get(&sender).is_some_and(|a| a.country == "US") { City::NewYork } else { City::Paris };
         let place = city.places().choose(&mut self.rng).expect("places").name;
         let hospital = city.hospitals().choose(&mut self.rng).expect("hospitals").name;
         let lines = [
@@ -371,7 +407,10 @@ impl Sim {
         let channel_id = ChannelId::inter_agency(slug).expect("slug");
         let priority = if self.rng.random_bool(0.3) { MessagePriority::Immediate } else { MessagePriority::Routine };
         let actor = format!("duty-officer-{}", sender.as_str().to_lowercase());
-        commands.push((actor, Command::PostMessage { channel_id, sender_agency: sender, priority, body, ack_required: false }));
+        commands.push((
+            actor,
+            Command::PostMessage { channel_id, sender_agency: sender, priority, body, ack_required: false },
+        ));
     }
 }
 

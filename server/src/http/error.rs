@@ -73,8 +73,12 @@ impl From<CommandError> for ApiError {
     fn from(e: CommandError) -> Self {
         match e {
             CommandError::Refused(r) => r.into(),
-            CommandError::Unavailable(why) => Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", why).retry_after(1),
-            CommandError::Busy => Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "the room is busy; retry in a moment").retry_after(1),
+            CommandError::Unavailable(why) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", why).retry_after(1)
+            }
+            CommandError::Busy => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "the room is busy; retry in a moment").retry_after(1)
+            }
         }
     }
 }

@@ -22,8 +22,8 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::http::error::ApiError;
 use crate::config::Config;
+use crate::http::error::ApiError;
 use crate::AppState;
 
 /// How long a scenario upload may take (up to [`crate::api::replay::MAX_IMPORT_BYTES`] on a LAN).
@@ -111,7 +111,12 @@ impl Origins {
 
 fn has_port(authority: &str) -> bool {
     match authority.rsplit_once(':') {
-        Some((host, port)) => !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) && !host.ends_with(':') && (host.starts_with('[') == host.ends_with(']')),
+        Some((host, port)) => {
+            !port.is_empty()
+                && port.bytes().all(|b| b.is_ascii_digit())
+                && !host.ends_with(':')
+                && (host.starts_with('[') == host.ends_with(']'))
+        }
         None => false,
     }
 }
@@ -150,12 +155,20 @@ pub fn check(origins: &Origins, method: &Method, headers: &HeaderMap) -> Result<
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or("");
         if !origins.allows_origin(origin) {
-            return Err(ApiError::new(StatusCode::FORBIDDEN, "cross_site", format!("a page from {origin} may not change this room")));
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "cross_site",
+                format!("a page from {origin} may not change this room"),
+            ));
         }
     }
     let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
     if matches!(site, Some("cross-site" | "same-site")) {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "cross_site", "a page from another site may not change this room"));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cross_site",
+            "a page from another site may not change this room",
+        ));
     }
     Ok(())
 }
@@ -165,7 +178,8 @@ pub async fn guard(State(app): State<AppState>, request: Request, next: Next) ->
     let mut response = match check(&app.origins, request.method(), request.headers()) {
         Err(refused) => refused.into_response(),
         Ok(()) => {
-            let deadline = if request.uri().path() == IMPORT_PATH { IMPORT_DEADLINE } else { app.config.request_timeout() };
+            let deadline =
+                if request.uri().path() == IMPORT_PATH { IMPORT_DEADLINE } else { app.config.request_timeout() };
             match tokio::time::timeout(deadline, next.run(request)).await {
                 Ok(response) => response,
                 Err(_) => {
@@ -206,10 +220,25 @@ mod tests {
             c.public_url = Some("https://Vigie.Prefecture.example/".into());
             c.allowed_hosts = vec!["wall-1".into(), "10.1.2.3:8443".into()];
         });
-        for yes in ["127.0.0.1:3000", "localhost:3000", "[::1]:3000", "vigie.prefecture.example", "wall-1", "wall-1:3000", "10.1.2.3:8443"] {
+        for yes in [
+            "127.0.0.1:3000",
+            "localhost:3000",
+            "[::1]:3000",
+            "vigie.prefecture.example",
+            "wall-1",
+            "wall-1:3000",
+            "10.1.2.3:8443",
+        ] {
             assert!(o.allows_host(yes), "{yes}");
         }
-        for no in ["evil.example:3000", "127.0.0.1:3001", "localhost", "10.1.2.3:3000", "wall-10:3000", "vigie.prefecture.example.evil:443"] {
+        for no in [
+            "evil.example:3000",
+            "127.0.0.1:3001",
+            "localhost",
+            "10.1.2.3:3000",
+            "wall-10:3000",
+            "vigie.prefecture.example.evil:443",
+        ] {
             assert!(!o.allows_host(no), "{no}");
         }
         assert!(o.allows_origin("https://vigie.prefecture.example"));
@@ -232,10 +261,22 @@ mod tests {
         let local = [("host", "127.0.0.1:3000")];
         assert!(check(&o, &Method::POST, &headers(&local)).is_ok(), "a tool without Origin");
         assert!(check(&o, &Method::POST, &headers(&[local[0], ("origin", "http://127.0.0.1:3000")])).is_ok());
-        assert_eq!(check(&o, &Method::POST, &headers(&[local[0], ("origin", "http://evil.example")])).unwrap_err().status, 403);
-        assert_eq!(check(&o, &Method::POST, &headers(&[local[0], ("sec-fetch-site", "cross-site")])).unwrap_err().status, 403);
-        assert!(check(&o, &Method::GET, &headers(&[local[0], ("origin", "http://evil.example")])).is_ok(), "reads are the stream's and CORS's business");
-        assert_eq!(check(&o, &Method::GET, &headers(&[("host", "rebound.evil.example:3000")])).unwrap_err().status, 421);
+        assert_eq!(
+            check(&o, &Method::POST, &headers(&[local[0], ("origin", "http://evil.example")])).unwrap_err().status,
+            403
+        );
+        assert_eq!(
+            check(&o, &Method::POST, &headers(&[local[0], ("sec-fetch-site", "cross-site")])).unwrap_err().status,
+            403
+        );
+        assert!(
+            check(&o, &Method::GET, &headers(&[local[0], ("origin", "http://evil.example")])).is_ok(),
+            "reads are the stream's and CORS's business"
+        );
+        assert_eq!(
+            check(&o, &Method::GET, &headers(&[("host", "rebound.evil.example:3000")])).unwrap_err().status,
+            421
+        );
         assert_eq!(check(&o, &Method::GET, &HeaderMap::new()).unwrap_err().status, 400);
     }
 }

@@ -68,7 +68,13 @@ impl Header {
 }
 
 /// Writes the range `header` names, from `log`, to `file` (a job's file); returns the header.
-pub async fn export(store: &Store, log: Log, mut header: Header, file: std::fs::File, job: Arc<Job>) -> anyhow::Result<Header> {
+pub async fn export(
+    store: &Store,
+    log: Log,
+    mut header: Header,
+    file: std::fs::File,
+    job: Arc<Job>,
+) -> anyhow::Result<Header> {
     let start = seek::state_at(store, log, header.from_ms, None, |_, _| {}).await?;
     let last = store.seq_at(log, header.to_ms).await?;
     let start_seq = start.seq;
@@ -117,7 +123,13 @@ pub async fn export(store: &Store, log: Log, mut header: Header, file: std::fs::
 /// Imports the scenario file at `path` under a new scenario id; on any error nothing is kept.
 /// Snapshots are spaced as the live log's (`snapshot_every`, in event weight), so seeks in an
 /// imported scenario fold as short a tail.
-pub async fn import(store: &Store, path: &Path, now_ms: i64, snapshot_every: u64, job: Arc<Job>) -> anyhow::Result<(u32, Header)> {
+pub async fn import(
+    store: &Store,
+    path: &Path,
+    now_ms: i64,
+    snapshot_every: u64,
+    job: Arc<Job>,
+) -> anyhow::Result<(u32, Header)> {
     let (tx, mut rx) = mpsc::channel::<anyhow::Result<Item>>(4);
     let reader = {
         let path = path.to_owned();
@@ -159,10 +171,15 @@ async fn write_scenario(
         store.save_scenario_snapshot(scenario_id, &state).await?;
         let (mut count, mut weight) = (0u64, 0u64);
         while let Some(item) = rx.recv().await {
-            let Item::Events(page) = item? else { return Err(refused("a header or state line in the middle of the file")) };
+            let Item::Events(page) = item? else {
+                return Err(refused("a header or state line in the middle of the file"));
+            };
             for (line, e) in &page {
                 if Some(e.seq) != state.seq.checked_add(1) {
-                    return Err(refused(format!("line {line}: event {} follows {}: the file has a gap or is out of order", e.seq, state.seq)));
+                    return Err(refused(format!(
+                        "line {line}: event {} follows {}: the file has a gap or is out of order",
+                        e.seq, state.seq
+                    )));
                 }
                 if e.at_ms < state.at_ms {
                     return Err(refused(format!("line {line}: event {} goes back in time", e.seq)));
@@ -183,7 +200,10 @@ async fn write_scenario(
             job.progress(count, header.events);
         }
         if count != header.events {
-            return Err(refused(format!("the file holds {count} events but its header announces {}: it is truncated", header.events)));
+            return Err(refused(format!(
+                "the file holds {count} events but its header announces {}: it is truncated",
+                header.events
+            )));
         }
         store.finish_scenario(scenario_id, count).await
     }
@@ -226,10 +246,13 @@ fn read_file(path: &Path, tx: &mpsc::Sender<anyhow::Result<Item>>) -> anyhow::Re
     let mut next_line = |line: &mut Vec<u8>, max: u64| -> anyhow::Result<bool> {
         line.clear();
         number += 1;
-        let n = (&mut lines).take(max + 1).read_until(b'\n', line).map_err(|_| refused("the file is corrupt (gzip)"))? as u64;
+        let n = (&mut lines).take(max + 1).read_until(b'\n', line).map_err(|_| refused("the file is corrupt (gzip)"))?
+            as u64;
         inflated += n;
         if inflated > budget {
-            return Err(refused(format!("the file decompresses to more than {MAX_RATIO} times its size: refused as a compression bomb")));
+            return Err(refused(format!(
+                "the file decompresses to more than {MAX_RATIO} times its size: refused as a compression bomb"
+            )));
         }
         if n > max {
             return Err(refused(format!("line {number} is longer than {} MiB", max / (1024 * 1024))));
@@ -242,22 +265,27 @@ fn read_file(path: &Path, tx: &mpsc::Sender<anyhow::Result<Item>>) -> anyhow::Re
     if !next_line(&mut line, MAX_LINE_BYTES)? {
         return Err(refused("the file is empty"));
     }
-    let header: Header = serde_json::from_slice(&line).map_err(|e| refused(format!("line 1 is not a scenario header: {e}")))?;
+    let header: Header =
+        serde_json::from_slice(&line).map_err(|e| refused(format!("line 1 is not a scenario header: {e}")))?;
     check_header(&header)?;
     let send = |item| tx.blocking_send(Ok(item)).map_err(|_| anyhow::anyhow!("the import stopped"));
     send(Item::Header(header))?;
     if !next_line(&mut line, MAX_STATE_LINE_BYTES)? {
         return Err(refused("the file ends after its header"));
     }
-    let start: Start = serde_json::from_slice(&line).map_err(|e| refused(format!("line 2 is not the initial state: {e}")))?;
-    validate::state(&start.state).map_err(|r| refused(format!("line 2: {}: {}", r.field.unwrap_or_default(), r.message)))?;
+    let start: Start =
+        serde_json::from_slice(&line).map_err(|e| refused(format!("line 2 is not the initial state: {e}")))?;
+    validate::state(&start.state)
+        .map_err(|r| refused(format!("line 2: {}: {}", r.field.unwrap_or_default(), r.message)))?;
     send(Item::Start(start.state))?;
     let mut page = Vec::with_capacity(FOLD_PAGE as usize);
     let mut line_no = 2;
     while next_line(&mut line, MAX_LINE_BYTES)? {
         line_no += 1;
-        let event: LoggedEvent = serde_json::from_slice(&line).map_err(|e| refused(format!("line {line_no} is not an event: {e}")))?;
-        validate::logged_event(&event).map_err(|r| refused(format!("line {line_no}: {}: {}", r.field.unwrap_or_default(), r.message)))?;
+        let event: LoggedEvent =
+            serde_json::from_slice(&line).map_err(|e| refused(format!("line {line_no} is not an event: {e}")))?;
+        validate::logged_event(&event)
+            .map_err(|r| refused(format!("line {line_no}: {}: {}", r.field.unwrap_or_default(), r.message)))?;
         page.push((line_no, event));
         if page.len() == FOLD_PAGE as usize {
             send(Item::Events(std::mem::take(&mut page)))?;
@@ -274,9 +302,13 @@ fn check_header(header: &Header) -> anyhow::Result<()> {
         return Err(refused(format!("not a Vigie scenario file (format {:?})", header.format)));
     }
     if header.version != VERSION {
-        return Err(refused(format!("this file is scenario format version {}; this Vigie reads version {VERSION}", header.version)));
+        return Err(refused(format!(
+            "this file is scenario format version {}; this Vigie reads version {VERSION}",
+            header.version
+        )));
     }
-    for (field, ms) in [("from_ms", header.from_ms), ("to_ms", header.to_ms), ("exported_at_ms", header.exported_at_ms)] {
+    for (field, ms) in [("from_ms", header.from_ms), ("to_ms", header.to_ms), ("exported_at_ms", header.exported_at_ms)]
+    {
         check_ms(field, ms).map_err(|r| refused(format!("line 1: {}", r.message)))?;
     }
     if header.to_ms <= header.from_ms {

@@ -14,9 +14,9 @@ pub mod seek;
 pub mod stream;
 
 use bytes::Bytes;
+use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use parking_lot::Mutex;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, Notify};
@@ -165,7 +165,8 @@ impl Session {
             let before = c.info.clock;
             let mut clock = before;
             clock.control(&control, now_ms, step_to)?;
-            let jumped = matches!(control, Control::Seek { .. } | Control::Step { .. }) || clock.at(now_ms) < before.at(now_ms);
+            let jumped =
+                matches!(control, Control::Seek { .. } | Control::Step { .. }) || clock.at(now_ms) < before.at(now_ms);
             c.info.clock = clock;
             if jumped {
                 c.jumps += 1;
@@ -199,7 +200,8 @@ impl Session {
     }
 
     fn idle_since(&self, now_ms: i64) -> Option<i64> {
-        let idle = self.frames.receiver_count() == 0 && now_ms.saturating_sub(self.last_used_ms.load(Ordering::Relaxed)) > SESSION_IDLE_MS;
+        let idle = self.frames.receiver_count() == 0
+            && now_ms.saturating_sub(self.last_used_ms.load(Ordering::Relaxed)) > SESSION_IDLE_MS;
         idle.then_some(now_ms)
     }
 
@@ -244,7 +246,11 @@ impl Session {
             let now_ms = app.clock.now_ms();
             if let Err(e) = self.advance(&app, clock.at(now_ms), jumps != seen_jumps).await {
                 tracing::error!(error = %e, session = %self.id, "replay could not read its log");
-                let message = ServerMessage::Error { seq: 0, code: "replay_failed".into(), message: "the log could not be read; the server's log says why".into() };
+                let message = ServerMessage::Error {
+                    seq: 0,
+                    code: "replay_failed".into(),
+                    message: "the log could not be read; the server's log says why".into(),
+                };
                 self.publish(FrameKind::Info, 0, 0, encode(&message));
             }
             seen_jumps = jumps;
@@ -272,7 +278,8 @@ impl Session {
         }
         let up_to = app.store.seq_at(self.log, target).await?;
         let backwards = target < cursor_ms;
-        let streamable = held.is_some_and(|seq| !jumped && !backwards && up_to.saturating_sub(seq) <= MAX_STREAMED_EVENTS);
+        let streamable =
+            held.is_some_and(|seq| !jumped && !backwards && up_to.saturating_sub(seq) <= MAX_STREAMED_EVENTS);
         if let (true, Some(after)) = (streamable, held) {
             return self.play_until(app, target, after, up_to, epoch).await;
         }
@@ -373,7 +380,7 @@ impl Replays {
             match serde_json::from_str::<SessionInfo>(&info) {
                 Ok(mut info) => {
                     info.clock.playing = false; // a restart pauses every session
-                    // A restart counts as use: sessions get a full idle period after it.
+                                                // A restart counts as use: sessions get a full idle period after it.
                     replays.sessions.lock().insert(id.clone(), Session::new(id, key, info, now_ms));
                 }
                 Err(e) => tracing::warn!(error = %e, session = %id, "skipping an unreadable replay session"),
@@ -382,7 +389,14 @@ impl Replays {
         Ok(replays)
     }
 
-    pub async fn start(&self, app: &AppState, title: String, source: Source, from_ms: i64, to_ms: i64) -> Result<Started, Refusal> {
+    pub async fn start(
+        &self,
+        app: &AppState,
+        title: String,
+        source: Source,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Started, Refusal> {
         let now_ms = app.clock.now_ms();
         let clock = ReplayClock::new(from_ms, to_ms, now_ms)?;
         self.expire(app, now_ms).await;
@@ -394,7 +408,8 @@ impl Replays {
         }
         let id = crate::token::hex(6);
         let trainer_key = crate::token::hex(16);
-        let info = SessionInfo { session_id: id.clone(), title, source, clock, pins: Vec::new(), created_at_ms: now_ms };
+        let info =
+            SessionInfo { session_id: id.clone(), title, source, clock, pins: Vec::new(), created_at_ms: now_ms };
         let session = Session::new(id.clone(), trainer_key.clone(), info.clone(), now_ms);
         session.changed(app, now_ms).await;
         self.sessions.lock().insert(id.clone(), session);
@@ -414,7 +429,8 @@ impl Replays {
 
     /// Removes the sessions nobody followed or drove for [`SESSION_IDLE_MS`].
     pub async fn expire(&self, app: &AppState, now_ms: i64) {
-        let idle: Vec<String> = self.sessions.lock().values().filter(|s| s.idle_since(now_ms).is_some()).map(|s| s.id.clone()).collect();
+        let idle: Vec<String> =
+            self.sessions.lock().values().filter(|s| s.idle_since(now_ms).is_some()).map(|s| s.id.clone()).collect();
         for id in idle {
             tracing::info!(session = %id, "removing an idle replay session");
             if let Err(e) = self.remove(app, &id).await {

@@ -22,7 +22,8 @@ use crate::AppState;
 
 pub async fn upgrade(State(state): State<AppState>, ApiPath(id): ApiPath<String>, request: Request) -> Response {
     let Some(session) = state.replays.get(&id) else {
-        return ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", format!("no replay session {id}")).into_response();
+        return ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", format!("no replay session {id}"))
+            .into_response();
     };
     accept(&state, request, move |state, socket| follow(state, socket, session))
 }
@@ -88,7 +89,12 @@ async fn follow(app: AppState, socket: Socket, session: Arc<Session>) {
 
 /// Follows the session from the room it holds now: its live queue, and the session message plus
 /// that room's snapshot (if it has one yet) to send first; `epoch` and `seq` move to that room.
-fn start(app: &AppState, session: &Session, epoch: &mut u64, seq: &mut Seq) -> (broadcast::Receiver<Frame>, Vec<Bytes>) {
+fn start(
+    app: &AppState,
+    session: &Session,
+    epoch: &mut u64,
+    seq: &mut Seq,
+) -> (broadcast::Receiver<Frame>, Vec<Bytes>) {
     let (frames, room) = session.follow();
     let mut first = vec![session.info_message(app.clock.now_ms())];
     if let Some((e, s, bytes)) = room {

@@ -96,7 +96,10 @@ mod tests {
     fn a_fix_takes_about_twenty_bytes() {
         let at_ms = 1_763_000_000_000;
         let fixes: Vec<Fix> = (0..1000)
-            .map(|i| Fix::parse(UnitId(i), 2.35 + i as f64 * 1e-4, 48.85, Some(123.45), Some(13.9), Some(4.0), at_ms - 800).unwrap())
+            .map(|i| {
+                Fix::parse(UnitId(i), 2.35 + i as f64 * 1e-4, 48.85, Some(123.45), Some(13.9), Some(4.0), at_ms - 800)
+                    .unwrap()
+            })
             .collect();
         let body = encode(&Event::PositionsReported { fixes }, at_ms);
         assert!(body.len() < 25 * 1000, "{} bytes for 1000 fixes", body.len());

@@ -95,7 +95,9 @@ impl Store {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
-        let connect = |max: u32, options: SqliteConnectOptions| SqlitePoolOptions::new().max_connections(max).connect_with(options);
+        let connect = |max: u32, options: SqliteConnectOptions| {
+            SqlitePoolOptions::new().max_connections(max).connect_with(options)
+        };
         let writer = connect(1, options.clone()).await.with_context(|| format!("opening {url}"))?;
         sqlx::migrate!("../migrations/sqlite").run(&writer).await.context("migrating the database")?;
         let pool = connect(6, options.clone()).await.with_context(|| format!("opening {url}"))?;
@@ -103,7 +105,10 @@ impl Store {
         let scenarios = connect(2, options.filename(&scenarios_path))
             .await
             .with_context(|| format!("opening {}", scenarios_path.display()))?;
-        sqlx::migrate!("../migrations/sqlite-scenarios").run(&scenarios).await.context("migrating the scenarios' database")?;
+        sqlx::migrate!("../migrations/sqlite-scenarios")
+            .run(&scenarios)
+            .await
+            .context("migrating the scenarios' database")?;
         Ok(Self {
             pool,
             writer,
@@ -150,15 +155,23 @@ impl Store {
 
     /// Events with `seq > after`, in order: up to `limit`, and at most [`PAGE_WEIGHT`] of work.
     pub async fn events_after(&self, after: Seq, limit: i64) -> anyhow::Result<Page> {
-        let query = sqlx::query("SELECT seq, at_ms, actor, kind, body FROM events WHERE seq > $1 ORDER BY seq LIMIT $2")
-            .bind(seq_param(after))
-            .bind(limit);
+        let query =
+            sqlx::query("SELECT seq, at_ms, actor, kind, body FROM events WHERE seq > $1 ORDER BY seq LIMIT $2")
+                .bind(seq_param(after))
+                .bind(limit);
         self.read_page(Log::Live, query, limit).await
     }
 
     /// Events committed in `[from_ms, to_ms)` with `seq > after`, in order (a page, as
     /// [`Store::events_after`]); without position batches if `without_positions` (the timeline).
-    pub async fn events_between(&self, from_ms: i64, to_ms: i64, after: Seq, limit: i64, without_positions: bool) -> anyhow::Result<Page> {
+    pub async fn events_between(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        after: Seq,
+        limit: i64,
+        without_positions: bool,
+    ) -> anyhow::Result<Page> {
         let query = sqlx::query(
             "SELECT seq, at_ms, actor, kind, body FROM events \
              WHERE at_ms >= $1 AND at_ms < $2 AND seq > $3 AND kind <> $5 ORDER BY seq LIMIT $4",
@@ -195,11 +208,12 @@ impl Store {
 
     /// The latest `limit` events other than position batches, oldest first.
     pub async fn recent_events(&self, limit: i64) -> anyhow::Result<Vec<LoggedEvent>> {
-        let rows = sqlx::query("SELECT seq, at_ms, actor, kind, body FROM events WHERE kind <> $1 ORDER BY seq DESC LIMIT $2")
-            .bind(codec::POSITIONS_KIND)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT seq, at_ms, actor, kind, body FROM events WHERE kind <> $1 ORDER BY seq DESC LIMIT $2")
+                .bind(codec::POSITIONS_KIND)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
         let mut events = rows.iter().map(decode_row).collect::<anyhow::Result<Vec<_>>>()?;
         events.reverse();
         Ok(events)
@@ -219,7 +233,8 @@ impl Store {
     /// The room as the log leaves it: the latest snapshot plus every event after it. Refuses to
     /// start on a log with a gap, which would mean lost events.
     pub async fn load_state(&self) -> anyhow::Result<Loaded> {
-        let row = sqlx::query("SELECT state FROM snapshots ORDER BY seq DESC LIMIT 1").fetch_optional(&self.pool).await?;
+        let row =
+            sqlx::query("SELECT state FROM snapshots ORDER BY seq DESC LIMIT 1").fetch_optional(&self.pool).await?;
         let mut state = match row {
             Some(row) => serde_json::from_slice(row.get::<&[u8], _>("state")).context("reading the latest snapshot")?,
             None => State::default(),
@@ -274,12 +289,19 @@ fn seq_param(seq: Seq) -> i64 {
 }
 
 /// Inserts `events` into `log`'s table inside `tx`.
-async fn insert_events(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, log: Log, events: &[LoggedEvent]) -> Result<(), sqlx::Error> {
+async fn insert_events(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    log: Log,
+    events: &[LoggedEvent],
+) -> Result<(), sqlx::Error> {
     let (column, value) = match log {
         Log::Live => ("", ""),
         Log::Scenario(_) => (", scenario_id", ", $6"),
     };
-    let sql = format!("INSERT INTO {} (seq, at_ms, actor, kind, body{column}) VALUES ($1, $2, $3, $4, $5{value})", log.events());
+    let sql = format!(
+        "INSERT INTO {} (seq, at_ms, actor, kind, body{column}) VALUES ($1, $2, $3, $4, $5{value})",
+        log.events()
+    );
     for e in events {
         let query = sqlx::query(&sql)
             .bind(seq_param(e.seq))
@@ -296,6 +318,7 @@ fn decode_row(row: &sqlx::sqlite::SqliteRow) -> anyhow::Result<LoggedEvent> {
     let seq: i64 = row.get("seq");
     let at_ms: i64 = row.get("at_ms");
     let kind: &str = row.get("kind");
-    let event = codec::decode(kind, row.get::<&[u8], _>("body"), at_ms).with_context(|| format!("decoding event {seq}"))?;
+    let event =
+        codec::decode(kind, row.get::<&[u8], _>("body"), at_ms).with_context(|| format!("decoding event {seq}"))?;
     Ok(LoggedEvent { seq: seq as Seq, at_ms, actor: row.get("actor"), event })
 }

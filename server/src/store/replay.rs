@@ -101,7 +101,14 @@ impl Store {
 
     /// Events with `after < seq <= up_to`, in order, without position batches if asked: up to
     /// `limit`, and at most [`super::PAGE_WEIGHT`] of work.
-    pub async fn log_range(&self, log: Log, after: Seq, up_to: Seq, limit: i64, without_positions: bool) -> anyhow::Result<Page> {
+    pub async fn log_range(
+        &self,
+        log: Log,
+        after: Seq,
+        up_to: Seq,
+        limit: i64,
+        without_positions: bool,
+    ) -> anyhow::Result<Page> {
         let sql = format!(
             "SELECT seq, at_ms, actor, kind, body FROM {} WHERE seq > $1 AND seq <= $2 AND kind <> $3 {} ORDER BY seq LIMIT $4",
             log.events(),
@@ -126,7 +133,9 @@ impl Store {
             log.only(2)
         );
         let _turn = self.heavy.acquire().await.context("the store is closed")?;
-        let Some(row) = log.bind(sqlx::query(&sql).bind(at_ms)).fetch_optional(self.pool_of(log)).await? else { return Ok(None) };
+        let Some(row) = log.bind(sqlx::query(&sql).bind(at_ms)).fetch_optional(self.pool_of(log)).await? else {
+            return Ok(None);
+        };
         Ok(Some(serde_json::from_slice(row.get::<&[u8], _>("state")).context("reading a snapshot")?))
     }
 
@@ -187,9 +196,15 @@ impl Store {
     pub async fn delete_scenario(&self, scenario_id: u32) -> anyhow::Result<bool> {
         let mut tx = self.scenarios.begin().await?;
         for table in ["scenario_events", "scenario_snapshots"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE scenario_id = $1")).bind(i64::from(scenario_id)).execute(&mut *tx).await?;
+            sqlx::query(&format!("DELETE FROM {table} WHERE scenario_id = $1"))
+                .bind(i64::from(scenario_id))
+                .execute(&mut *tx)
+                .await?;
         }
-        let done = sqlx::query("DELETE FROM scenarios WHERE scenario_id = $1").bind(i64::from(scenario_id)).execute(&mut *tx).await?;
+        let done = sqlx::query("DELETE FROM scenarios WHERE scenario_id = $1")
+            .bind(i64::from(scenario_id))
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }
@@ -216,7 +231,8 @@ impl Store {
 
     /// Removes scenarios whose import never finished (the server stopped during one).
     pub async fn drop_unfinished_scenarios(&self) -> anyhow::Result<()> {
-        let rows = sqlx::query("SELECT scenario_id FROM scenarios WHERE complete = 0").fetch_all(&self.scenarios).await?;
+        let rows =
+            sqlx::query("SELECT scenario_id FROM scenarios WHERE complete = 0").fetch_all(&self.scenarios).await?;
         for r in rows {
             self.delete_scenario(r.get::<i64, _>("scenario_id") as u32).await?;
         }
@@ -238,7 +254,8 @@ impl Store {
 
     /// Every stored session as `(id, trainer key, info JSON)`.
     pub async fn sessions(&self) -> anyhow::Result<Vec<(String, String, String)>> {
-        let rows = sqlx::query("SELECT session_id, trainer_key, info FROM replay_sessions").fetch_all(&self.pool).await?;
+        let rows =
+            sqlx::query("SELECT session_id, trainer_key, info FROM replay_sessions").fetch_all(&self.pool).await?;
         Ok(rows.iter().map(|r| (r.get("session_id"), r.get("trainer_key"), r.get("info"))).collect())
     }
 

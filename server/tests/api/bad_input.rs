@@ -20,7 +20,8 @@ async fn each_bad_request_is_refused_precisely_and_changes_nothing() {
     let before_seq = app.seq().await;
     let before = app.state().await;
     let url = |path: &str| format!("{}{path}", app.base);
-    let raw = |path: &str, body: &'static str| app.http.post(url(path)).header("content-type", "application/json").body(body);
+    let raw =
+        |path: &str, body: &'static str| app.http.post(url(path)).header("content-type", "application/json").body(body);
 
     // (request, status, code, field)
     let cases: Vec<(reqwest::RequestBuilder, u16, &str, Option<&str>)> = vec![

@@ -67,7 +67,11 @@ async fn imported_jurisdictions_are_served_with_their_names_and_a_base_replaces_
 
     // A file in a projected CRS, or a bad name, is refused with the reason; nothing is stored.
     let projected = dir.path().join("lambert.geojson");
-    std::fs::write(&projected, r#"{"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[651000,6862000]}}"#).unwrap();
+    std::fs::write(
+        &projected,
+        r#"{"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[651000,6862000]}}"#,
+    )
+    .unwrap();
     let (ok, out) = vigie(&db, &["import", projected.to_str().unwrap()]);
     assert!(!ok && out.contains("is not WGS84 longitude/latitude"), "{out}");
     let (ok, out) = vigie(&db, &["import", arr.to_str().unwrap(), "--name", "bad name"]);
@@ -81,7 +85,13 @@ async fn imported_jurisdictions_are_served_with_their_names_and_a_base_replaces_
     let bbox: Vec<f64> = paris["bbox"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
     assert!(bbox[0] > 2.22 && bbox[2] < 2.47 && bbox[1] > 48.81 && bbox[3] < 48.91, "Paris's extent: {bbox:?}");
 
-    let response = app.http.get(format!("{}/api/v1/basemap/paris-arrondissements", app.base)).header("accept-encoding", "gzip").send().await.unwrap();
+    let response = app
+        .http
+        .get(format!("{}/api/v1/basemap/paris-arrondissements", app.base))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.headers()["content-type"], "application/geo+json");
     let (_, layer) = app.get("/api/v1/basemap/paris-arrondissements").await;
     // One label point per arrondissement, after the 20 shapes.

@@ -10,7 +10,8 @@ async fn an_incident_goes_through_its_lifecycle_over_http() {
     app.seed(3).await;
     let (status, body) = app.post("/api/v1/incidents/1/assignments", json!({"unit_id": 2})).await;
     assert_eq!(status, 200, "{body}");
-    let kinds: Vec<&str> = body["events"].as_array().unwrap().iter().map(|e| e["event"]["type"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> =
+        body["events"].as_array().unwrap().iter().map(|e| e["event"]["type"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["unit_assigned", "unit_status_changed", "incident_status_changed"]);
     assert_eq!(body["seq"], body["events"][2]["seq"]);
 
@@ -18,7 +19,14 @@ async fn an_incident_goes_through_its_lifecycle_over_http() {
         let (code, body) = app.post("/api/v1/incidents/1/status", json!({"status": status})).await;
         assert_eq!(code, 200, "{body}");
     }
-    let note = app.send(app.http.post(format!("{}/api/v1/incidents/1/notes", app.base)).header("x-vigie-user", "cos-bspp").json(&json!({"text": "Fire out"}))).await;
+    let note = app
+        .send(
+            app.http
+                .post(format!("{}/api/v1/incidents/1/notes", app.base))
+                .header("x-vigie-user", "cos-bspp")
+                .json(&json!({"text": "Fire out"})),
+        )
+        .await;
     assert_eq!(note.0, 201);
     assert_eq!(note.1["events"][0]["actor"], "cos-bspp");
     assert_eq!(app.post("/api/v1/incidents/1/status", json!({"status": "closed"})).await.0, 200);
@@ -62,7 +70,14 @@ async fn positions_messages_and_acks_are_recorded() {
     let (status, body) = app.post("/api/v1/messages", message).await;
     assert_eq!(status, 201, "{body}");
     let message_id = body["message_id"].as_u64().unwrap();
-    let ack = app.send(app.http.post(format!("{}/api/v1/messages/{message_id}/acks", app.base)).header("x-vigie-user", "op-bspp").json(&json!({"agency": "BSPP"}))).await;
+    let ack = app
+        .send(
+            app.http
+                .post(format!("{}/api/v1/messages/{message_id}/acks", app.base))
+                .header("x-vigie-user", "op-bspp")
+                .json(&json!({"agency": "BSPP"})),
+        )
+        .await;
     assert_eq!(ack.0, 201, "{}", ack.1);
 
     let state = app.state().await;
@@ -105,7 +120,8 @@ async fn the_log_reads_by_seq_and_by_time_with_paging() {
     let (_, all) = app.get("/api/v1/events?after_seq=7").await;
     assert_eq!(all["events"].as_array().unwrap().len(), 2);
     let (_, timeline) = app.get("/api/v1/events?after_seq=7&without_positions=true").await;
-    let kinds: Vec<&str> = timeline["events"].as_array().unwrap().iter().map(|e| e["event"]["type"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> =
+        timeline["events"].as_array().unwrap().iter().map(|e| e["event"]["type"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["note_added"]);
     app.stop().await;
 }
@@ -118,14 +134,39 @@ async fn the_openapi_document_describes_every_route() {
     assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().unwrap();
     for route in [
-        "/healthz", "/api/v1/stream", "/api/v1/state", "/api/v1/summary", "/api/v1/stats", "/api/v1/events",
-        "/api/v1/agencies", "/api/v1/units", "/api/v1/units/{unit_id}/status", "/api/v1/positions",
-        "/api/v1/incidents", "/api/v1/incidents/{incident_id}", "/api/v1/incidents/{incident_id}/status",
-        "/api/v1/incidents/{incident_id}/assignments", "/api/v1/incidents/{incident_id}/assignments/{unit_id}",
-        "/api/v1/incidents/{incident_id}/notes", "/api/v1/channels", "/api/v1/messages", "/api/v1/messages/{message_id}/acks",
-        "/api/v1/basemap", "/api/v1/basemap/{name}", "/api/v1/replays", "/api/v1/replays/{id}", "/api/v1/replays/{id}/control",
-        "/api/v1/replays/{id}/pins", "/api/v1/replays/{id}/events", "/api/v1/replays/{id}/stream", "/api/v1/history/state",
-        "/api/v1/exports", "/api/v1/jobs/{id}", "/api/v1/jobs/{id}/file", "/api/v1/scenarios", "/api/v1/scenarios/{id}",
+        "/healthz",
+        "/api/v1/stream",
+        "/api/v1/state",
+        "/api/v1/summary",
+        "/api/v1/stats",
+        "/api/v1/events",
+        "/api/v1/agencies",
+        "/api/v1/units",
+        "/api/v1/units/{unit_id}/status",
+        "/api/v1/positions",
+        "/api/v1/incidents",
+        "/api/v1/incidents/{incident_id}",
+        "/api/v1/incidents/{incident_id}/status",
+        "/api/v1/incidents/{incident_id}/assignments",
+        "/api/v1/incidents/{incident_id}/assignments/{unit_id}",
+        "/api/v1/incidents/{incident_id}/notes",
+        "/api/v1/channels",
+        "/api/v1/messages",
+        "/api/v1/messages/{message_id}/acks",
+        "/api/v1/basemap",
+        "/api/v1/basemap/{name}",
+        "/api/v1/replays",
+        "/api/v1/replays/{id}",
+        "/api/v1/replays/{id}/control",
+        "/api/v1/replays/{id}/pins",
+        "/api/v1/replays/{id}/events",
+        "/api/v1/replays/{id}/stream",
+        "/api/v1/history/state",
+        "/api/v1/exports",
+        "/api/v1/jobs/{id}",
+        "/api/v1/jobs/{id}/file",
+        "/api/v1/scenarios",
+        "/api/v1/scenarios/{id}",
     ] {
         assert!(paths.contains_key(route), "{route} is not documented");
     }

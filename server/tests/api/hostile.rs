@@ -77,7 +77,11 @@ async fn silent_slow_and_trickling_connections_are_closed_and_the_room_keeps_ans
         sent
     });
 
-    assert_eq!(read_until_closed(&mut silent, Duration::from_secs(5)).await.as_deref(), Some(""), "a silent connection is closed");
+    assert_eq!(
+        read_until_closed(&mut silent, Duration::from_secs(5)).await.as_deref(),
+        Some(""),
+        "a silent connection is closed"
+    );
     assert!(trickle.await.unwrap(), "a head sent too slowly is cut off");
     let answer = body_trickle.await.unwrap();
     assert!(answer.starts_with("HTTP/1.1 408"), "a trickled body gets 408: {answer:?}");
@@ -137,7 +141,8 @@ async fn a_stop_with_a_slow_client_connected_ends_within_the_grace_period_and_ke
     app.seed(2).await;
     let seq = app.seq().await;
     let mut slow = connect_from(&app, [127, 0, 0, 1]).await;
-    let head = format!("POST /api/v1/incidents/1/notes HTTP/1.1\r\nHost: {}\r\nContent-Length: 50\r\n\r\n{{", addr(&app));
+    let head =
+        format!("POST /api/v1/incidents/1/notes HTTP/1.1\r\nHost: {}\r\nContent-Length: 50\r\n\r\n{{", addr(&app));
     slow.write_all(head.as_bytes()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     let started = Instant::now();
@@ -170,7 +175,10 @@ fn note_event(seq: u64) -> Value {
 }
 
 async fn upload(app: &TestApp, file: Vec<u8>) -> (u16, Value) {
-    app.send(app.http.post(format!("{}/api/v1/scenarios", app.base)).header("content-type", "application/gzip").body(file)).await
+    app.send(
+        app.http.post(format!("{}/api/v1/scenarios", app.base)).header("content-type", "application/gzip").body(file),
+    )
+    .await
 }
 
 async fn import_outcome(app: &TestApp, file: Vec<u8>) -> Value {
@@ -206,10 +214,42 @@ async fn imports_that_fail_early_end_their_job_and_hostile_files_are_refused_wit
         // Megabytes of blank lines in a small file.
         (gzip(format!("{}\n", "\n".repeat(80 << 20)).as_bytes()), "line 1 is blank"),
         (gzip(format!("{}\n", "x".repeat(5 << 20)).as_bytes()), "line 1 is longer than 4 MiB"),
-        (scenario(&[json!({"seq": 1, "at_ms": T0_MS, "actor": "d", "event": {"type": "positions_reported", "fixes": [{"unit_id": 1, "position": {"lon": 1e308, "lat": 0.0}, "heading_deg": null, "speed_mps": null, "accuracy_m": null, "reported_at_ms": T0_MS}]}})], 1), "line 3 is not an event"),
-        (scenario(&[json!({"seq": 1, "at_ms": T0_MS, "actor": "d", "event": {"type": "agency_registered", "agency": {"code": "XX", "short_name": "x", "full_name": "x", "kind": "police", "country": "FR", "colour": "#000;background-image:url(//x)"}}})], 1), "line 3 is not an event"),
-        (scenario(&[json!({"seq": 1, "at_ms": T0_MS, "actor": "d", "event": {"type": "incident_created", "incident_id": 1, "kind": "fire", "priority": "P1", "location": {"lon": 2.3, "lat": 48.8}, "area": null, "address": "x".repeat(100_000), "lead_agency": "PP"}})], 1), "line 3: event.address"),
-        (scenario(&[json!({"seq": 1, "at_ms": i64::MIN, "actor": "d", "event": {"type": "note_added", "incident_id": 1, "text": "x"}})], 1), "line 3: at_ms"),
+        (
+            scenario(
+                &[
+                    json!({"seq": 1, "at_ms": T0_MS, "actor": "d", "event": {"type": "positions_reported", "fixes": [{"unit_id": 1, "position": {"lon": 1e308, "lat": 0.0}, "heading_deg": null, "speed_mps": null, "accuracy_m": null, "reported_at_ms": T0_MS}]}}),
+                ],
+                1,
+            ),
+            "line 3 is not an event",
+        ),
+        (
+            scenario(
+                &[
+                    json!({"seq": 1, "at_ms": T0_MS, "actor": "d", "event": {"type": "agency_registered", "agency": {"code": "XX", "short_name": "x", "full_name": "x", "kind": "police", "country": "FR", "colour": "#000;background-image:url(//x)"}}}),
+                ],
+                1,
+            ),
+            "line 3 is not an event",
+        ),
+        (
+            scenario(
+                &[
+                    json!({"seq": 1, "at_ms": T0_MS, "actor": "d", "event": {"type": "incident_created", "incident_id": 1, "kind": "fire", "priority": "P1", "location": {"lon": 2.3, "lat": 48.8}, "area": null, "address": "x".repeat(100_000), "lead_agency": "PP"}}),
+                ],
+                1,
+            ),
+            "line 3: event.address",
+        ),
+        (
+            scenario(
+                &[
+                    json!({"seq": 1, "at_ms": i64::MIN, "actor": "d", "event": {"type": "note_added", "incident_id": 1, "text": "x"}}),
+                ],
+                1,
+            ),
+            "line 3: at_ms",
+        ),
     ];
     for (file, why) in cases {
         let view = import_outcome(&app, file).await;
@@ -223,9 +263,18 @@ async fn imports_that_fail_early_end_their_job_and_hostile_files_are_refused_wit
     assert_eq!(std::fs::read_dir(app.dir.path().join("vigie-jobs")).unwrap().count(), 0, "nor any file");
 
     // Cross-site or mislabelled uploads and non-gzip bodies are refused before anything is stored.
-    let form = app.http.post(format!("{}/api/v1/scenarios", app.base)).header("content-type", "text/plain").body(scenario(&[], 0));
+    let form = app
+        .http
+        .post(format!("{}/api/v1/scenarios", app.base))
+        .header("content-type", "text/plain")
+        .body(scenario(&[], 0));
     assert_eq!(app.send(form).await.0, 415);
-    let cross = app.http.post(format!("{}/api/v1/scenarios", app.base)).header("content-type", "application/gzip").header("origin", "http://evil.example").body(scenario(&[], 0));
+    let cross = app
+        .http
+        .post(format!("{}/api/v1/scenarios", app.base))
+        .header("content-type", "application/gzip")
+        .header("origin", "http://evil.example")
+        .body(scenario(&[], 0));
     assert_eq!(app.send(cross).await.0, 403);
     let (status, body) = upload(&app, b"PK\x03\x04 a zip".to_vec()).await;
     assert_eq!((status, body["error"]["code"].as_str()), (415, Some("not_gzip")), "{body}");
@@ -240,7 +289,12 @@ async fn times_and_seqs_near_the_integer_limits_are_refused_at_the_edge_and_repl
     let (status, body) = app.post("/api/v1/replays", json!({"from_ms": far - 1_000_000, "to_ms": far})).await;
     assert_eq!(status, 422, "{body}");
     assert_error(&body, "invalid", Some("from_ms"));
-    let (status, body) = app.post("/api/v1/exports", json!({"from_ms": -9_000_000_000_000_000_000i64, "to_ms": 9_000_000_000_000_000_000i64})).await;
+    let (status, body) = app
+        .post(
+            "/api/v1/exports",
+            json!({"from_ms": -9_000_000_000_000_000_000i64, "to_ms": 9_000_000_000_000_000_000i64}),
+        )
+        .await;
     assert_eq!(status, 422, "the whole log may not be exported by wrapping the window: {body}");
     let (status, body) = app.get(&format!("/api/v1/history/state?at_ms={}", i64::MAX)).await;
     assert_eq!(status, 422, "{body}");
@@ -255,12 +309,19 @@ async fn times_and_seqs_near_the_integer_limits_are_refused_at_the_edge_and_repl
     assert_eq!(app.post("/api/v1/positions", report).await.0, 422);
 
     // A session whose window ends late, played at 60× then paused, leaves replay working.
-    let (status, body) = app.post("/api/v1/replays", json!({"from_ms": T0_MS - 60_000, "to_ms": vigie_domain::time::LATEST_MS})).await;
+    let (status, body) =
+        app.post("/api/v1/replays", json!({"from_ms": T0_MS - 60_000, "to_ms": vigie_domain::time::LATEST_MS})).await;
     assert_eq!(status, 422, "a window of centuries is refused: {body}");
-    let (status, started) = app.post("/api/v1/replays", json!({"from_ms": T0_MS - 60_000, "to_ms": T0_MS + 30 * 86_400_000})).await;
+    let (status, started) =
+        app.post("/api/v1/replays", json!({"from_ms": T0_MS - 60_000, "to_ms": T0_MS + 30 * 86_400_000})).await;
     assert_eq!(status, 201, "{started}");
     let (id, key) = (started["session_id"].as_str().unwrap(), started["trainer_key"].as_str().unwrap());
-    let control = |body: Value| app.http.post(format!("{}/api/v1/replays/{id}/control", app.base)).header("x-vigie-trainer-key", key).json(&body);
+    let control = |body: Value| {
+        app.http
+            .post(format!("{}/api/v1/replays/{id}/control", app.base))
+            .header("x-vigie-trainer-key", key)
+            .json(&body)
+    };
     assert_eq!(app.send(control(json!({"action": "speed", "speed": 60}))).await.0, 200);
     assert_eq!(app.send(control(json!({"action": "play"}))).await.0, 200);
     app.clock.advance_ms(i64::MAX / 2);
@@ -274,18 +335,26 @@ async fn times_and_seqs_near_the_integer_limits_are_refused_at_the_edge_and_repl
 #[tokio::test]
 async fn a_page_from_another_host_or_site_cannot_read_or_drive_the_room() {
     let app = spawn_app().await;
-    let rebound = |path: &str| app.http.get(format!("{}{path}", app.base)).header("host", format!("rebind.evil.example:{}", addr(&app).port()));
+    let rebound = |path: &str| {
+        app.http.get(format!("{}{path}", app.base)).header("host", format!("rebind.evil.example:{}", addr(&app).port()))
+    };
     for path in ["/api/v1/state", "/healthz", "/", "/api/v1/stream"] {
         let (status, body) = app.send(rebound(path)).await;
         assert_eq!(status, 421, "{path}: {body}");
     }
-    let post = app.http.post(format!("{}/api/v1/incidents", app.base)).header("origin", "http://evil.example").json(&json!({}));
+    let post = app
+        .http
+        .post(format!("{}/api/v1/incidents", app.base))
+        .header("origin", "http://evil.example")
+        .json(&json!({}));
     let (status, body) = app.send(post).await;
     assert_eq!(status, 403, "{body}");
     assert_error(&body, "cross_site", None);
     let mut request = format!("{}/api/v1/stream", app.ws_base).into_client_request().unwrap();
     request.headers_mut().insert("host", format!("rebind.evil.example:{}", addr(&app).port()).parse().unwrap());
-    request.headers_mut().insert("origin", format!("http://rebind.evil.example:{}", addr(&app).port()).parse().unwrap());
+    request
+        .headers_mut()
+        .insert("origin", format!("http://rebind.evil.example:{}", addr(&app).port()).parse().unwrap());
     assert!(tokio_tungstenite::connect_async(request).await.is_err(), "a rebinding page gets no stream");
 
     // Every answer forbids framing and sniffing.
@@ -304,7 +373,9 @@ async fn pages_of_the_log_are_bounded_by_fixes_not_by_events() {
     let app = spawn_app().await;
     app.seed(2).await;
     let head_before = app.seq().await;
-    let fixes: Vec<Value> = (0..10_000).map(|i| json!({"unit_id": 1 + i % 2, "lon": 2.3, "lat": 48.8, "reported_at_ms": T0_MS - 1000 + i64::from(i)})).collect();
+    let fixes: Vec<Value> = (0..10_000)
+        .map(|i| json!({"unit_id": 1 + i % 2, "lon": 2.3, "lat": 48.8, "reported_at_ms": T0_MS - 1000 + i64::from(i)}))
+        .collect();
     for _ in 0..7 {
         let (status, body) = app.post("/api/v1/positions", json!({"reports": fixes})).await;
         assert_eq!(status, 200, "{body}");
@@ -344,7 +415,13 @@ async fn a_flood_of_large_bodies_is_shed_with_503_and_retry_after_and_loses_noth
     hog.write_all(head.as_bytes()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     let started = Instant::now();
-    let response = app.http.post(format!("{}/api/v1/incidents/1/notes", app.base)).json(&json!({"text": "waits, then is shed"})).send().await.unwrap();
+    let response = app
+        .http
+        .post(format!("{}/api/v1/incidents/1/notes", app.base))
+        .json(&json!({"text": "waits, then is shed"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 503);
     assert_eq!(response.headers()["retry-after"], "1");
     let waited = started.elapsed();
@@ -352,7 +429,11 @@ async fn a_flood_of_large_bodies_is_shed_with_503_and_retry_after_and_loses_noth
     drop(hog);
     tokio::time::sleep(Duration::from_millis(100)).await;
     let before = app.seq().await;
-    assert_eq!(app.post("/api/v1/incidents/1/notes", json!({"text": "accepted"})).await.0, 201, "the intake is free again");
+    assert_eq!(
+        app.post("/api/v1/incidents/1/notes", json!({"text": "accepted"})).await.0,
+        201,
+        "the intake is free again"
+    );
     assert_eq!(app.seq().await, before + 1);
     app.stop().await;
 }
@@ -371,10 +452,18 @@ async fn caps_on_what_the_room_holds_answer_a_clear_refusal() {
     let (_, posted) = app.post("/api/v1/messages", json!({"channel_id": "room", "sender_agency": "PP", "priority": "flash", "body": "ack me", "ack_required": true})).await;
     let message = posted["message_id"].as_u64().unwrap();
     for i in 0..vigie_domain::command::MAX_ACKS_PER_MESSAGE {
-        let ack = app.http.post(format!("{}/api/v1/messages/{message}/acks", app.base)).header("x-vigie-user", format!("user-{i}")).json(&json!({"agency": "PP"}));
+        let ack = app
+            .http
+            .post(format!("{}/api/v1/messages/{message}/acks", app.base))
+            .header("x-vigie-user", format!("user-{i}"))
+            .json(&json!({"agency": "PP"}));
         assert_eq!(app.send(ack).await.0, 201);
     }
-    let ack = app.http.post(format!("{}/api/v1/messages/{message}/acks", app.base)).header("x-vigie-user", "one-more").json(&json!({"agency": "PP"}));
+    let ack = app
+        .http
+        .post(format!("{}/api/v1/messages/{message}/acks", app.base))
+        .header("x-vigie-user", "one-more")
+        .json(&json!({"agency": "PP"}));
     let (status, body) = app.send(ack).await;
     assert_eq!(status, 409, "{body}");
     assert_error(&body, "limit_reached", Some("message_id"));
@@ -386,7 +475,11 @@ async fn caps_on_what_the_room_holds_answer_a_clear_refusal() {
     assert_eq!(status, 409, "{body}");
     assert_error(&body, "limit_reached", None);
     app.clock.advance_ms(vigie::replay::SESSION_IDLE_MS + 1);
-    assert_eq!(app.post("/api/v1/replays", json!({"from_ms": T0_MS - 60_000, "to_ms": T0_MS})).await.0, 201, "idle sessions expired");
+    assert_eq!(
+        app.post("/api/v1/replays", json!({"from_ms": T0_MS - 60_000, "to_ms": T0_MS})).await.0,
+        201,
+        "idle sessions expired"
+    );
     assert_eq!(app.get("/api/v1/replays").await.1["sessions"].as_array().unwrap().len(), 1);
     app.stop().await;
 }
@@ -402,7 +495,11 @@ async fn a_failed_commit_changes_nothing_an_ambiguous_one_is_published_and_healt
     let (status, body) = app.post("/api/v1/incidents/1/notes", json!({"text": "lost?"})).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(app.seq().await, seq, "nothing was committed, nothing published");
-    assert_eq!(app.post("/api/v1/incidents/1/notes", json!({"text": "after"})).await.0, 201, "the writer is in step again");
+    assert_eq!(
+        app.post("/api/v1/incidents/1/notes", json!({"text": "after"})).await.0,
+        201,
+        "the writer is in step again"
+    );
     assert_eq!(app.seq().await, seq + 1);
 
     store.inject_fault(Fault::AfterCommit);
@@ -438,7 +535,12 @@ async fn snapshot_spacing_survives_a_crash() {
     let store = vigie::store::Store::open(&url).await.unwrap();
     let fix = vigie_domain::Fix::parse(vigie_domain::UnitId(1), 2.3, 48.8, None, None, None, T0_MS).unwrap();
     let events: Vec<vigie_domain::LoggedEvent> = (1..=3)
-        .map(|seq| vigie_domain::LoggedEvent { seq, at_ms: T0_MS, actor: "avl".into(), event: vigie_domain::Event::PositionsReported { fixes: vec![fix; 40] } })
+        .map(|seq| vigie_domain::LoggedEvent {
+            seq,
+            at_ms: T0_MS,
+            actor: "avl".into(),
+            event: vigie_domain::Event::PositionsReported { fixes: vec![fix; 40] },
+        })
         .collect();
     store.append(&events).await.unwrap();
     // No snapshot was written (as after a crash): the weight since the last one is the log's.
@@ -485,7 +587,9 @@ async fn job_files_are_private_unpredictable_and_gone_after_a_restart() {
 async fn heavy_reads_all_at_once_do_not_hold_up_commands() {
     let app = spawn_with(|c| c.snapshot_every_events = 1_000_000).await;
     app.seed(2).await;
-    let fixes: Vec<Value> = (0..10_000).map(|i| json!({"unit_id": 1 + i % 2, "lon": 2.3, "lat": 48.8, "reported_at_ms": T0_MS - 1000 + i64::from(i)})).collect();
+    let fixes: Vec<Value> = (0..10_000)
+        .map(|i| json!({"unit_id": 1 + i % 2, "lon": 2.3, "lat": 48.8, "reported_at_ms": T0_MS - 1000 + i64::from(i)}))
+        .collect();
     for _ in 0..10 {
         assert_eq!(app.post("/api/v1/positions", json!({"reports": fixes})).await.0, 200);
     }
@@ -493,11 +597,17 @@ async fn heavy_reads_all_at_once_do_not_hold_up_commands() {
     let mut readers = tokio::task::JoinSet::new();
     for _ in 0..20 {
         let (http, base) = (app.http.clone(), app.base.clone());
-        readers.spawn(async move { http.get(format!("{base}/api/v1/history/state?at_ms={}", T0_MS + 1)).send().await.map(|r| r.status().as_u16()) });
+        readers.spawn(async move {
+            http.get(format!("{base}/api/v1/history/state?at_ms={}", T0_MS + 1))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        });
     }
     let started = Instant::now();
     for i in 0..20 {
-        let (status, body) = app.post("/api/v1/incidents/1/notes", json!({"text": format!("during the reads {i}")})).await;
+        let (status, body) =
+            app.post("/api/v1/incidents/1/notes", json!({"text": format!("during the reads {i}")})).await;
         assert_eq!(status, 201, "{body}");
     }
     let commands = started.elapsed();

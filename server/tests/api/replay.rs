@@ -7,8 +7,8 @@ use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
-use vigie_domain::wire::ServerMessage;
 use vigie::clock::Clock;
+use vigie_domain::wire::ServerMessage;
 use vigie_domain::State;
 
 use crate::support::*;
@@ -23,13 +23,19 @@ async fn activity(app: &TestApp, seed: u64, steps: usize) -> Vec<(i64, Value)> {
         let unit = rng.random_range(1..=6);
         let now = T0_MS + rng.random_range(0..1_000_000);
         let (path, body) = match rng.random_range(0..6) {
-            0 | 1 => ("/api/v1/positions".to_string(), json!({"reports": [{"unit_id": unit, "lon": 2.3 + rng.random_range(0.0..0.1), "lat": 48.85, "reported_at_ms": now}]})),
+            0 | 1 => (
+                "/api/v1/positions".to_string(),
+                json!({"reports": [{"unit_id": unit, "lon": 2.3 + rng.random_range(0.0..0.1), "lat": 48.85, "reported_at_ms": now}]}),
+            ),
             2 => {
                 let status = ["available", "en_route", "on_scene", "out_of_service"][rng.random_range(0..4)];
                 (format!("/api/v1/units/{unit}/status"), json!({ "status": status }))
             }
             3 => ("/api/v1/incidents/1/notes".to_string(), json!({"text": format!("note {i}")})),
-            4 => ("/api/v1/incidents".to_string(), json!({"kind": "fire", "priority": "P3", "location": {"lon": 2.35, "lat": 48.86}, "address": format!("{i} rue X"), "lead_agency": "BSPP"})),
+            4 => (
+                "/api/v1/incidents".to_string(),
+                json!({"kind": "fire", "priority": "P3", "location": {"lon": 2.35, "lat": 48.86}, "address": format!("{i} rue X"), "lead_agency": "BSPP"}),
+            ),
             _ => (format!("/api/v1/incidents/{}/assignments", rng.random_range(1..=3)), json!({"unit_id": unit})),
         };
         app.post(&path, body).await; // refusals are part of the game: they change nothing
@@ -82,11 +88,21 @@ async fn start_session(app: &TestApp, body: Value) -> (String, String, Value) {
 }
 
 async fn control(app: &TestApp, id: &str, key: &str, body: Value) -> (u16, Value) {
-    app.send(app.http.post(format!("{}/api/v1/replays/{id}/control", app.base)).header("x-vigie-trainer-key", key).json(&body)).await
+    app.send(
+        app.http
+            .post(format!("{}/api/v1/replays/{id}/control", app.base))
+            .header("x-vigie-trainer-key", key)
+            .json(&body),
+    )
+    .await
 }
 
 /// Reads the follower's stream until `done` says so, folding it like the browser does.
-async fn follow_until(ws: &mut Ws, room: &mut State, mut done: impl FnMut(&ServerMessage, &State) -> bool) -> ServerMessage {
+async fn follow_until(
+    ws: &mut Ws,
+    room: &mut State,
+    mut done: impl FnMut(&ServerMessage, &State) -> bool,
+) -> ServerMessage {
     loop {
         let message = next_message(ws).await.expect("the replay stream stays open");
         match &message {
@@ -111,7 +127,8 @@ async fn followers_see_the_room_at_the_trainers_moment_as_it_plays_pauses_seeks_
     let (id, key, started) = start_session(&app, json!({"from_ms": from, "to_ms": to, "title": "Debrief"})).await;
     assert_eq!(started["clock"]["playing"], false);
 
-    let mut ws = tokio_tungstenite::connect_async(format!("{}/api/v1/replays/{id}/stream", app.ws_base)).await.unwrap().0;
+    let mut ws =
+        tokio_tungstenite::connect_async(format!("{}/api/v1/replays/{id}/stream", app.ws_base)).await.unwrap().0;
     let mut room = State::default();
     let first = follow_until(&mut ws, &mut room, |m, _| matches!(m, ServerMessage::Replay { .. })).await;
     let ServerMessage::Replay { session, .. } = first else { unreachable!() };
@@ -136,7 +153,11 @@ async fn followers_see_the_room_at_the_trainers_moment_as_it_plays_pauses_seeks_
         tokio::time::sleep(Duration::from_millis(30)).await;
     }
     follow_until(&mut ws, &mut room, |_, r| r.seq == target_seq).await;
-    assert_eq!(serde_json::to_value(&room).unwrap(), end_state, "played to the end, the room is the live room at the end");
+    assert_eq!(
+        serde_json::to_value(&room).unwrap(),
+        end_state,
+        "played to the end, the room is the live room at the end"
+    );
 
     // Pause holds; a step back lands on the previous event other than a position report.
     assert_eq!(control(&app, &id, &key, json!({"action": "pause"})).await.0, 200);
@@ -149,10 +170,22 @@ async fn followers_see_the_room_at_the_trainers_moment_as_it_plays_pauses_seeks_
     assert_eq!(serde_json::to_value(&room).unwrap(), state_at(&app, stepped_to, None).await);
 
     // Pins reach followers; only the trainer drives.
-    let pin = app.send(app.http.post(format!("{}/api/v1/replays/{id}/pins", app.base)).header("x-vigie-trainer-key", &key)
-        .header("x-vigie-user", "trainer").json(&json!({"at_ms": stepped_to, "text": "Here the first engine arrives"}))).await;
+    let pin = app
+        .send(
+            app.http
+                .post(format!("{}/api/v1/replays/{id}/pins", app.base))
+                .header("x-vigie-trainer-key", &key)
+                .header("x-vigie-user", "trainer")
+                .json(&json!({"at_ms": stepped_to, "text": "Here the first engine arrives"})),
+        )
+        .await;
     assert_eq!(pin.0, 201, "{}", pin.1);
-    let told = follow_until(&mut ws, &mut room, |m, _| matches!(m, ServerMessage::Replay { session, .. } if !session.pins.is_empty())).await;
+    let told = follow_until(
+        &mut ws,
+        &mut room,
+        |m, _| matches!(m, ServerMessage::Replay { session, .. } if !session.pins.is_empty()),
+    )
+    .await;
     let ServerMessage::Replay { session, .. } = told else { unreachable!() };
     assert_eq!(session.pins[0].text, "Here the first engine arrives");
     assert_eq!(session.pins[0].author, "trainer");
@@ -222,7 +255,14 @@ async fn wait_job(app: &TestApp, job: u64) -> Value {
 }
 
 async fn import(app: &TestApp, file: Vec<u8>) -> Value {
-    let (status, body) = app.send(app.http.post(format!("{}/api/v1/scenarios", app.base)).header("content-type", "application/gzip").body(file)).await;
+    let (status, body) = app
+        .send(
+            app.http
+                .post(format!("{}/api/v1/scenarios", app.base))
+                .header("content-type", "application/gzip")
+                .body(file),
+        )
+        .await;
     assert_eq!(status, 202, "{body}");
     wait_job(app, body["job_id"].as_u64().unwrap()).await
 }
@@ -231,7 +271,8 @@ async fn import(app: &TestApp, file: Vec<u8>) -> Value {
 async fn an_exported_range_imported_elsewhere_replays_the_same_rooms_and_never_touches_its_live_log() {
     let (a, seen) = recorded_history(9, 11, 40).await;
     let (from, to) = (seen[5].0, seen[35].0);
-    let (status, body) = a.post("/api/v1/exports", json!({"from_ms": from, "to_ms": to, "name": "Exercise Tournelle"})).await;
+    let (status, body) =
+        a.post("/api/v1/exports", json!({"from_ms": from, "to_ms": to, "name": "Exercise Tournelle"})).await;
     assert_eq!(status, 202, "{body}");
     let job = body["job_id"].as_u64().unwrap();
     let view = wait_job(&a, job).await;
@@ -263,8 +304,14 @@ async fn an_exported_range_imported_elsewhere_replays_the_same_rooms_and_never_t
 
     // Files that are not scenarios, newer formats and truncated files are refused, leaving nothing.
     // A file that is not gzip is refused on its first bytes, before it is stored.
-    let (status, garbage) =
-        b.send(b.http.post(format!("{}/api/v1/scenarios", b.base)).header("content-type", "application/gzip").body(b"not a scenario".to_vec())).await;
+    let (status, garbage) = b
+        .send(
+            b.http
+                .post(format!("{}/api/v1/scenarios", b.base))
+                .header("content-type", "application/gzip")
+                .body(b"not a scenario".to_vec()),
+        )
+        .await;
     assert_eq!(status, 415, "{garbage}");
     assert!(garbage["error"]["message"].as_str().unwrap().contains("not gzip"), "{garbage}");
     let newer = gzip(b"{\"format\":\"vigie-scenario\",\"version\":99,\"name\":\"x\",\"from_ms\":0,\"to_ms\":5,\"exported_at_ms\":0,\"events\":0}\n");
@@ -279,7 +326,8 @@ async fn an_exported_range_imported_elsewhere_replays_the_same_rooms_and_never_t
     assert_eq!(list["scenarios"].as_array().unwrap().len(), 1, "failed imports leave nothing");
     let (status, _) = b.send(b.http.post(format!("{}/api/v1/scenarios", b.base)).body(Vec::<u8>::new())).await;
     assert_eq!(status, 400);
-    let removed = b.send(b.http.delete(format!("{}/api/v1/replays/{session}", b.base)).header("x-vigie-trainer-key", &key)).await;
+    let removed =
+        b.send(b.http.delete(format!("{}/api/v1/replays/{session}", b.base)).header("x-vigie-trainer-key", &key)).await;
     assert_eq!(removed.0, 204, "{}", removed.1);
     assert_eq!(b.send(b.http.delete(format!("{}/api/v1/scenarios/{scenario}", b.base))).await.0, 204);
     assert_eq!(b.get(&format!("/api/v1/history/state?at_ms={}&scenario_id={scenario}", seen[10].0)).await.0, 404);
@@ -299,7 +347,8 @@ async fn a_quiet_paused_session_keeps_its_followers_alive_with_heartbeats() {
     app.seed(2).await;
     app.clock.advance_ms(10_000);
     let (id, _, _) = start_session(&app, json!({"from_ms": T0_MS, "to_ms": T0_MS + 5_000})).await;
-    let mut ws = tokio_tungstenite::connect_async(format!("{}/api/v1/replays/{id}/stream", app.ws_base)).await.unwrap().0;
+    let mut ws =
+        tokio_tungstenite::connect_async(format!("{}/api/v1/replays/{id}/stream", app.ws_base)).await.unwrap().0;
     let mut room = State::default();
     follow_until(&mut ws, &mut room, |m, _| matches!(m, ServerMessage::Snapshot { .. })).await;
     let beat = follow_until(&mut ws, &mut room, |m, _| matches!(m, ServerMessage::Heartbeat { .. })).await;
@@ -311,11 +360,16 @@ async fn a_quiet_paused_session_keeps_its_followers_alive_with_heartbeats() {
 async fn a_far_seek_on_a_long_tail_reports_progress_before_the_room() {
     // 12 000 status changes and no snapshot in between: the seek folds them all, page by page.
     let dir = std::sync::Arc::new(tempfile::TempDir::new().unwrap());
-    let store = vigie::store::Store::open(&format!("sqlite://{}", dir.path().join("vigie.db").display())).await.unwrap();
+    let store =
+        vigie::store::Store::open(&format!("sqlite://{}", dir.path().join("vigie.db").display())).await.unwrap();
     let event = |value: Value| serde_json::from_value::<vigie_domain::Event>(value).unwrap();
     let mut events = vec![
-        event(json!({"type": "agency_registered", "agency": {"code": "PP", "short_name": "PP", "full_name": "Préfecture de police", "kind": "police", "country": "FR", "colour": "#2f6fde"}})),
-        event(json!({"type": "unit_registered", "unit_id": 1, "callsign": "PS-1", "agency": "PP", "kind": "patrol_car", "status": "available"})),
+        event(
+            json!({"type": "agency_registered", "agency": {"code": "PP", "short_name": "PP", "full_name": "Préfecture de police", "kind": "police", "country": "FR", "colour": "#2f6fde"}}),
+        ),
+        event(
+            json!({"type": "unit_registered", "unit_id": 1, "callsign": "PS-1", "agency": "PP", "kind": "patrol_car", "status": "available"}),
+        ),
     ];
     for i in 0..12_000 {
         events.push(event(json!({"type": "unit_status_changed", "unit_id": 1, "status": if i % 2 == 0 { "en_route" } else { "available" }})));
@@ -323,14 +377,20 @@ async fn a_far_seek_on_a_long_tail_reports_progress_before_the_room() {
     let logged: Vec<vigie_domain::LoggedEvent> = events
         .into_iter()
         .enumerate()
-        .map(|(i, event)| vigie_domain::LoggedEvent { seq: i as u64 + 1, at_ms: T0_MS + i as i64 * 10, actor: "seed".into(), event })
+        .map(|(i, event)| vigie_domain::LoggedEvent {
+            seq: i as u64 + 1,
+            at_ms: T0_MS + i as i64 * 10,
+            actor: "seed".into(),
+            event,
+        })
         .collect();
     store.append(&logged).await.unwrap();
     store.close().await;
     let app = spawn_in(dir, |c| c.snapshot_every_events = 1_000_000).await;
     let end = T0_MS + 12_001 * 10;
     let (id, key, _) = start_session(&app, json!({"from_ms": T0_MS, "to_ms": end})).await;
-    let mut ws = tokio_tungstenite::connect_async(format!("{}/api/v1/replays/{id}/stream", app.ws_base)).await.unwrap().0;
+    let mut ws =
+        tokio_tungstenite::connect_async(format!("{}/api/v1/replays/{id}/stream", app.ws_base)).await.unwrap().0;
     let mut room = State::default();
     follow_until(&mut ws, &mut room, |m, _| matches!(m, ServerMessage::Snapshot { .. })).await;
     assert_eq!(control(&app, &id, &key, json!({"action": "seek", "at_ms": end})).await.0, 200);

@@ -29,7 +29,8 @@ async fn a_restart_keeps_every_acknowledged_event() {
     assert_eq!(again.state().await, before, "the room rebuilt from snapshot + tail is the room we left");
     let (_, events_after) = again.get("/api/v1/events?limit=5000").await;
     assert_eq!(events_after["events"], events_before["events"], "every event, byte for byte");
-    let seqs: Vec<u64> = events_after["events"].as_array().unwrap().iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    let seqs: Vec<u64> =
+        events_after["events"].as_array().unwrap().iter().map(|e| e["seq"].as_u64().unwrap()).collect();
     assert_eq!(seqs, (1..=head).collect::<Vec<_>>(), "gap-free");
     assert!(acknowledged.iter().all(|s| seqs.contains(s)));
     let (status, body) = again.post("/api/v1/incidents/1/notes", json!({"text": "after restart"})).await;

@@ -46,7 +46,9 @@ impl Follower {
                 self.resyncs += 1;
             }
             ServerMessage::Heartbeat { seq, .. } | ServerMessage::Error { seq, .. } => assert_eq!(seq, self.seq),
-            ServerMessage::Replay { .. } | ServerMessage::Progress { .. } => panic!("the live stream sent a replay message"),
+            ServerMessage::Replay { .. } | ServerMessage::Progress { .. } => {
+                panic!("the live stream sent a replay message")
+            }
         }
     }
 }
@@ -99,7 +101,8 @@ async fn a_new_client_gets_a_snapshot_then_live_events_in_order() {
 async fn a_big_room_s_snapshot_reaches_a_new_client_whole() {
     // A room of 20 000 units, written straight into the log: its snapshot is several megabytes.
     let dir = std::sync::Arc::new(tempfile::TempDir::new().unwrap());
-    let store = vigie::store::Store::open(&format!("sqlite://{}", dir.path().join("vigie.db").display())).await.unwrap();
+    let store =
+        vigie::store::Store::open(&format!("sqlite://{}", dir.path().join("vigie.db").display())).await.unwrap();
     let agency: vigie_domain::Event = serde_json::from_value(json!({"type": "agency_registered", "agency": {"code": "PP", "short_name": "PP", "full_name": "Préfecture de police", "kind": "police", "country": "FR", "colour": "#2f6fde"}})).unwrap();
     let mut events = vec![LoggedEvent { seq: 1, at_ms: T0_MS, actor: "seed".into(), event: agency }];
     for u in 1..=20_000u32 {
@@ -112,7 +115,10 @@ async fn a_big_room_s_snapshot_reaches_a_new_client_whole() {
     let mut ws = app.connect(None).await;
     let Some(ServerMessage::Snapshot { seq, state }) = next_message(&mut ws).await else { panic!("snapshot first") };
     assert_eq!((seq, state.units.len()), (20_001, 20_000));
-    assert!(serde_json::to_vec(&state).unwrap().len() > 2 * 1024 * 1024, "the test room must be bigger than the old 2 MiB cut");
+    assert!(
+        serde_json::to_vec(&state).unwrap().len() > 2 * 1024 * 1024,
+        "the test room must be bigger than the old 2 MiB cut"
+    );
     app.stop().await;
 }
 
@@ -130,7 +136,10 @@ async fn resuming_with_since_gives_exactly_the_missed_events() {
     assert_eq!(app.post("/api/v1/incidents/1/notes", json!({"text": "x"})).await.0, 201);
     assert_eq!(next_message(&mut at_head).await.unwrap().seq(), 6);
     let mut from_the_future = app.connect(Some(1_000)).await;
-    assert!(matches!(next_message(&mut from_the_future).await, Some(ServerMessage::Snapshot { seq: 6, .. })), "a seq from another log gets a snapshot");
+    assert!(
+        matches!(next_message(&mut from_the_future).await, Some(ServerMessage::Snapshot { seq: 6, .. })),
+        "a seq from another log gets a snapshot"
+    );
     app.stop().await;
 }
 

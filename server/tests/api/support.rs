@@ -2,15 +2,15 @@
 
 use futures_util::StreamExt;
 use serde_json::{json, Value};
-use vigie::clock::ManualClock;
-use vigie::config::Config;
-use vigie::Running;
 use std::sync::Arc;
 use std::time::Duration;
 use tempfile::TempDir;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use vigie::clock::ManualClock;
+use vigie::config::Config;
+use vigie::Running;
 use vigie_domain::wire::ServerMessage;
 
 pub const T0_MS: i64 = 1_795_000_000_000;
@@ -89,7 +89,8 @@ impl TestApp {
         }
         for i in 0..units {
             let (agency, kind) = if i % 2 == 0 { ("PP", "patrol_car") } else { ("BSPP", "fire_engine") };
-            let (status, body) = self.post("/api/v1/units", json!({"callsign": format!("U-{i}"), "agency": agency, "kind": kind})).await;
+            let (status, body) =
+                self.post("/api/v1/units", json!({"callsign": format!("U-{i}"), "agency": agency, "kind": kind})).await;
             assert_eq!(status, 201, "{body}");
         }
         let incident = json!({"kind": "fire", "priority": "P2", "location": {"lon": 2.35, "lat": 48.85}, "address": "Quai de la Tournelle", "lead_agency": "BSPP"});
