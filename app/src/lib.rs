@@ -40,6 +40,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    #[cfg(feature = "ssr")]
+    ssr::send_content_security_policy();
     view! {
         <Stylesheet id="vigie" href="/pkg/vigie.css"/>
         <Title text="Vigie"/>
@@ -60,6 +62,34 @@ pub fn App() -> impl IntoView {
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use std::sync::Arc;
+
+    /// The Content-Security-Policy for a page whose inline scripts carry `nonce` (Leptos puts a
+    /// fresh one on its hydration bootstrap for every response), or for any other answer
+    /// (`None`: no inline script may run). Everything loads from the room itself, nothing may frame
+    /// it, and WebAssembly may compile. Styles may be inline (components set `style`).
+    pub fn content_security_policy(nonce: Option<&str>) -> String {
+        let scripts = match nonce {
+            Some(n) => format!("'self' 'nonce-{n}' 'wasm-unsafe-eval'"),
+            None => "'self' 'wasm-unsafe-eval'".to_owned(),
+        };
+        format!(
+            "default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; \
+             font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'self'; \
+             form-action 'self'; frame-ancestors 'none'"
+        )
+    }
+
+    /// Sends the page's policy with this response's nonce (the server's guard leaves it in place).
+    pub fn send_content_security_policy() {
+        use leptos::prelude::use_context;
+        let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+        else {
+            return;
+        };
+        if let Ok(value) = http::HeaderValue::from_str(&content_security_policy(Some(&nonce))) {
+            response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
 
     /// Reads the live room on the server; provided as context by the server crate.
     #[derive(Clone)]

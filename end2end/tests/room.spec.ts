@@ -16,12 +16,17 @@ async function openRoom(page: Page, user = "dispatcher-1", agency = "BSPP") {
   await page.addInitScript(([u, a]) => {
     localStorage.setItem("vigie.user", u);
     localStorage.setItem("vigie.agency", a);
+    // Anything the Content-Security-Policy blocks (a script, the map's worker, a style) is recorded.
+    const w = window as unknown as { cspViolations: string[] };
+    w.cspViolations = [];
+    document.addEventListener("securitypolicyviolation", (e) => w.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
   }, [user, agency]);
   page.on("pageerror", (e) => console.log(`[${user}] page error: ${e.message}`));
   page.on("console", (m) => m.type() === "error" && console.log(`[${user}] console: ${m.text()}`));
   await page.goto(vigie.url);
   await expect(page.getByTestId("link")).toHaveText("live");
   await expect(page.getByTestId("map")).toHaveAttribute("data-ready", "true", { timeout: 20_000 });
+  expect(await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations)).toEqual([]);
 }
 
 test("create an incident on the map, then assign the recommended unit and see it dispatched", async ({ page }, info) => {

@@ -12,7 +12,9 @@
 //! 3. **Deadline.** A request's body and handling finish within `VIGIE_REQUEST_TIMEOUT_MS`
 //!    (scenario uploads: [`IMPORT_DEADLINE`]), else 408 and the connection closes: a client that
 //!    trickles a declared body holds nothing for long.
-//! 4. **Headers.** Every answer says it may not be framed or sniffed and leaks no referrer.
+//! 4. **Headers.** Every answer says it may not be framed or sniffed and leaks no referrer; its
+//!    Content-Security-Policy lets no script run but the room's own files and, on a page, the
+//!    inline bootstrap carrying that response's nonce.
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -26,18 +28,14 @@ use crate::config::Config;
 use crate::http::error::ApiError;
 use crate::AppState;
 
+/// The policy for answers other than pages (no inline script at all); see
+/// [`app::ssr::content_security_policy`].
+static STRICT_CSP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| app::ssr::content_security_policy(None));
+
 /// How long a scenario upload may take (up to [`crate::api::replay::MAX_IMPORT_BYTES`] on a LAN).
 pub const IMPORT_DEADLINE: Duration = Duration::from_secs(600);
 /// The path whose body is a scenario upload.
 pub const IMPORT_PATH: &str = "/api/v1/scenarios";
-
-/// Content-Security-Policy for every answer. Scripts may be inline because Leptos's hydration
-/// bootstrap is an inline module script (a nonce-based policy is the next step); everything is
-/// loaded from the room itself, nothing may frame it, and WebAssembly may compile.
-const CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; \
-    style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; \
-    worker-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'self'; \
-    form-action 'self'; frame-ancestors 'none'";
 
 /// The names and origins the room answers to.
 #[derive(Clone, Debug)]
@@ -197,7 +195,11 @@ pub async fn guard(State(app): State<AppState>, request: Request, next: Next) ->
         }
     };
     let h = response.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    // A page sets its own policy, with the nonce of its inline bootstrap; every other answer
+    // gets the same policy without one.
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_str(&STRICT_CSP).expect("an ASCII policy"));
+    }
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));

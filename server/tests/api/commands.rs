@@ -189,3 +189,17 @@ async fn the_page_is_rendered_on_the_server_with_live_figures() {
     assert!(html.contains(r#"data-testid="recent-events""#) && html.contains("Quai de la Tournelle"), "{html}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_binary_built_by_plain_cargo_asks_for_the_wasm_that_cargo_leptos_writes() {
+    // This test binary is built by plain `cargo test`, as `cargo build` builds the server: the page
+    // must load `/pkg/vigie.wasm` (what cargo-leptos writes), never `/pkg/vigie_bg.wasm`.
+    let app = spawn_app().await;
+    let html = app.http.get(&app.base).send().await.unwrap().text().await.unwrap();
+    assert!(
+        html.contains("/pkg/vigie.wasm") || html.contains("\"vigie.wasm\"") || html.contains("'vigie.wasm'"),
+        "{html}"
+    );
+    assert!(!html.contains("vigie_bg.wasm"), "a page that cannot hydrate: {html}");
+    app.stop().await;
+}

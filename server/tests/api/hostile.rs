@@ -144,6 +144,9 @@ async fn a_stop_with_a_slow_client_connected_ends_within_the_grace_period_and_ke
     let head =
         format!("POST /api/v1/incidents/1/notes HTTP/1.1\r\nHost: {}\r\nContent-Length: 50\r\n\r\n{{", addr(&app));
     slow.write_all(head.as_bytes()).await.unwrap();
+    // Another is half-way through a request's head.
+    let mut half_head = connect_from(&app, [127, 0, 0, 1]).await;
+    half_head.write_all(b"GET /api/v1/state HTTP/1.1\r\nHo").await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     let started = Instant::now();
     let dir = app.stop().await;
@@ -359,12 +362,20 @@ async fn a_page_from_another_host_or_site_cannot_read_or_drive_the_room() {
 
     // Every answer forbids framing and sniffing.
     let response = app.http.get(format!("{}/", app.base)).send().await.unwrap();
-    let csp = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let header = |name: &str| response.headers()[name].to_str().unwrap().to_owned();
+    let (csp, nosniff, referrer) =
+        (header("content-security-policy"), header("x-content-type-options"), header("referrer-policy"));
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
-    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
-    assert_eq!(response.headers()["referrer-policy"], "no-referrer");
+    let scripts = csp.split(';').find(|d| d.trim().starts_with("script-src")).unwrap_or_default().to_owned();
+    assert!(!scripts.contains("unsafe-inline"), "no inline script but the page's own: {csp}");
+    assert_eq!((nosniff.as_str(), referrer.as_str()), ("nosniff", "no-referrer"));
+    let page = response.text().await.unwrap();
+    let nonce =
+        csp.split("'nonce-").nth(1).and_then(|n| n.split('\'').next()).expect("the page's policy names its nonce");
+    assert!(page.contains(&format!("nonce=\"{nonce}\"")), "the bootstrap carries the policy's nonce");
     let api = app.http.get(format!("{}/api/v1/state", app.base)).send().await.unwrap();
     assert_eq!(api.headers()["x-content-type-options"], "nosniff");
+    assert!(!api.headers()["content-security-policy"].to_str().unwrap().contains("nonce"));
     app.stop().await;
 }
 
