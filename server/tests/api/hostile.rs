@@ -187,15 +187,7 @@ async fn upload(app: &TestApp, file: Vec<u8>) -> (u16, Value) {
 async fn import_outcome(app: &TestApp, file: Vec<u8>) -> Value {
     let (status, body) = upload(app, file).await;
     assert_eq!(status, 202, "{body}");
-    let job = body["job_id"].as_u64().unwrap();
-    for _ in 0..100 {
-        let (_, view) = app.get(&format!("/api/v1/jobs/{job}")).await;
-        if view["state"] != "running" {
-            return view;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("import job {job} never finished");
+    wait_job(app, body["job_id"].as_u64().unwrap()).await
 }
 
 #[tokio::test]
@@ -568,12 +560,7 @@ async fn job_files_are_private_unpredictable_and_gone_after_a_restart() {
     let (status, body) = app.post("/api/v1/exports", json!({"from_ms": T0_MS - 60_000, "to_ms": T0_MS + 60_000})).await;
     assert_eq!(status, 202, "{body}");
     let job = body["job_id"].as_u64().unwrap();
-    for _ in 0..100 {
-        if app.get(&format!("/api/v1/jobs/{job}")).await.1["state"] == "done" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    assert_eq!(wait_job(&app, job).await["state"], "done");
     let dir = app.dir.path().join("vigie-jobs");
     assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
     let files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();

@@ -242,18 +242,6 @@ async fn sessions_start_from_an_incident_and_survive_a_restart_paused() {
     app.stop().await;
 }
 
-async fn wait_job(app: &TestApp, job: u64) -> Value {
-    for _ in 0..200 {
-        let (status, view) = app.get(&format!("/api/v1/jobs/{job}")).await;
-        assert_eq!(status, 200);
-        if view["state"] != "running" {
-            return view;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("job {job} did not finish");
-}
-
 async fn import(app: &TestApp, file: Vec<u8>) -> Value {
     let (status, body) = app
         .send(

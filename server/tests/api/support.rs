@@ -134,3 +134,16 @@ pub fn assert_error(body: &Value, code: &str, field: Option<&str>) {
         None => assert!(body["error"].get("field").is_none(), "{body}"),
     }
 }
+
+/// Waits for a job (export, import) to finish; its view.
+pub async fn wait_job(app: &TestApp, job: u64) -> Value {
+    for _ in 0..200 {
+        let (status, view) = app.get(&format!("/api/v1/jobs/{job}")).await;
+        assert_eq!(status, 200);
+        if view["state"] != "running" {
+            return view;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("job {job} did not finish");
+}
