@@ -65,6 +65,8 @@ pub struct Shared {
     pub jobs: Arc<jobs::Jobs>,
     /// One scenario import at a time (each is a large write and a blocking thread).
     pub importing: Arc<Semaphore>,
+    /// Exports running at once (each reads the log and compresses on a blocking thread).
+    pub exporting: Arc<Semaphore>,
     /// One slot per stream client, in all and per client address, so their number (and so
     /// memory) is bounded and one host cannot take them all.
     pub streams: Arc<listener::Slots>,
@@ -221,6 +223,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         replays,
         jobs: Arc::new(jobs),
         importing: Arc::new(Semaphore::new(1)),
+        exporting: Arc::new(Semaphore::new(api::replay::MAX_EXPORTS)),
         shutdown: shutdown.clone(),
         leptos_options,
     }));

@@ -27,6 +27,8 @@ use crate::store::replay::Log;
 use crate::AppState;
 
 pub const TRAINER_HEADER: &str = "x-vigie-trainer-key";
+/// Exports running at once; a further one is refused with 429 until one finishes.
+pub const MAX_EXPORTS: usize = 2;
 /// Largest scenario file accepted for import (a busy day of positions is a few hundred MB).
 pub const MAX_IMPORT_BYTES: u64 = 1024 * 1024 * 1024;
 /// Margin around an incident's window when a replay is started from it.
@@ -267,6 +269,14 @@ async fn export(
         return Err(ApiError::bad_request("name", "a name is at most 120 printable characters"));
     }
     let log = scenario_log(&app, req.scenario_id).await?;
+    let Ok(turn) = app.exporting.clone().try_acquire_owned() else {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "exports_running",
+            format!("{MAX_EXPORTS} exports are already running; retry when one is done"),
+        )
+        .retry_after(10));
+    };
     let job = app.jobs.start("export");
     let (path, out) = app.jobs.create_file(&job).map_err(|e| ApiError::internal("creating the export's file", e))?;
     let download =
@@ -280,6 +290,7 @@ async fn export(
             task_job.set_file(path, download);
         }
         task_job.finish(result.map(|h| json!({ "events": h.events, "from_ms": h.from_ms, "to_ms": h.to_ms })));
+        drop(turn);
     });
     Ok((StatusCode::ACCEPTED, Json(json!({ "job_id": job_id }))))
 }

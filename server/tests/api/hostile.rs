@@ -629,3 +629,24 @@ async fn health_says_unhealthy_when_the_store_cannot_be_reached() {
     assert!(!body.to_string().contains("sqlx") && !body.to_string().contains("pool"), "no internals: {body}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn exports_and_imports_past_their_bound_are_refused_with_retry_after() {
+    let app = spawn_app().await;
+    app.seed(1).await;
+    let state = app.running.as_ref().unwrap().state.clone();
+    // Every export turn and the import turn taken, as by jobs still running.
+    let exports = state.exporting.clone().try_acquire_many_owned(vigie::api::replay::MAX_EXPORTS as u32).unwrap();
+    let import = state.importing.clone().try_acquire_owned().unwrap();
+    let export = json!({"from_ms": T0_MS - 60_000, "to_ms": T0_MS + 60_000});
+    let response = app.http.post(format!("{}/api/v1/exports", app.base)).json(&export).send().await.unwrap();
+    assert_eq!((response.status().as_u16(), response.headers()["retry-after"].to_str().unwrap()), (429, "10"));
+    let (status, body) = upload(&app, scenario(&[note_event(1)], 1)).await;
+    assert_eq!(status, 429, "{body}");
+    assert_error(&body, "import_running", None);
+    drop((exports, import));
+    let (status, body) = app.post("/api/v1/exports", export).await;
+    assert_eq!(status, 202, "a turn given back is taken again: {body}");
+    assert_eq!(import_outcome(&app, scenario(&[note_event(1)], 1)).await["state"], "done");
+    app.stop().await;
+}
