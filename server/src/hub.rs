@@ -10,17 +10,39 @@
 //! one (latest fix per unit), so a client that is behind gets the newest picture rather than a
 //! backlog; anything else that would push the outbox past its bound empties it and marks it
 //! overflowed, and the client's writer resyncs it from the log. Nothing is ever skipped silently.
+//!
+//! In-process reactors read the same batches, typed, from [`Hub::feed`]. `publish` ignores what
+//! the room already holds and refuses a batch that would leave a hole ([`Gap`]);
+//! [`Hub::publish_filling`] reads the hole from the store first.
 
 use bytes::Bytes;
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Weak};
-use tokio::sync::Notify;
+use tokio::sync::{broadcast, Notify};
 use vigie_domain::wire::ServerMessage;
 use vigie_domain::{Event, Fix, LoggedEvent, Seq, State, UnitId};
 
+use crate::store::Store;
+
 /// Non-position events kept in memory for a page's "latest events" list.
 pub const RECENT_EVENTS: usize = 50;
+
+/// Committed batches kept for in-process reactors ([`Hub::feed`]) that fall behind; past this a
+/// reactor gets `RecvError::Lagged` and re-reads what it missed from the store.
+pub const FEED_BATCHES: usize = 1_024;
+
+/// One committed batch, shared by every in-process reactor: typed, never re-parsed from JSON.
+pub type Batch = Arc<[LoggedEvent]>;
+
+/// A batch that does not follow the projection: the events after `head` and before `first` are
+/// missing (see [`Hub::publish_filling`]).
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the batch starts at seq {first} but the room is at {head}: the events between are missing")]
+pub struct Gap {
+    pub head: Seq,
+    pub first: Seq,
+}
 
 /// Rough JSON size of one fix, used to account merged position frames against the bound.
 const FIX_JSON_BYTES: usize = 170;
@@ -205,6 +227,7 @@ struct SnapshotRef<'a> {
 pub struct Hub {
     inner: Mutex<Inner>,
     outbox_bytes: usize,
+    feed: broadcast::Sender<Batch>,
 }
 
 /// A client's starting point and its live queue, taken atomically.
@@ -228,7 +251,7 @@ impl Hub {
     pub fn new(state: State, outbox_bytes: usize) -> Self {
         let inner =
             Inner { state, subscribers: Vec::new(), recent: VecDeque::with_capacity(RECENT_EVENTS), snapshot: None };
-        Self { inner: Mutex::new(inner), outbox_bytes }
+        Self { inner: Mutex::new(inner), outbox_bytes, feed: broadcast::channel(FEED_BATCHES).0 }
     }
 
     /// Seeds the latest-events list (oldest first), e.g. from the store at startup.
@@ -254,10 +277,26 @@ impl Hub {
         Subscription { outbox, head, snapshot }
     }
 
-    /// Folds a committed batch into the projection and queues it for every client.
-    pub fn publish(&self, events: &[LoggedEvent]) {
+    /// Every committed batch from now on, for in-process reactors (CoT egress, alerts, a NATS
+    /// bridge). Bounded ([`FEED_BATCHES`]): a reactor that lags is told so and re-reads the store.
+    pub fn feed(&self) -> broadcast::Receiver<Batch> {
+        self.feed.subscribe()
+    }
+
+    /// Folds a committed batch into the projection, queues it for every client and hands it to the
+    /// feed. Events the room already holds (seq at or below its head) are ignored, so a source that
+    /// repeats itself is harmless; a batch that would leave a hole is refused whole ([`Gap`]) and
+    /// changes nothing.
+    pub fn publish(&self, events: &[LoggedEvent]) -> Result<(), Gap> {
+        let head = self.inner.lock().state.seq;
+        let fresh: &[LoggedEvent] = &events[events.iter().take_while(|e| e.seq <= head).count()..];
+        let Some(first) = fresh.first() else { return Ok(()) };
+        let contiguous = fresh.iter().zip(head + 1..).all(|(e, expected)| e.seq == expected);
+        if !contiguous {
+            return Err(Gap { head, first: first.seq });
+        }
         // Serialize once, outside the lock, and share the bytes.
-        let frames: Vec<Frame> = events
+        let frames: Vec<Frame> = fresh
             .iter()
             .map(|e| Frame::Shared {
                 seq: e.seq,
@@ -266,7 +305,12 @@ impl Hub {
             })
             .collect();
         let mut inner = self.inner.lock();
-        for e in events {
+        if inner.state.seq != head {
+            // Another publisher moved the room meanwhile (only the writer publishes today): start over.
+            drop(inner);
+            return self.publish(events);
+        }
+        for e in fresh {
             inner.state.apply(e);
             if !e.event.is_positions() {
                 if inner.recent.len() == RECENT_EVENTS {
@@ -282,6 +326,26 @@ impl Hub {
             }
             None => false,
         });
+        drop(inner);
+        // The copy for reactors is made only when one listens.
+        if self.feed.receiver_count() > 0 {
+            let _ = self.feed.send(Batch::from(fresh));
+        }
+        Ok(())
+    }
+
+    /// Publishes `events`, first reading from `store` whatever lies between the room and them, so
+    /// a feed that arrives out of order (another node's batches) cannot leave the room with a hole.
+    pub async fn publish_filling(&self, store: &Store, events: &[LoggedEvent]) -> anyhow::Result<()> {
+        loop {
+            let Err(Gap { head, first }) = self.publish(events) else { return Ok(()) };
+            let page = store.events_after(head, i64::try_from(first - head - 1).unwrap_or(i64::MAX)).await?;
+            let missing: Vec<LoggedEvent> = page.events.into_iter().take_while(|e| e.seq < first).collect();
+            if missing.first().map(|e| e.seq) != Some(head + 1) {
+                anyhow::bail!("the log lacks the events after seq {head}; the room stays at {head}");
+            }
+            self.publish(&missing)?;
+        }
     }
 
     /// Reads the projection without copying it.
@@ -326,8 +390,8 @@ mod tests {
     fn consecutive_position_batches_merge_latest_wins_but_other_events_keep_their_place() {
         let hub = Hub::new(State::default(), 1 << 20);
         let sub = hub.subscribe(|_| false);
-        hub.publish(&[positions(1, 1, 2.30, 10), positions(2, 2, 2.31, 10), positions(3, 1, 2.32, 20)]);
-        hub.publish(&[status(4), positions(5, 1, 2.33, 30)]);
+        hub.publish(&[positions(1, 1, 2.30, 10), positions(2, 2, 2.31, 10), positions(3, 1, 2.32, 20)]).unwrap();
+        hub.publish(&[status(4), positions(5, 1, 2.33, 30)]).unwrap();
         let drained = sub.outbox.drain();
         let seqs: Vec<Seq> = drained.frames.iter().map(Frame::seq).collect();
         assert_eq!(seqs, [3, 4, 5]);
@@ -345,7 +409,7 @@ mod tests {
         let hub = Hub::new(State::default(), 4096);
         let sub = hub.subscribe(|_| false);
         for seq in 1..=200 {
-            hub.publish(&[status(seq)]);
+            hub.publish(&[status(seq)]).unwrap();
             assert!(sub.outbox.queued_bytes() <= 4096);
         }
         let drained = sub.outbox.drain();
@@ -356,7 +420,7 @@ mod tests {
     #[test]
     fn subscribing_hands_over_the_head_and_only_later_events() {
         let hub = Hub::new(State::default(), 1 << 20);
-        hub.publish(&[status(1), status(2)]);
+        hub.publish(&[status(1), status(2)]).unwrap();
         let sub = hub.subscribe(|head| head > 0);
         assert_eq!(sub.head, 2);
         let snapshot: ServerMessage = serde_json::from_slice(&sub.snapshot.clone().unwrap()).unwrap();
@@ -368,11 +432,11 @@ mod tests {
             "one serialisation per seq"
         );
         drop(again);
-        hub.publish(&[status(3)]);
+        hub.publish(&[status(3)]).unwrap();
         assert_eq!(sub.outbox.drain().frames.iter().map(Frame::seq).collect::<Vec<_>>(), [3]);
         assert_eq!(hub.stats().subscribers, 1);
         drop(sub.outbox);
-        hub.publish(&[status(4)]);
+        hub.publish(&[status(4)]).unwrap();
         assert_eq!(hub.stats().subscribers, 0, "dropped clients are forgotten");
     }
 }

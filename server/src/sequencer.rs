@@ -226,7 +226,11 @@ impl SequencerTask {
                 tracing::warn!(seq = self.state.seq, "the batch was committed despite the error; publishing it");
             }
             self.weight_since_snapshot += logged.iter().map(|e| e.event.weight()).sum::<u64>();
-            self.hub.publish(&logged);
+            if let Err(gap) = self.hub.publish(&logged) {
+                // The writer owns seq, so this is a bug: the room keeps its picture (the log is the
+                // truth and a restart rebuilds from it) and says so loudly.
+                tracing::error!(%gap, "the writer's batch does not follow the room");
+            }
         }
         for (s, outcome) in batch.into_iter().zip(outcomes) {
             let answer = outcome.map(|range| logged[range].to_vec()).map_err(CommandError::from);

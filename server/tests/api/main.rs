@@ -3,6 +3,7 @@
 mod bad_input;
 mod basemap;
 mod commands;
+mod feed;
 mod hostile;
 mod replay;
 mod restart;
