@@ -22,7 +22,7 @@ use vigie_domain::{IncidentId, Refusal};
 use crate::http::error::ApiError;
 use crate::http::extract::{Actor, ApiJson, ApiPath, ApiQuery};
 use crate::jobs::{Job, Refused};
-use crate::replay::{file, seek, stream, Session};
+use crate::replay::{file, seek, stream, ReplayError, Session};
 use crate::store::replay::Log;
 use crate::AppState;
 
@@ -125,6 +125,14 @@ async fn list(State(app): State<AppState>) -> Json<Value> {
     Json(json!({ "sessions": app.replays.list() }))
 }
 
+/// A replay failure at the HTTP boundary: a refusal as is, a store failure logged and hidden.
+fn replay_error(e: ReplayError) -> ApiError {
+    match e {
+        ReplayError::Refused(r) => r.into(),
+        ReplayError::Store { doing, error } => ApiError::internal(doing, format!("{error:#}")),
+    }
+}
+
 fn session(app: &AppState, id: &str) -> Result<Arc<Session>, ApiError> {
     app.replays
         .get(id)
@@ -167,7 +175,7 @@ async fn control(
     ApiJson(control): ApiJson<Control>,
 ) -> Result<Json<Value>, ApiError> {
     let session = as_trainer(&app, &id, &headers)?;
-    let info = session.control(&app, control).await?;
+    let info = session.control(&app, control).await.map_err(replay_error)?;
     Ok(Json(serde_json::to_value(info).expect("a session serializes")))
 }
 

@@ -24,10 +24,19 @@ use vigie_domain::replay::{Control, Direction, Pin, ReplayClock, SessionInfo, So
 use vigie_domain::wire::ServerMessage;
 use vigie_domain::{Event, Fix, LoggedEvent, Refusal, Seq, State, UnitId};
 
-use crate::http::error::ApiError;
 use crate::hub::{encode, keep_latest, snapshot_bytes};
 use crate::store::replay::{Log, FOLD_PAGE};
 use crate::AppState;
+
+/// Why replay could not do what was asked: a refusal for the requester, or a store failure
+/// (logged by the HTTP boundary, never sent).
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error("{doing}: {error:#}")]
+    Store { doing: &'static str, error: anyhow::Error },
+}
 
 /// How often a playing session moves its room forward.
 const TICK: Duration = Duration::from_millis(100);
@@ -148,7 +157,7 @@ impl Session {
     }
 
     /// Applies a trainer's control given at `now_ms` and tells the followers.
-    pub async fn control(self: &Arc<Self>, app: &AppState, control: Control) -> Result<SessionInfo, ApiError> {
+    pub async fn control(self: &Arc<Self>, app: &AppState, control: Control) -> Result<SessionInfo, ReplayError> {
         let now_ms = app.clock.now_ms();
         let step_to = match control {
             Control::Step { direction } => {
@@ -156,7 +165,7 @@ impl Session {
                 app.store
                     .next_event_time(self.log, at, direction == Direction::Forward)
                     .await
-                    .map_err(|e| ApiError::internal("finding the event to step to", e))?
+                    .map_err(|e| ReplayError::Store { doing: "finding the event to step to", error: e })?
             }
             _ => None,
         };
