@@ -650,3 +650,34 @@ async fn exports_and_imports_past_their_bound_are_refused_with_retry_after() {
     assert_eq!(import_outcome(&app, scenario(&[note_event(1)], 1)).await["state"], "done");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_client_that_stops_reading_a_response_is_cut_off_after_the_idle_time() {
+    let app = spawn_with(|c| c.idle_timeout_ms = 1_000).await;
+    app.seed(2).await;
+    let fixes: Vec<Value> = (0..10_000)
+        .map(|i| json!({"unit_id": 1 + i % 2, "lon": 2.3, "lat": 48.8, "reported_at_ms": T0_MS - 1000 + i64::from(i)}))
+        .collect();
+    for _ in 0..5 {
+        assert_eq!(app.post("/api/v1/positions", json!({"reports": fixes})).await.0, 200);
+    }
+    // A response of several MB, far more than the sockets' buffers hold; the client reads none of it.
+    let mut stalled = connect_from(&app, [127, 0, 0, 8]).await;
+    let request = format!("GET /api/v1/events?limit=5000 HTTP/1.1\r\nHost: {}\r\n\r\n", addr(&app));
+    stalled.write_all(request.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Reading now yields what the kernel buffered, then the end: the server gave up on the rest.
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), stalled.read_to_end(&mut got)).await;
+    assert!(read.is_ok(), "the connection was closed");
+    let head = String::from_utf8_lossy(&got[..got.len().min(2_000)]).into_owned();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .map(|v| v.trim().parse().unwrap())
+        .unwrap_or(usize::MAX);
+    assert!(length < usize::MAX, "the answer declared its length: {head}");
+    assert!(got.len() < length, "the response was cut off ({} of {length} bytes)", got.len());
+    assert_eq!(app.get("/healthz").await.0, 200);
+    app.stop().await;
+}
