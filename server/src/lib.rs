@@ -6,8 +6,8 @@
 //! - [`hub`]: the in-memory projection and the fan-out to stream clients, bounded per client.
 //! - [`listener`]: the TCP front door — connection caps (total and per address), timers, a
 //!   bounded graceful stop.
-//! - [`http`]: the HTTP boundary — the error type, extractors, and what every request passes first — the room's own host names, no cross-site
-//!   writes, a deadline, security headers.
+//! - [`http`]: the HTTP boundary — the error type, extractors, and what every request passes first
+//!   (the room's own host names, no cross-site writes, a deadline, security headers).
 //! - [`socket`]: one bounded WebSocket (upgrade, reading, fragmented writes) for both streams.
 //! - [`stream`]: the WebSocket endpoint — catch-up from the log, then live, with resync.
 //! - [`api`]: the HTTP API by feature, its error type and extractors.

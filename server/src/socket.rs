@@ -9,14 +9,13 @@
 //! reassembles), so what a socket keeps stays near its small write buffer whatever the room's
 //! size. axum's `Message` cannot carry raw frames; tokio-tungstenite's can.
 
-use axum::extract::{ConnectInfo, Request};
+use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use hyper_util::rt::TokioIo;
-use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::timeout;
@@ -74,7 +73,7 @@ where
         return ApiError::new(StatusCode::BAD_REQUEST, "not_a_websocket", "this connection cannot be upgraded")
             .into_response();
     };
-    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+    let peer = crate::http::peer_ip(&request);
     let Some(permit) = state.streams.take(peer) else {
         return ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

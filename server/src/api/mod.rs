@@ -9,7 +9,7 @@ mod messages;
 pub mod replay;
 mod units;
 
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -17,7 +17,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::{json, Value};
-use std::net::{IpAddr, SocketAddr};
 use vigie_domain::{Command, Event, LoggedEvent, Seq};
 
 use crate::http::error::ApiError;
@@ -70,7 +69,7 @@ async fn intake(State(app): State<AppState>, request: Request, next: Next) -> Re
     let share = declared.clamp(1, (POSITIONS_BODY_LIMIT as u64).min(app.config.intake_bytes as u64)) as u32;
     // One address may hold a quarter of the intake: a host that declares large bodies and sends
     // them slowly (until the request deadline) cannot take the whole room's intake.
-    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+    let peer = crate::http::peer_ip(&request);
     let Some(_address_share) = app.intake_by_address.take_many(peer, share as usize) else {
         return ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,

@@ -208,10 +208,10 @@ impl Session {
         self.last_used_ms.fetch_max(now_ms, Ordering::Relaxed);
     }
 
-    fn idle_since(&self, now_ms: i64) -> Option<i64> {
-        let idle = self.frames.receiver_count() == 0
-            && now_ms.saturating_sub(self.last_used_ms.load(Ordering::Relaxed)) > SESSION_IDLE_MS;
-        idle.then_some(now_ms)
+    /// Whether nobody follows the session and nobody drove or joined it for [`SESSION_IDLE_MS`].
+    fn is_idle(&self, now_ms: i64) -> bool {
+        self.frames.receiver_count() == 0
+            && now_ms.saturating_sub(self.last_used_ms.load(Ordering::Relaxed)) > SESSION_IDLE_MS
     }
 
     /// Persists the session, tells the followers and wakes the driver.
@@ -439,7 +439,7 @@ impl Replays {
     /// Removes the sessions nobody followed or drove for [`SESSION_IDLE_MS`].
     pub async fn expire(&self, app: &AppState, now_ms: i64) {
         let idle: Vec<String> =
-            self.sessions.lock().values().filter(|s| s.idle_since(now_ms).is_some()).map(|s| s.id.clone()).collect();
+            self.sessions.lock().values().filter(|s| s.is_idle(now_ms)).map(|s| s.id.clone()).collect();
         for id in idle {
             tracing::info!(session = %id, "removing an idle replay session");
             if let Err(e) = self.remove(app, &id).await {
