@@ -33,7 +33,7 @@ const server = createServer((req, res) => {
       // Vigie's `positions` message: [unit_id, lon, lat, heading_deg, speed_mps, accuracy_m, reported_at_ms].
       const fixes = body.reports.map((r) => [r.unit_id, r.lon, r.lat, r.heading_deg ?? null, r.speed_mps ?? null, null, r.reported_at_ms]);
       // Serialised once, sent to everyone: the fairest plain broadcast.
-      const frame = JSON.stringify({ type: "positions", seq, at_ms: Date.now(), actor: "peer", fixes });
+      const frame = JSON.stringify({ type: "positions", prev_seq: seq - 1, seq, at_ms: Date.now(), actor: "peer", fixes });
       for (const client of wss.clients) if (client.readyState === 1) client.send(frame);
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ seq, accepted: fixes.length }));
     });

@@ -3,14 +3,15 @@
 //! Layout:
 //! - [`sequencer`]: the single writer — decides commands, group-commits events, publishes them.
 //! - [`store`]: the durable log (sqlx; SQLite by default) with compact position batches.
-//! - [`hub`]: the in-memory projection and the fan-out to stream clients, bounded per client.
+//! - [`stream`]: the stream engine, one for the live room and every replay session — a projection
+//!   with its subscribers' audiences, a bounded outbox per client, and the socket loop.
+//! - [`hub`]: the live room — the stream engine's projection of the log, and the typed feed of
+//!   committed batches for in-process reactors.
 //! - [`listener`]: the TCP front door — connection caps (total and per address), timers, a
 //!   bounded graceful stop.
 //! - [`http`]: the HTTP boundary — the error type, extractors, and what every request passes first
 //!   (the room's own host names, no cross-site writes, a deadline, security headers).
-//! - [`socket`]: one bounded WebSocket (upgrade, reading, fragmented writes) for both streams.
-//! - [`stream`]: the WebSocket endpoint — catch-up from the log, then live, with resync.
-//! - [`api`]: the HTTP API by feature, its error type and extractors.
+//! - [`api`]: the HTTP API by feature (the live stream's endpoint included).
 //! - [`replay`]: replay sessions (clock, pins, followers), past moments, scenario files.
 //! - [`jobs`]: long work (export, import) with progress.
 //! - [`demo`]: the seeded joint Paris / New York exercise behind `vigie demo`.
@@ -29,7 +30,6 @@ pub mod jobs;
 pub mod listener;
 pub mod replay;
 pub mod sequencer;
-pub mod socket;
 pub mod store;
 pub mod stream;
 pub mod token;
@@ -87,6 +87,18 @@ impl Deref for AppState {
     }
 }
 
+impl Shared {
+    /// How long a stream client may take to read, and when a quiet stream sends a heartbeat.
+    pub fn stream_timing(&self) -> stream::Timing {
+        let clock = self.clock.clone();
+        stream::Timing {
+            write_timeout: self.config.write_timeout(),
+            heartbeat: self.config.heartbeat(),
+            now_ms: Arc::new(move || clock.now_ms()),
+        }
+    }
+}
+
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos_options.clone()
@@ -101,7 +113,6 @@ pub fn app(state: AppState) -> Router {
     let replay = replay_source(&state);
     Router::new()
         .merge(api::router(&state))
-        .merge(stream::router())
         .route("/api/v1/{*rest}", axum::routing::any(api_not_found))
         .leptos_routes_with_context(
             &state,
@@ -187,7 +198,9 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     let room = loaded.state;
     let recent = store.recent_events(hub::RECENT_EVENTS as i64).await?;
     store.drop_unfinished_scenarios().await.context("removing unfinished scenario imports")?;
-    let replays = Arc::new(replay::Replays::load(&store, clock.now_ms()).await.context("loading replay sessions")?);
+    let replays = Arc::new(
+        replay::Replays::load(&store, clock.now_ms(), config.outbox_bytes).await.context("loading replay sessions")?,
+    );
     let jobs = jobs::Jobs::open(store.jobs_dir()).context("preparing the jobs' folder")?;
     tracing::info!(seq = room.seq, units = room.units.len(), incidents = room.incidents.len(), "room loaded");
     let hub = Arc::new(Hub::new(room.clone(), config.outbox_bytes).with_recent(recent));
@@ -254,7 +267,7 @@ impl Running {
 /// Logs the worst-case memory of the stream clients (every one stalled with a full queue) and
 /// warns when it would not fit beside the room in this machine's memory.
 fn warn_if_streams_outgrow(config: &Config) {
-    let per_client = config.outbox_bytes as u64 + socket::MAX_SOCKET_BYTES as u64;
+    let per_client = config.outbox_bytes as u64 + stream::socket::MAX_SOCKET_BYTES as u64;
     let worst = config.max_stream_clients as u64 * per_client;
     let total = std::fs::read_to_string("/proc/meminfo")
         .ok()

@@ -7,7 +7,7 @@ mod socket;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use vigie_domain::replay::SessionInfo;
-use vigie_domain::wire::ServerMessage;
+use vigie_domain::wire::{Cursor, ServerMessage, Step};
 use vigie_domain::{LoggedEvent, Seq, State, Summary};
 
 /// Latest events shown on the page.
@@ -228,21 +228,18 @@ impl LiveRoom {
                 self.refresh_summary();
                 true
             }
+            ServerMessage::Advance { prev_seq, seq } => self.step(prev_seq, seq),
             message @ (ServerMessage::Event { .. } | ServerMessage::Positions { .. }) => {
-                let Some((logged, merged_from)) = message.into_event() else { return true };
-                let seq = logged.seq;
-                let current = self.seq.get_untracked();
-                if seq <= current {
-                    self.anomalies.update(|n| *n += 1);
-                    return true; // a duplicate: already folded in
-                }
-                if merged_from.unwrap_or(seq) != current + 1 {
-                    self.anomalies.update(|n| *n += 1);
+                let Some((prev_seq, seq)) = message.range() else { return true };
+                if !self.step(prev_seq, seq) {
                     return false;
                 }
+                if self.seq.get_untracked() != seq {
+                    return true; // held already
+                }
+                let Some(logged) = message.into_logged() else { return true };
                 self.state.update_value(|s| s.apply(&logged));
                 self.dirty.update_value(|d| d.note(&logged.event));
-                self.seq.set(seq);
                 self.moves.update(|n| *n += 1);
                 if !logged.event.is_positions() {
                     self.history.update_value(|h| {
@@ -282,6 +279,27 @@ impl LiveRoom {
                 true
             }
             ServerMessage::Resync { .. } | ServerMessage::Error { .. } => true,
+        }
+    }
+
+    /// Moves the page along the range `(prev_seq, seq]` if it starts where the page stands.
+    /// Returns false on a gap (the caller reconnects from the last good seq); a range the page
+    /// already holds is counted as an anomaly and left.
+    fn step(&self, prev_seq: Seq, seq: Seq) -> bool {
+        let mut cursor = Cursor::at(self.seq.get_untracked());
+        match cursor.step(prev_seq, seq) {
+            Step::Apply => {
+                self.seq.set(cursor.seq);
+                true
+            }
+            Step::Held => {
+                self.anomalies.update(|n| *n += 1);
+                true
+            }
+            Step::Gap => {
+                self.anomalies.update(|n| *n += 1);
+                false
+            }
         }
     }
 

@@ -18,6 +18,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use vigie_bench::{check_loopback, now_ms, process_now, Histogram};
+use vigie_domain::wire::{Cursor, ServerMessage, Step};
 
 #[derive(Parser)]
 struct Cli {
@@ -40,6 +41,8 @@ struct Tally {
     connections: AtomicU64,
     requests: AtomicU64,
     refused: AtomicU64,
+    /// Ranges a dispatcher's screen received that did not start where it stood (must stay 0).
+    gaps: AtomicU64,
 }
 
 struct Soak {
@@ -151,12 +154,16 @@ async fn main() -> anyhow::Result<()> {
         "commands": commands, "commands_failed": failed, "screen_reconnects": screen_reconnects.load(Ordering::Relaxed),
         "hostile_connections": tally.connections.load(Ordering::Relaxed), "hostile_requests": tally.requests.load(Ordering::Relaxed),
         "hostile_refused": tally.refused.load(Ordering::Relaxed),
+        "screen_gaps": tally.gaps.load(Ordering::Relaxed),
         "functions": functions,
         "at_ms": now_ms(),
     });
     println!("{result}");
     if result["functions"].as_object().is_some_and(|f| f.values().any(|ok| ok != true)) {
         bail!("a function of the room was lost: {}", result["functions"]);
+    }
+    if result["screen_gaps"] != 0 {
+        bail!("a dispatcher's screen received a range that did not follow what it held");
     }
     Ok(())
 }
@@ -368,11 +375,21 @@ async fn screen(soak: Arc<Soak>, reconnects: Arc<AtomicU64>) {
             while let Ok(Some(Ok(message))) =
                 tokio::time::timeout(soak.deadline.saturating_duration_since(Instant::now()), ws.next()).await
             {
-                if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
-                    if let Some(seq) = serde_json::from_str::<Value>(&text).ok().and_then(|v| v["seq"].as_u64()) {
-                        since = Some(seq.max(since.unwrap_or(0)));
+                let tokio_tungstenite::tungstenite::Message::Text(text) = message else { continue };
+                // Follows the log in ranges as a browser does; a gap (never expected) reconnects.
+                let Ok(message) = serde_json::from_str::<ServerMessage>(&text) else { continue };
+                let mut cursor = Cursor::at(since.unwrap_or(0));
+                match (&message, message.range()) {
+                    (ServerMessage::Snapshot { seq, .. }, _) => cursor = Cursor::at(*seq),
+                    (_, Some((prev, seq))) => {
+                        if cursor.step(prev, seq) == Step::Gap {
+                            soak.tally.gaps.fetch_add(1, Ordering::Relaxed);
+                            break;
+                        }
                     }
+                    _ => continue,
                 }
+                since = Some(cursor.seq);
             }
         }
         if Instant::now() < soak.deadline {

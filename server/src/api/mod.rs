@@ -7,6 +7,7 @@ mod incidents;
 mod log;
 mod messages;
 pub mod replay;
+mod stream;
 mod units;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -46,6 +47,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/api/v1/openapi.json", get(openapi))
         .merge(commands)
         .merge(replay::router())
+        .merge(stream::router())
 }
 
 /// How long a command's body waits for room in the intake before it is refused with 503.

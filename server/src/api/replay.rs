@@ -22,7 +22,7 @@ use vigie_domain::{IncidentId, Refusal};
 use crate::http::error::ApiError;
 use crate::http::extract::{Actor, ApiJson, ApiPath, ApiQuery};
 use crate::jobs::{Job, Refused};
-use crate::replay::{file, seek, stream, ReplayError, Session};
+use crate::replay::{file, seek, ReplayError, Session};
 use crate::store::replay::Log;
 use crate::AppState;
 
@@ -44,7 +44,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/replays/{id}/control", post(control))
         .route("/api/v1/replays/{id}/pins", post(pin))
         .route("/api/v1/replays/{id}/events", get(session_events))
-        .route("/api/v1/replays/{id}/stream", get(stream::upgrade))
+        .route("/api/v1/replays/{id}/stream", get(follow))
         .route("/api/v1/history/state", get(state_at))
         .route("/api/v1/exports", post(export))
         .route("/api/v1/jobs/{id}", get(job))
@@ -52,6 +52,26 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/scenarios/{id}", axum::routing::delete(remove_scenario))
         .layer(DefaultBodyLimit::max(super::COMMAND_BODY_LIMIT))
         .merge(import)
+}
+
+/// `GET /api/v1/replays/{id}/stream`: the session's room as a WebSocket stream, served by the
+/// same engine as the live one, plus `replay` messages (clock, pins) and `progress` during a far
+/// seek. Only `ping` is taken from the client: a replay cannot be commanded.
+async fn follow(State(state): State<AppState>, ApiPath(id): ApiPath<String>, request: Request) -> Response {
+    let Some(session) = state.replays.get(&id) else {
+        return ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no replay session {id}")).into_response();
+    };
+    crate::http::upgrade::accept(&state, request, move |state, socket| async move {
+        let timing = state.stream_timing();
+        let shutdown = state.shutdown.clone();
+        // The driver runs while anyone follows; it starts (or keeps) going once this one is in.
+        let serving = crate::stream::serve(&*session, crate::stream::Audience::Room, socket, None, timing, shutdown);
+        let started = async {
+            tokio::task::yield_now().await;
+            session.ensure_driver(&state);
+        };
+        tokio::join!(serving, started);
+    })
 }
 
 #[derive(Deserialize)]

@@ -1,10 +1,12 @@
 //! The HTTP boundary shared by the API and the streams: the one error type, extractors whose
-//! rejections use it, and the rules every request passes first ([`guard`]). Services (sequencer,
+//! rejections use it, the rules every request passes first ([`guard`]) and the upgrade that opens
+//! a stream ([`upgrade`]). Services (sequencer,
 //! hub, store, replay's engine) never need more of HTTP than [`error::ApiError`] conversions.
 
 pub mod error;
 pub mod extract;
 pub mod guard;
+pub mod upgrade;
 
 use axum::extract::{ConnectInfo, Request};
 use std::net::{IpAddr, SocketAddr};

@@ -2,30 +2,31 @@
 //! with the trainees who follow the session's clock.
 //!
 //! A [`Session`] holds a clock ([`vigie_domain::replay::ReplayClock`]) and pinned notes, persisted
-//! so a debrief survives a restart. While anyone watches it, one driver task per session keeps the
-//! room at the clock's moment: a jump (seek, step, restart) materialises the state from the
-//! nearest snapshot plus the tail ([`seek`]) and broadcasts it as a snapshot; playing folds the
-//! events between ticks in and broadcasts them, consecutive position batches merged per tick.
+//! so a debrief survives a restart, and a room served by the same stream engine as the live one
+//! ([`crate::stream`]: the session is its [`Source`]). While anyone watches it, one driver task
+//! per session keeps the room at the clock's moment: a jump (seek, step, restart) materialises
+//! the state from the nearest snapshot plus the tail ([`seek`]) and replaces the room (followers
+//! get a snapshot); playing folds the events between ticks in (followers get them as ranges,
+//! consecutive position batches merged per tick).
 //! Everything is read from the log (or an imported scenario's tables) and nothing is written to
 //! the live log: replay has no command path at all.
 
 pub mod file;
 pub mod seek;
-pub mod stream;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{broadcast, Notify};
-use vigie_domain::replay::{Control, Direction, Pin, ReplayClock, SessionInfo, Source};
-use vigie_domain::wire::ServerMessage;
-use vigie_domain::{Event, Fix, LoggedEvent, Refusal, Seq, State, UnitId};
+use tokio::sync::Notify;
+use vigie_domain::replay::{Control, Direction, Pin, ReplayClock, SessionInfo, Source as Recorded};
+use vigie_domain::wire::{ServerMessage, StreamErrorCode};
+use vigie_domain::{LoggedEvent, Refusal, Seq, State};
 
-use crate::hub::{encode, keep_latest, snapshot_bytes};
 use crate::store::replay::{Log, FOLD_PAGE};
+use crate::stream::{encode, Projection, Source};
 use crate::AppState;
 
 /// Why replay could not do what was asked: a refusal for the requester, or a store failure
@@ -40,8 +41,6 @@ pub enum ReplayError {
 
 /// How often a playing session moves its room forward.
 const TICK: Duration = Duration::from_millis(100);
-/// Frames a follower may be behind before it is resynced with a snapshot.
-const FOLLOWER_QUEUE: usize = 64;
 /// Past this many events between two ticks, playing jumps (snapshot) instead of streaming them.
 const MAX_STREAMED_EVENTS: u64 = 20_000;
 /// Most pinned notes per session.
@@ -50,34 +49,6 @@ const MAX_PINS: usize = 500;
 pub const MAX_SESSIONS: usize = 64;
 /// A session nobody follows or drives for this long is removed.
 pub const SESSION_IDLE_MS: i64 = 24 * 3_600_000;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FrameKind {
-    /// Replaces the follower's room; starts a new epoch.
-    Snapshot,
-    /// One event (or a merged run of position batches) of the current epoch.
-    Event,
-    /// Clock, pins or progress: always delivered.
-    Info,
-}
-
-#[derive(Clone, Debug)]
-pub struct Frame {
-    pub kind: FrameKind,
-    pub epoch: u64,
-    pub seq: Seq,
-    pub bytes: Bytes,
-}
-
-/// The room at the session's moment, shared by the driver and new followers.
-struct Room {
-    epoch: u64,
-    state: Option<State>,
-    /// Replay time the state stands at.
-    cursor_ms: i64,
-    /// The snapshot message for `(epoch, seq)`, serialised once for every follower joining there.
-    cached: Option<(u64, Seq, Bytes)>,
-}
 
 struct Steering {
     info: SessionInfo,
@@ -90,28 +61,30 @@ pub struct Session {
     trainer_key: String,
     pub log: Log,
     control: Mutex<Steering>,
-    room: Mutex<Room>,
+    /// The room at the session's moment; its followers are the projection's subscribers.
+    room: Projection,
+    /// Replay time the room stands at; `None` until the driver first materialises it.
+    cursor_ms: Mutex<Option<i64>>,
     wake: Notify,
-    frames: broadcast::Sender<Frame>,
     driving: AtomicBool,
     /// Server time the session was last driven or joined.
     last_used_ms: AtomicI64,
 }
 
 impl Session {
-    fn new(id: String, trainer_key: String, info: SessionInfo, created_ms: i64) -> Arc<Self> {
+    fn new(id: String, trainer_key: String, info: SessionInfo, created_ms: i64, outbox_bytes: usize) -> Arc<Self> {
         let log = match &info.source {
-            Source::Live => Log::Live,
-            Source::Scenario { scenario_id, .. } => Log::Scenario(*scenario_id),
+            Recorded::Live => Log::Live,
+            Recorded::Scenario { scenario_id, .. } => Log::Scenario(*scenario_id),
         };
         Arc::new(Self {
             id,
             trainer_key,
             log,
             control: Mutex::new(Steering { info, jumps: 0 }),
-            room: Mutex::new(Room { epoch: 0, state: None, cursor_ms: i64::MIN, cached: None }),
+            room: Projection::new(State::default(), (), outbox_bytes),
+            cursor_ms: Mutex::new(None),
             wake: Notify::new(),
-            frames: broadcast::channel(FOLLOWER_QUEUE).0,
             driving: AtomicBool::new(false),
             last_used_ms: AtomicI64::new(created_ms),
         })
@@ -128,32 +101,12 @@ impl Session {
 
     /// The session's clock and pins as a stream message.
     pub fn info_message(&self, now_ms: i64) -> Bytes {
-        let seq = self.room.lock().state.as_ref().map_or(0, |s| s.seq);
-        encode(&ServerMessage::Replay { seq, session: Box::new(self.info()), server_ms: now_ms })
+        encode(&ServerMessage::Replay { seq: self.room.head(), session: Box::new(self.info()), server_ms: now_ms })
     }
 
-    /// A follower's live queue, then its starting point `(epoch, seq, snapshot)` (taken after the
-    /// queue, so nothing falls between them; the follower skips what its snapshot already holds).
-    pub fn follow(&self) -> (broadcast::Receiver<Frame>, Option<(u64, Seq, Bytes)>) {
-        let rx = self.frames.subscribe();
-        let mut room = self.room.lock();
-        let epoch = room.epoch;
-        let start = room.state.as_ref().map(|state| match &room.cached {
-            Some((e, seq, bytes)) if *e == epoch && *seq == state.seq => (epoch, *seq, bytes.clone()),
-            _ => {
-                let bytes = snapshot_bytes(state);
-                (epoch, state.seq, bytes)
-            }
-        });
-        if let Some((e, seq, bytes)) = &start {
-            room.cached = Some((*e, *seq, bytes.clone()));
-        }
-        (rx, start)
-    }
-
-    fn publish(&self, kind: FrameKind, epoch: u64, seq: Seq, bytes: Bytes) {
-        // No follower is not an error: the driver stops on its next turn.
-        let _ = self.frames.send(Frame { kind, epoch, seq, bytes });
+    /// Tells every follower something that is not part of the log (clock, progress, a failure).
+    fn tell(&self, message: &ServerMessage) {
+        self.room.tell(encode(message));
     }
 
     /// Applies a trainer's control given at `now_ms` and tells the followers.
@@ -210,7 +163,7 @@ impl Session {
 
     /// Whether nobody follows the session and nobody drove or joined it for [`SESSION_IDLE_MS`].
     fn is_idle(&self, now_ms: i64) -> bool {
-        self.frames.receiver_count() == 0
+        self.room.subscriber_count() == 0
             && now_ms.saturating_sub(self.last_used_ms.load(Ordering::Relaxed)) > SESSION_IDLE_MS
     }
 
@@ -224,7 +177,7 @@ impl Session {
         if let Err(e) = saved {
             tracing::warn!(error = %e, session = %self.id, "saving a replay session failed; it would not survive a restart");
         }
-        self.publish(FrameKind::Info, 0, 0, self.info_message(now_ms));
+        self.room.tell(self.info_message(now_ms));
         self.wake.notify_one();
     }
 
@@ -241,10 +194,10 @@ impl Session {
         let mut shutdown = app.shutdown.clone();
         let mut seen_jumps = u64::MAX;
         loop {
-            if self.frames.receiver_count() == 0 {
+            if self.room.subscriber_count() == 0 {
                 self.driving.store(false, Ordering::SeqCst);
                 // A follower may have joined between the count and the store: keep driving for it.
-                if self.frames.receiver_count() == 0 || self.driving.swap(true, Ordering::SeqCst) {
+                if self.room.subscriber_count() == 0 || self.driving.swap(true, Ordering::SeqCst) {
                     return;
                 }
             }
@@ -255,12 +208,11 @@ impl Session {
             let now_ms = app.clock.now_ms();
             if let Err(e) = self.advance(&app, clock.at(now_ms), jumps != seen_jumps).await {
                 tracing::error!(error = %e, session = %self.id, "replay could not read its log");
-                let message = ServerMessage::Error {
-                    seq: 0,
-                    code: "replay_failed".into(),
-                    message: "the log could not be read; the server's log says why".into(),
-                };
-                self.publish(FrameKind::Info, 0, 0, encode(&message));
+                self.tell(&ServerMessage::Error {
+                    seq: self.room.head(),
+                    code: StreamErrorCode::ReplayFailed,
+                    message: "the replay could not read its log; the server's log says why".into(),
+                });
             }
             seen_jumps = jumps;
             let wait = if clock.playing && !clock.ended(now_ms) { TICK } else { Duration::from_secs(1) };
@@ -278,42 +230,35 @@ impl Session {
     /// Brings the room to replay time `target`: a snapshot after a jump (or a far gap), else the
     /// events since the last tick.
     async fn advance(&self, app: &AppState, target: i64, jumped: bool) -> anyhow::Result<()> {
-        let (held, cursor_ms, epoch) = {
-            let room = self.room.lock();
-            (room.state.as_ref().map(|s| s.seq), room.cursor_ms, room.epoch)
-        };
-        if held.is_some() && !jumped && target == cursor_ms {
+        let cursor_ms = *self.cursor_ms.lock();
+        let held = cursor_ms.map(|_| self.room.head());
+        if held.is_some() && !jumped && Some(target) == cursor_ms {
             return Ok(());
         }
         let up_to = app.store.seq_at(self.log, target).await?;
-        let backwards = target < cursor_ms;
+        let backwards = cursor_ms.is_some_and(|c| target < c);
+        let epoch = self.room.epoch();
         let streamable =
             held.is_some_and(|seq| !jumped && !backwards && up_to.saturating_sub(seq) <= MAX_STREAMED_EVENTS);
         if let (true, Some(after)) = (streamable, held) {
             return self.play_until(app, target, after, up_to, epoch).await;
         }
         // Materialise, folding forward from the room held when the target is ahead of it.
-        let near = if backwards { None } else { self.room.lock().state.clone() };
+        let near = if backwards || held.is_none() { None } else { Some(self.room.read(State::clone)) };
         let started = std::time::Instant::now();
         let mut last_report = 0;
         let state = seek::state_at(&app.store, self.log, target, near, |done, total| {
             if total > FOLD_PAGE as u64 && done > last_report {
                 last_report = done;
-                let message = ServerMessage::Progress { seq: 0, what: "seeking".into(), done, total };
-                self.publish(FrameKind::Info, 0, 0, encode(&message));
+                self.tell(&ServerMessage::Progress { seq: self.room.head(), what: "seeking".into(), done, total });
             }
         })
         .await?;
         let folded = started.elapsed();
-        let bytes = snapshot_bytes(&state);
-        tracing::debug!(session = %self.id, target, seq = state.seq, ?folded, serialised = ?started.elapsed() - folded, bytes = bytes.len(), "replay jumped");
-        let mut room = self.room.lock();
-        room.epoch += 1;
         let seq = state.seq;
-        room.cached = Some((room.epoch, seq, bytes.clone()));
-        room.state = Some(state);
-        room.cursor_ms = target;
-        self.publish(FrameKind::Snapshot, room.epoch, seq, bytes);
+        self.room.replace(state);
+        *self.cursor_ms.lock() = Some(target);
+        tracing::debug!(session = %self.id, target, seq, ?folded, serialised = ?started.elapsed() - folded, "replay jumped");
         Ok(())
     }
 
@@ -321,55 +266,48 @@ impl Session {
     async fn play_until(&self, app: &AppState, target: i64, after: Seq, up_to: Seq, epoch: u64) -> anyhow::Result<()> {
         let mut pages = app.store.pages(self.log, after, up_to);
         while let Some(page) = pages.next().await? {
-            let mut room = self.room.lock();
-            if room.epoch != epoch {
+            if self.room.publish_in(Some(epoch), &page, true)?.is_none() {
                 return Ok(()); // a jump happened meanwhile; the next turn materialises
             }
-            let Some(state) = room.state.as_mut() else { return Ok(()) };
-            for e in &page {
-                state.apply(e);
-            }
-            for (seq, bytes) in merge_positions(&page) {
-                self.publish(FrameKind::Event, epoch, seq, bytes);
-            }
         }
-        self.room.lock().cursor_ms = target;
+        *self.cursor_ms.lock() = Some(target);
         Ok(())
     }
 }
 
-/// The stream messages for a page of events: each event alone, except consecutive position
-/// batches, which go as one (latest fix per unit) — the same merge a lagging live client gets.
-fn merge_positions(page: &[LoggedEvent]) -> Vec<(Seq, Bytes)> {
-    let mut out = Vec::new();
-    let mut run: Option<(Seq, &LoggedEvent, BTreeMap<UnitId, Fix>)> = None;
-    let flush = |run: &mut Option<(Seq, &LoggedEvent, BTreeMap<UnitId, Fix>)>, out: &mut Vec<(Seq, Bytes)>| {
-        if let Some((first, last, fixes)) = run.take() {
-            let message = ServerMessage::positions(last.seq, last.at_ms, &last.actor, fixes.values(), Some(first));
-            out.push((last.seq, encode(&message)));
-        }
-    };
-    for e in page {
-        match &e.event {
-            Event::PositionsReported { fixes } => {
-                let (_, last, kept) = run.get_or_insert_with(|| (e.seq, e, BTreeMap::new()));
-                *last = e;
-                keep_latest(kept, fixes);
-            }
-            _ => {
-                flush(&mut run, &mut out);
-                out.push((e.seq, encode(&ServerMessage::event(e))));
-            }
-        }
+/// A session's followers are served by the stream engine: each starts from the session's room (a
+/// snapshot, once the driver has materialised it) after the clock, and a follower that falls
+/// behind is resynced the same way. Nothing is caught up from the log: the room jumps.
+impl Source for Session {
+    type Extra = ();
+
+    fn projection(&self) -> &Projection {
+        &self.room
     }
-    flush(&mut run, &mut out);
-    out
+
+    fn catch_up_limit(&self) -> u64 {
+        0
+    }
+
+    fn wants_snapshot(&self, since: Option<Seq>, head: Seq, epoch: u64) -> bool {
+        // Before the first jump the room is empty: the follower waits for it.
+        epoch > 0 && since != Some(head)
+    }
+
+    async fn read_after(&self, after: Seq, _up_to: Seq) -> anyhow::Result<Vec<LoggedEvent>> {
+        anyhow::bail!("a replay follower is never caught up from the log (asked for after {after})")
+    }
+
+    fn greeting(&self, now_ms: i64) -> Vec<Bytes> {
+        vec![self.info_message(now_ms)]
+    }
 }
 
 /// Every session of this server.
-#[derive(Default)]
 pub struct Replays {
     sessions: Mutex<HashMap<String, Arc<Session>>>,
+    /// Each follower's outbox bound (as a live client's).
+    outbox_bytes: usize,
 }
 
 /// What the trainer gets back when starting a session.
@@ -383,14 +321,14 @@ pub struct Started {
 
 impl Replays {
     /// The sessions stored in the log's database (they survive restarts).
-    pub async fn load(store: &crate::store::Store, now_ms: i64) -> anyhow::Result<Self> {
-        let replays = Self::default();
+    pub async fn load(store: &crate::store::Store, now_ms: i64, outbox_bytes: usize) -> anyhow::Result<Self> {
+        let replays = Self { sessions: Mutex::default(), outbox_bytes };
         for (id, key, info) in store.sessions().await? {
             match serde_json::from_str::<SessionInfo>(&info) {
                 Ok(mut info) => {
                     info.clock.playing = false; // a restart pauses every session
                                                 // A restart counts as use: sessions get a full idle period after it.
-                    replays.sessions.lock().insert(id.clone(), Session::new(id, key, info, now_ms));
+                    replays.sessions.lock().insert(id.clone(), Session::new(id, key, info, now_ms, outbox_bytes));
                 }
                 Err(e) => tracing::warn!(error = %e, session = %id, "skipping an unreadable replay session"),
             }
@@ -402,7 +340,7 @@ impl Replays {
         &self,
         app: &AppState,
         title: String,
-        source: Source,
+        source: Recorded,
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Started, Refusal> {
@@ -419,7 +357,7 @@ impl Replays {
         let trainer_key = crate::token::hex(16);
         let info =
             SessionInfo { session_id: id.clone(), title, source, clock, pins: Vec::new(), created_at_ms: now_ms };
-        let session = Session::new(id.clone(), trainer_key.clone(), info.clone(), now_ms);
+        let session = Session::new(id.clone(), trainer_key.clone(), info.clone(), now_ms, self.outbox_bytes);
         session.changed(app, now_ms).await;
         self.sessions.lock().insert(id.clone(), session);
         Ok(Started { session_id: id, trainer_key, info })

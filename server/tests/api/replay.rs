@@ -108,9 +108,9 @@ async fn follow_until(
         match &message {
             ServerMessage::Snapshot { state, .. } => *room = (**state).clone(),
             ServerMessage::Event { .. } | ServerMessage::Positions { .. } => {
-                let (logged, merged_from) = message.clone().into_event().unwrap();
-                assert_eq!(merged_from.unwrap_or(logged.seq), room.seq + 1, "no gap, no double");
-                room.apply(&logged);
+                let (prev_seq, _) = message.range().unwrap();
+                assert_eq!(prev_seq, room.seq, "no gap, no double");
+                room.apply(&message.clone().into_logged().unwrap());
             }
             _ => {}
         }

@@ -6,7 +6,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use std::time::Duration;
 use tokio::task::JoinSet;
-use vigie_domain::wire::ServerMessage;
+use vigie_domain::wire::{Cursor, ServerMessage, Step};
 use vigie_domain::{LoggedEvent, Seq, State};
 
 use crate::support::*;
@@ -30,16 +30,22 @@ impl Follower {
                 self.state = *state;
                 self.seq = seq;
             }
-            message @ (ServerMessage::Event { .. } | ServerMessage::Positions { .. }) => {
-                let (logged, merged_from) = message.into_event().unwrap();
-                let first = merged_from.unwrap_or(logged.seq);
-                assert_eq!(first, self.seq + 1, "gap or duplicate: at {} got {first}..={}", self.seq, logged.seq);
-                if merged_from.is_some() {
-                    assert!(logged.event.is_positions(), "only position batches are merged");
+            message @ (ServerMessage::Event { .. }
+            | ServerMessage::Positions { .. }
+            | ServerMessage::Advance { .. }) => {
+                let (prev_seq, seq) = message.range().unwrap();
+                let at = self.seq;
+                assert_eq!(
+                    Cursor::at(at).step(prev_seq, seq),
+                    Step::Apply,
+                    "gap or duplicate: at {at} got ({prev_seq}, {seq}]"
+                );
+                if seq - prev_seq > 1 {
+                    assert!(matches!(message, ServerMessage::Positions { .. }), "only position batches are merged");
                     self.merged += 1;
                 }
-                self.seq = logged.seq;
-                self.state.apply(&logged);
+                self.seq = seq;
+                self.state.apply(&message.into_logged().expect("the live room withholds nothing"));
             }
             ServerMessage::Resync { seq, .. } => {
                 assert_eq!(seq, self.seq, "a resync restarts from what was delivered");

@@ -1,6 +1,6 @@
-//! One bounded WebSocket, shared by the live and replay streams: the upgrade (origin check, a
-//! client slot, the RFC 6455 handshake), reading what a client may send, and writing with
-//! merged flushes and fragmentation.
+//! One bounded WebSocket, for the live and replay streams alike: its limits, reading what a
+//! client may send, and writing with merged flushes and fragmentation. (The HTTP upgrade that
+//! opens one is the HTTP boundary's: [`crate::http::upgrade`].)
 //!
 //! Why not axum's `WebSocketUpgrade`: tungstenite keeps its write buffer at the capacity of the
 //! largest message it ever held, for the connection's life. A room snapshot is megabytes and a
@@ -9,31 +9,24 @@
 //! reassembles), so what a socket keeps stays near its small write buffer whatever the room's
 //! size. axum's `Message` cannot carry raw frames; tokio-tungstenite's can.
 
-use axum::extract::Request;
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use hyper_util::rt::TokioIo;
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 use tokio::time::timeout;
-use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::{Frame, Utf8Bytes};
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
-use vigie_domain::wire::{ClientMessage, ServerMessage, MAX_CLIENT_MESSAGE_BYTES};
+use vigie_domain::wire::{ClientMessage, ServerMessage, StreamErrorCode, MAX_CLIENT_MESSAGE_BYTES};
 use vigie_domain::Seq;
 
-use crate::http::error::ApiError;
-use crate::http::guard::Origins;
-use crate::AppState;
-
 pub type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
-pub type Sink = SplitSink<Socket, Message>;
+pub type Sink<T> = SplitSink<WebSocketStream<T>, Message>;
 
 /// Largest frame written; longer messages are fragmented.
 pub const FRAGMENT_BYTES: usize = 32 * 1024;
@@ -54,103 +47,20 @@ pub const CLOSE_POLICY: u16 = 1008;
 /// WebSocket close code for "service restart".
 pub const CLOSE_RESTART: u16 = 1012;
 
-/// Checks the origin, takes a stream slot and answers the handshake, then runs `session` on the
-/// socket. Refusals use the API's error shape.
-pub fn accept<F, Fut>(state: &AppState, mut request: Request, session: F) -> Response
-where
-    F: FnOnce(AppState, Socket) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
-{
-    let headers = request.headers();
-    if let Err(e) = check_origin(headers, &state.origins) {
-        return e.into_response();
-    }
-    let key = match handshake_key(request.method(), headers) {
-        Ok(key) => key,
-        Err(message) => return ApiError::new(StatusCode::BAD_REQUEST, "not_a_websocket", message).into_response(),
-    };
-    let Some(on_upgrade) = request.extensions_mut().remove::<hyper::upgrade::OnUpgrade>() else {
-        return ApiError::new(StatusCode::BAD_REQUEST, "not_a_websocket", "this connection cannot be upgraded")
-            .into_response();
-    };
-    let peer = crate::http::peer_ip(&request);
-    let Some(permit) = state.streams.take(peer) else {
-        return ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "too_many_clients",
-            "the server has no room for another stream client from this address",
-        )
-        .into_response();
-    };
-    let state = state.clone();
-    tokio::spawn(async move {
-        match on_upgrade.await {
-            Ok(upgraded) => {
-                let config = WebSocketConfig::default()
-                    .read_buffer_size(READ_BUFFER_BYTES)
-                    .write_buffer_size(WRITE_BUFFER_BYTES)
-                    .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
-                    .max_message_size(Some(MAX_CLIENT_MESSAGE_BYTES))
-                    .max_frame_size(Some(MAX_CLIENT_MESSAGE_BYTES));
-                let socket = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
-                session(state, socket).await;
-            }
-            Err(e) => tracing::debug!(error = %e, "a WebSocket upgrade did not complete"),
-        }
-        drop(permit);
-    });
-    let mut response = StatusCode::SWITCHING_PROTOCOLS.into_response();
-    let h = response.headers_mut();
-    h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-    h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-    h.insert(header::SEC_WEBSOCKET_ACCEPT, HeaderValue::from_str(&key).expect("base64 is a valid header value"));
-    response
-}
-
-/// The `Sec-WebSocket-Accept` value for a valid upgrade request (RFC 6455 §4.2.1), or why not.
-fn handshake_key(method: &Method, headers: &HeaderMap) -> Result<String, &'static str> {
-    let has_token = |name: header::HeaderName, token: &str| {
-        headers
-            .get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|t| t.trim().eq_ignore_ascii_case(token))
-    };
-    if method != Method::GET {
-        return Err("a WebSocket upgrade is a GET");
-    }
-    if !has_token(header::CONNECTION, "upgrade") || !has_token(header::UPGRADE, "websocket") {
-        return Err("this endpoint is a WebSocket: send Connection: upgrade and Upgrade: websocket");
-    }
-    if headers.get(header::SEC_WEBSOCKET_VERSION).and_then(|v| v.to_str().ok()) != Some("13") {
-        return Err("only WebSocket version 13 is spoken here");
-    }
-    let key = headers.get(header::SEC_WEBSOCKET_KEY).ok_or("the upgrade has no Sec-WebSocket-Key")?;
-    Ok(derive_accept_key(key.as_bytes()))
-}
-
-/// Browsers always send `Origin`; a page from another site must not read the room. The origin is
-/// compared with the room's configured origins, never with the request's own `Host` (which a
-/// DNS-rebinding page controls). Clients that are not browsers send none and are let through
-/// (they cannot be tricked into acting for a user).
-fn check_origin(headers: &HeaderMap, origins: &Origins) -> Result<(), ApiError> {
-    let Some(origin) = headers.get(header::ORIGIN).map(|o| o.to_str().unwrap_or("?")) else { return Ok(()) };
-    if origins.allows_origin(origin) {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "origin_not_allowed",
-            format!("origin {origin} may not open the stream"),
-        ))
-    }
+/// The limits every stream socket runs with (see the constants above).
+pub fn config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
+        .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
+        .max_message_size(Some(MAX_CLIENT_MESSAGE_BYTES))
+        .max_frame_size(Some(MAX_CLIENT_MESSAGE_BYTES))
 }
 
 /// What a client's message asks of the writer.
 pub enum Reply {
     Heartbeat,
-    Error { code: &'static str, message: String },
+    Error { code: StreamErrorCode, message: String },
 }
 
 impl Reply {
@@ -158,22 +68,28 @@ impl Reply {
     pub fn into_message(self, seq: Seq, now_ms: i64) -> ServerMessage {
         match self {
             Reply::Heartbeat => ServerMessage::Heartbeat { seq, at_ms: now_ms },
-            Reply::Error { code, message } => ServerMessage::Error { seq, code: code.into(), message },
+            Reply::Error { code, message } => ServerMessage::Error { seq, code, message },
         }
     }
 }
 
 /// Reads what the client sends: only `ping` is understood; anything else gets an error reply.
-pub async fn read_client(mut stream: SplitStream<Socket>, replies: mpsc::Sender<Reply>) {
+pub async fn read_client<T: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: SplitStream<WebSocketStream<T>>,
+    replies: mpsc::Sender<Reply>,
+) {
     while let Some(Ok(message)) = stream.next().await {
         let reply = match message {
             Message::Text(text) => match serde_json::from_str::<ClientMessage>(&text) {
                 Ok(ClientMessage::Ping) => Reply::Heartbeat,
-                Err(e) => Reply::Error { code: "bad_message", message: format!("not a client message: {e}") },
+                Err(e) => {
+                    Reply::Error { code: StreamErrorCode::BadMessage, message: format!("not a client message: {e}") }
+                }
             },
-            Message::Binary(_) => {
-                Reply::Error { code: "bad_message", message: "the stream takes JSON text messages".into() }
-            }
+            Message::Binary(_) => Reply::Error {
+                code: StreamErrorCode::BadMessage,
+                message: "the stream takes JSON text messages".into(),
+            },
             Message::Close(_) => break,
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
         };
@@ -185,8 +101,8 @@ pub async fn read_client(mut stream: SplitStream<Socket>, replies: mpsc::Sender<
 
 /// Queues every message (fragmented past [`FRAGMENT_BYTES`]) then flushes once (write merging);
 /// gives up after `write_timeout`.
-pub async fn write_all(
-    sink: &mut Sink,
+pub async fn write_all<T: AsyncRead + AsyncWrite + Unpin>(
+    sink: &mut Sink<T>,
     write_timeout: Duration,
     messages: impl Iterator<Item = Bytes>,
 ) -> Result<(), &'static str> {
@@ -221,7 +137,7 @@ fn fragments(bytes: Bytes) -> Result<Vec<Message>, &'static str> {
         .collect())
 }
 
-pub async fn close(sink: &mut Sink, code: u16, reason: &'static str) {
+pub async fn close<T: AsyncRead + AsyncWrite + Unpin>(sink: &mut Sink<T>, code: u16, reason: &'static str) {
     let frame = CloseFrame { code: CloseCode::from(code), reason: Utf8Bytes::from_static(reason) };
     let _ = timeout(Duration::from_secs(1), sink.send(Message::Close(Some(frame)))).await;
 }
