@@ -69,12 +69,15 @@ fn positions(c: &mut Criterion) {
         b.iter_batched(|| state.clone(), |mut s| s.apply(black_box(&event)), BatchSize::LargeInput)
     });
     group.bench_function("to_json", |b| {
-        let message = wire::ServerMessage::event(state.seq, &LoggedEvent {
-            seq: state.seq + 1,
-            at_ms: NOW,
-            actor: "bench".into(),
-            event: Event::PositionsReported { fixes: batch.clone() },
-        });
+        let message = wire::ServerMessage::event(
+            state.seq,
+            &LoggedEvent {
+                seq: state.seq + 1,
+                at_ms: NOW,
+                actor: "bench".into(),
+                event: Event::PositionsReported { fixes: batch.clone() },
+            },
+        );
         b.iter(|| black_box(serde_json::to_vec(&message).unwrap()))
     });
     group.finish();

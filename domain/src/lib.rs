@@ -20,8 +20,10 @@
 //! - [`replay`]: the replay clock (play, pause, speed, seek, step), pinned notes, sessions.
 //! - [`timeline`]: which events the timeline shows, on which lane, about what.
 //! - [`wire`]: the WebSocket protocol between server and browser.
+//! - [`api`]: the HTTP API's request and answer bodies and its error codes, for both sides.
 
 pub mod agency;
+pub mod api;
 pub mod command;
 pub mod event;
 pub mod geometry;

@@ -7,8 +7,6 @@
 //! readable by the server's user only. A job's file is removed when the job fails or is forgotten.
 
 use parking_lot::Mutex;
-use serde::Serialize;
-use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
@@ -16,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use vigie_domain::api::{JobKind, JobResult, JobState, JobView};
 
 /// Jobs remembered; the oldest finished one (and its file) goes first.
 const KEPT: usize = 32;
@@ -32,32 +31,18 @@ pub struct Refused(pub String);
 #[derive(Clone, Debug)]
 enum Outcome {
     Running,
-    Done(Value),
+    Done(JobResult),
     Failed(String),
 }
 
 pub struct Job {
     pub id: u32,
-    pub kind: &'static str,
+    pub kind: JobKind,
     done: AtomicU64,
     total: AtomicU64,
     outcome: Mutex<(Outcome, Option<Instant>)>,
     /// What the job produced for download (an export), deleted when the job is forgotten.
     file: Mutex<Option<(PathBuf, String)>>,
-}
-
-#[derive(Serialize)]
-pub struct JobView {
-    pub job_id: u32,
-    pub kind: &'static str,
-    /// `running`, `done` or `failed`.
-    pub state: &'static str,
-    pub done: u64,
-    pub total: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub result: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
 }
 
 impl Job {
@@ -66,11 +51,11 @@ impl Job {
         self.done.store(done, Ordering::Relaxed);
     }
 
-    pub fn finish(&self, result: anyhow::Result<Value>) {
+    pub fn finish(&self, result: anyhow::Result<JobResult>) {
         let outcome = match result {
             Ok(v) => Outcome::Done(v),
             Err(e) => {
-                tracing::warn!(job = self.id, kind = self.kind, error = %format!("{e:#}"), "job failed");
+                tracing::warn!(job = self.id, kind = %self.kind, error = %format!("{e:#}"), "job failed");
                 match e.downcast_ref::<Refused>() {
                     Some(refused) => Outcome::Failed(refused.0.clone()),
                     None => Outcome::Failed(format!("the {} failed on the server; its log says why", self.kind)),
@@ -105,9 +90,9 @@ impl Job {
     pub fn view(&self) -> JobView {
         let outcome = self.outcome.lock().0.clone();
         let (state, result, error) = match outcome {
-            Outcome::Running => ("running", None, None),
-            Outcome::Done(v) => ("done", Some(v), None),
-            Outcome::Failed(e) => ("failed", None, Some(e)),
+            Outcome::Running => (JobState::Running, None, None),
+            Outcome::Done(v) => (JobState::Done, Some(v), None),
+            Outcome::Failed(e) => (JobState::Failed, None, Some(e)),
         };
         JobView {
             job_id: self.id,
@@ -150,7 +135,7 @@ impl Jobs {
         Ok(Self { dir, next: AtomicU32::new(0), jobs: Mutex::new(BTreeMap::new()) })
     }
 
-    pub fn start(&self, kind: &'static str) -> Arc<Job> {
+    pub fn start(&self, kind: JobKind) -> Arc<Job> {
         let id = self.next.fetch_add(1, Ordering::SeqCst) + 1;
         let job = Arc::new(Job {
             id,

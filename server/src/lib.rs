@@ -44,6 +44,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
+use vigie_domain::api::ErrorCode;
 
 use clock::Clock;
 use config::Config;
@@ -134,7 +135,7 @@ pub fn app(state: AppState) -> Router {
 async fn api_not_found() -> http::error::ApiError {
     http::error::ApiError::new(
         axum::http::StatusCode::NOT_FOUND,
-        "no_such_endpoint",
+        ErrorCode::NoSuchEndpoint,
         "no such endpoint; see /api/v1/openapi.json",
     )
 }

@@ -4,8 +4,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use serde::Deserialize;
-use vigie_domain::{Agency, AgencyKind, Command};
+use vigie_domain::api::RegisterAgency;
+use vigie_domain::{Agency, Command};
 
 use super::{submit, Committed};
 use crate::http::error::ApiError;
@@ -14,17 +14,6 @@ use crate::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/agencies", post(register))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RegisterAgency {
-    code: String,
-    short_name: String,
-    full_name: String,
-    kind: AgencyKind,
-    country: String,
-    colour: String,
 }
 
 async fn register(

@@ -8,6 +8,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use std::sync::OnceLock;
 use tower_http::compression::CompressionLayer;
+use vigie_domain::api::ErrorCode;
 
 use crate::basemap::{builtin, Layer, Role};
 use crate::http::error::ApiError;
@@ -48,7 +49,8 @@ async fn layer(State(state): State<AppState>, ApiPath(name): ApiPath<String>) ->
             .await
             .map_err(|e| ApiError::internal("reading a base-map layer", e))?
             .ok_or_else(|| {
-                ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no base-map layer {name:?}")).field("name")
+                ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, format!("no base-map layer {name:?}"))
+                    .field("name")
             })?,
     };
     Ok(([(header::CONTENT_TYPE, "application/geo+json"), (header::CACHE_CONTROL, "no-cache")], geojson))

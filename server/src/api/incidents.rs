@@ -4,10 +4,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, patch, post};
 use axum::{Json, Router};
-use serde::Deserialize;
 use serde_json::Value;
-use vigie_domain::event::{present, IncidentChanges};
-use vigie_domain::{Area, Command, Event, IncidentId, IncidentKind, IncidentStatus, Point, Priority, UnitId};
+use vigie_domain::api::{AddNote, AssignUnit, ChangeIncidentStatus, CreateIncident, LonLat, UpdateIncident};
+use vigie_domain::event::IncidentChanges;
+use vigie_domain::{Area, Command, Event, IncidentId, Point, UnitId};
 
 use super::{agency_code as agency, created, submit, Committed};
 use crate::http::error::ApiError;
@@ -24,33 +24,12 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/incidents/{incident_id}/notes", post(add_note))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LonLat {
-    lon: f64,
-    lat: f64,
-}
-
-impl LonLat {
-    fn parse(&self, field: &str) -> Result<Point, ApiError> {
-        Ok(Point::parse(self.lon, self.lat).map_err(|r| r.within(field))?)
-    }
+fn point(l: &LonLat, field: &str) -> Result<Point, ApiError> {
+    Ok(Point::parse(l.lon, l.lat).map_err(|r| r.within(field))?)
 }
 
 fn parse_area(ring: &[[f64; 2]]) -> Result<Area, ApiError> {
     Ok(Area::parse(ring).map_err(|r| r.within("area"))?)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateIncident {
-    kind: IncidentKind,
-    priority: Priority,
-    location: LonLat,
-    /// Outer ring as `[lon, lat]` pairs.
-    area: Option<Vec<[f64; 2]>>,
-    address: String,
-    lead_agency: String,
 }
 
 async fn create(
@@ -61,7 +40,7 @@ async fn create(
     let command = Command::CreateIncident {
         kind: body.kind,
         priority: body.priority,
-        location: body.location.parse("location")?,
+        location: point(&body.location, "location")?,
         area: body.area.as_deref().map(parse_area).transpose()?,
         address: body.address,
         lead_agency: agency(&body.lead_agency, "lead_agency")?,
@@ -73,19 +52,6 @@ async fn create(
     })
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UpdateIncident {
-    kind: Option<IncidentKind>,
-    priority: Option<Priority>,
-    location: Option<LonLat>,
-    /// `null` removes the area; absent leaves it.
-    #[serde(default, deserialize_with = "present")]
-    area: Option<Option<Vec<[f64; 2]>>>,
-    address: Option<String>,
-    lead_agency: Option<String>,
-}
-
 async fn update(
     State(state): State<AppState>,
     Actor(actor): Actor,
@@ -95,7 +61,7 @@ async fn update(
     let changes = IncidentChanges {
         kind: body.kind,
         priority: body.priority,
-        location: body.location.map(|l| l.parse("location")).transpose()?,
+        location: body.location.map(|l| point(&l, "location")).transpose()?,
         area: match body.area {
             None => None,
             Some(None) => Some(None),
@@ -108,33 +74,21 @@ async fn update(
     Ok(Json(submit(&state, &actor, command).await?))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ChangeStatus {
-    status: IncidentStatus,
-}
-
 async fn change_status(
     State(state): State<AppState>,
     Actor(actor): Actor,
     ApiPath(incident_id): ApiPath<u32>,
-    ApiJson(body): ApiJson<ChangeStatus>,
+    ApiJson(body): ApiJson<ChangeIncidentStatus>,
 ) -> Result<Json<Committed>, ApiError> {
     let command = Command::ChangeIncidentStatus { incident_id: IncidentId(incident_id), status: body.status };
     Ok(Json(submit(&state, &actor, command).await?))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Assign {
-    unit_id: u32,
 }
 
 async fn assign(
     State(state): State<AppState>,
     Actor(actor): Actor,
     ApiPath(incident_id): ApiPath<u32>,
-    ApiJson(body): ApiJson<Assign>,
+    ApiJson(body): ApiJson<AssignUnit>,
 ) -> Result<Json<Committed>, ApiError> {
     let command = Command::AssignUnit { incident_id: IncidentId(incident_id), unit_id: UnitId(body.unit_id) };
     Ok(Json(submit(&state, &actor, command).await?))
@@ -147,12 +101,6 @@ async fn release(
 ) -> Result<Json<Committed>, ApiError> {
     let command = Command::ReleaseUnit { incident_id: IncidentId(incident_id), unit_id: UnitId(unit_id) };
     Ok(Json(submit(&state, &actor, command).await?))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AddNote {
-    text: String,
 }
 
 async fn add_note(

@@ -3,11 +3,12 @@
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
+use vigie_domain::api::EventsPage;
 use vigie_domain::time::{check_ms, EARLIEST_MS, LATEST_MS};
 use vigie_domain::wire::ServerMessage;
-use vigie_domain::{LoggedEvent, Seq, Summary};
+use vigie_domain::{Seq, Summary};
 
 use crate::http::error::ApiError;
 use crate::http::extract::ApiQuery;
@@ -59,15 +60,6 @@ struct EventsQuery {
     without_positions: bool,
 }
 
-#[derive(Serialize)]
-struct EventsPage {
-    events: Vec<LoggedEvent>,
-    /// Pass as `after_seq` to get the next page; absent on the last page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next_after_seq: Option<Seq>,
-    head_seq: Seq,
-}
-
 async fn events(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<EventsQuery>,
@@ -93,5 +85,5 @@ async fn events(
     }
     .map_err(|e| ApiError::internal("reading the log", e))?;
     let next_after_seq = page.more.then(|| page.events.last().map(|e| e.seq)).flatten();
-    Ok(Json(EventsPage { events: page.events, next_after_seq, head_seq }))
+    Ok(Json(EventsPage { events: page.events, next_after_seq, head_seq: Some(head_seq) }))
 }

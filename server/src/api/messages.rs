@@ -4,10 +4,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use vigie_domain::{Channel, ChannelId, Command, Event, MessageId, MessagePriority};
+use vigie_domain::api::{Acknowledge, CreateChannel, PostMessage};
+use vigie_domain::{Channel, ChannelId, Command, Event, MessageId};
 
 use super::{agency_code as agency, created, submit, Committed};
 use crate::http::error::ApiError;
@@ -19,14 +19,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/channels", post(create_channel))
         .route("/api/v1/messages", post(post_message))
         .route("/api/v1/messages/{message_id}/acks", post(acknowledge))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateChannel {
-    slug: String,
-    name: String,
-    members: Vec<String>,
 }
 
 async fn create_channel(
@@ -49,17 +41,6 @@ async fn create_channel(
     ))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PostMessage {
-    channel_id: String,
-    sender_agency: String,
-    priority: MessagePriority,
-    body: String,
-    #[serde(default)]
-    ack_required: bool,
-}
-
 async fn post_message(
     State(state): State<AppState>,
     Actor(actor): Actor,
@@ -77,12 +58,6 @@ async fn post_message(
         Event::MessagePosted { message_id, .. } => Some(message_id.0),
         _ => None,
     })
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Acknowledge {
-    agency: String,
 }
 
 async fn acknowledge(

@@ -16,9 +16,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Serialize;
 use serde_json::{json, Value};
-use vigie_domain::{Command, Event, LoggedEvent, Seq};
+use vigie_domain::api::ErrorCode;
+use vigie_domain::{Command, Event};
 
 use crate::http::error::ApiError;
 use crate::sequencer::Health;
@@ -75,7 +75,7 @@ async fn intake(State(app): State<AppState>, request: Request, next: Next) -> Re
     let Some(_address_share) = app.intake_by_address.take_many(peer, share as usize) else {
         return ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "busy",
+            ErrorCode::Busy,
             "this address is sending too much at once; retry in a moment",
         )
         .retry_after(1)
@@ -85,7 +85,7 @@ async fn intake(State(app): State<AppState>, request: Request, next: Next) -> Re
         Ok(Ok(_held_until_answered)) => next.run(request).await,
         _ => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "busy",
+            ErrorCode::Busy,
             "the room is receiving too much at once; retry in a moment",
         )
         .retry_after(1)
@@ -112,12 +112,7 @@ async fn openapi() -> impl IntoResponse {
     ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI)
 }
 
-/// What every accepted command answers: the seq the room is at after it, and its events.
-#[derive(Serialize)]
-pub struct Committed {
-    pub seq: Seq,
-    pub events: Vec<LoggedEvent>,
-}
+pub use vigie_domain::api::Committed;
 
 /// Parses an agency code given in `field` of a request.
 pub fn agency_code(code: &str, field: &str) -> Result<vigie_domain::AgencyCode, ApiError> {

@@ -12,9 +12,14 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::StreamExt;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
+use vigie_domain::api::ErrorCode;
+use vigie_domain::api::{
+    EventsPage, ExportRequest, JobKind, JobResult, JobStarted, NewPin, ReplayStarted, ScenarioList, SessionList,
+    StartReplay,
+};
 use vigie_domain::replay::{incident_window, Control, Source};
 use vigie_domain::wire::ServerMessage;
 use vigie_domain::{IncidentId, Refusal};
@@ -59,7 +64,8 @@ pub fn router() -> Router<AppState> {
 /// seek. Only `ping` is taken from the client: a replay cannot be commanded.
 async fn follow(State(state): State<AppState>, ApiPath(id): ApiPath<String>, request: Request) -> Response {
     let Some(session) = state.replays.get(&id) else {
-        return ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no replay session {id}")).into_response();
+        return ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, format!("no replay session {id}"))
+            .into_response();
     };
     crate::http::upgrade::accept(&state, request, move |state, socket| async move {
         let timing = state.stream_timing();
@@ -74,23 +80,10 @@ async fn follow(State(state): State<AppState>, ApiPath(id): ApiPath<String>, req
     })
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StartReplay {
-    title: Option<String>,
-    from_ms: Option<i64>,
-    to_ms: Option<i64>,
-    /// Replay this incident's window (first to last event) with `margin_s` either side.
-    incident_id: Option<u32>,
-    margin_s: Option<u32>,
-    /// Replay an imported scenario instead of this server's log.
-    scenario_id: Option<u32>,
-}
-
 async fn start(
     State(app): State<AppState>,
     ApiJson(req): ApiJson<StartReplay>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<ReplayStarted>), ApiError> {
     let title = req.title.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
     if title.as_ref().is_some_and(|t| t.chars().count() > 120) {
         return Err(ApiError::bad_request("title", "a title has at most 120 characters"));
@@ -138,11 +131,11 @@ async fn start(
         }
     };
     let started = app.replays.start(&app, title.unwrap_or(default_title), source, window.0, window.1).await?;
-    Ok((StatusCode::CREATED, Json(serde_json::to_value(started).expect("a session serializes"))))
+    Ok((StatusCode::CREATED, Json(started)))
 }
 
-async fn list(State(app): State<AppState>) -> Json<Value> {
-    Json(json!({ "sessions": app.replays.list() }))
+async fn list(State(app): State<AppState>) -> Json<SessionList> {
+    Json(SessionList { sessions: app.replays.list() })
 }
 
 /// A replay failure at the HTTP boundary: a refusal as is, a store failure logged and hidden.
@@ -154,9 +147,9 @@ fn replay_error(e: ReplayError) -> ApiError {
 }
 
 fn session(app: &AppState, id: &str) -> Result<Arc<Session>, ApiError> {
-    app.replays
-        .get(id)
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no replay session {id}")).field("id"))
+    app.replays.get(id).ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, format!("no replay session {id}")).field("id")
+    })
 }
 
 /// The session, if the request carries its trainer's key.
@@ -168,7 +161,7 @@ fn as_trainer(app: &AppState, id: &str, headers: &HeaderMap) -> Result<Arc<Sessi
     } else {
         Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "not_the_trainer",
+            ErrorCode::NotTheTrainer,
             "only the session's trainer (X-Vigie-Trainer-Key) drives it",
         ))
     }
@@ -199,13 +192,6 @@ async fn control(
     Ok(Json(serde_json::to_value(info).expect("a session serializes")))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewPin {
-    at_ms: i64,
-    text: String,
-}
-
 async fn pin(
     State(app): State<AppState>,
     headers: HeaderMap,
@@ -231,7 +217,7 @@ async fn session_events(
     State(app): State<AppState>,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<PageQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<EventsPage>, ApiError> {
     let session = session(&app, &id)?;
     let limit = q.limit.unwrap_or(5_000);
     if !(1..=10_000).contains(&limit) {
@@ -244,8 +230,8 @@ async fn session_events(
         app.store.log_range(session.log, q.after_seq.max(first), last, limit, true).await
     };
     let page = read.await.map_err(|e| ApiError::internal("reading the session's events", e))?;
-    let next = page.more.then(|| page.events.last().map(|e| e.seq)).flatten();
-    Ok(Json(json!({ "events": page.events, "next_after_seq": next })))
+    let next_after_seq = page.more.then(|| page.events.last().map(|e| e.seq)).flatten();
+    Ok(Json(EventsPage { events: page.events, next_after_seq, head_seq: None }))
 }
 
 #[derive(Deserialize)]
@@ -277,20 +263,11 @@ async fn scenario_log(app: &AppState, scenario_id: Option<u32>) -> Result<Log, A
         .ok_or_else(|| Refusal::not_found("scenario_id", format!("no scenario {id}")).into())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ExportRequest {
-    from_ms: i64,
-    to_ms: i64,
-    name: Option<String>,
-    scenario_id: Option<u32>,
-}
-
 /// Starts exporting a range as a scenario file: 202 with the job to watch and download from.
 async fn export(
     State(app): State<AppState>,
     ApiJson(req): ApiJson<ExportRequest>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<JobStarted>), ApiError> {
     vigie_domain::replay::ReplayClock::new(req.from_ms, req.to_ms, 0)?; // same window rules as a session
     let name = req.name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()).unwrap_or_else(|| "Exercise".into());
     if name.chars().count() > 120 || name.chars().any(char::is_control) {
@@ -300,12 +277,12 @@ async fn export(
     let Ok(turn) = app.exporting.clone().try_acquire_owned() else {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "exports_running",
+            ErrorCode::ExportsRunning,
             format!("{MAX_EXPORTS} exports are already running; retry when one is done"),
         )
         .retry_after(10));
     };
-    let job = app.jobs.start("export");
+    let job = app.jobs.start(JobKind::Export);
     let (path, out) = app.jobs.create_file(&job).map_err(|e| ApiError::internal("creating the export's file", e))?;
     let download =
         format!("{}.vigie.gz", name.chars().map(|c| if c.is_alphanumeric() { c } else { '-' }).collect::<String>());
@@ -317,14 +294,20 @@ async fn export(
         if result.is_ok() {
             task_job.set_file(path, download);
         }
-        task_job.finish(result.map(|h| json!({ "events": h.events, "from_ms": h.from_ms, "to_ms": h.to_ms })));
+        task_job.finish(result.map(|h| JobResult {
+            events: h.events,
+            from_ms: Some(h.from_ms),
+            to_ms: Some(h.to_ms),
+            scenario_id: None,
+            name: None,
+        }));
         drop(turn);
     });
-    Ok((StatusCode::ACCEPTED, Json(json!({ "job_id": job_id }))))
+    Ok((StatusCode::ACCEPTED, Json(JobStarted { job_id })))
 }
 
 fn find_job(app: &AppState, id: u32) -> Result<Arc<Job>, ApiError> {
-    app.jobs.get(id).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no job {id}")))
+    app.jobs.get(id).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, format!("no job {id}")))
 }
 
 async fn job(State(app): State<AppState>, ApiPath(id): ApiPath<u32>) -> Result<Json<Value>, ApiError> {
@@ -333,8 +316,9 @@ async fn job(State(app): State<AppState>, ApiPath(id): ApiPath<u32>) -> Result<J
 
 async fn job_file(State(app): State<AppState>, ApiPath(id): ApiPath<u32>) -> Result<Response, ApiError> {
     let job = find_job(&app, id)?;
-    let (path, name) =
-        job.file().ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "not_ready", "the job has no file (yet)"))?;
+    let (path, name) = job
+        .file()
+        .ok_or_else(|| ApiError::new(StatusCode::CONFLICT, ErrorCode::NotReady, "the job has no file (yet)"))?;
     let file = crate::jobs::open_file(&path).map_err(|e| ApiError::internal("opening the export", e))?;
     let file = tokio::fs::File::from_std(file);
     let length = file.metadata().await.map_err(|e| ApiError::internal("reading the export", e))?.len();
@@ -354,7 +338,7 @@ async fn job_file(State(app): State<AppState>, ApiPath(id): ApiPath<u32>) -> Res
 /// Takes a scenario file as the request body (`Content-Type: application/gzip`), one import at a
 /// time: checks it is gzip on its first bytes, streams it to a private job file (bounded), then
 /// imports it as a job: 202 with the job to watch.
-async fn import(State(app): State<AppState>, request: Request) -> Result<(StatusCode, Json<Value>), ApiError> {
+async fn import(State(app): State<AppState>, request: Request) -> Result<(StatusCode, Json<JobStarted>), ApiError> {
     let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     // A browser form can only send text/plain, urlencoded or multipart bodies cross-site; a file
@@ -362,19 +346,19 @@ async fn import(State(app): State<AppState>, request: Request) -> Result<(Status
     if !matches!(media.as_str(), "" | "application/gzip" | "application/x-gzip" | "application/octet-stream") {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "send the scenario file as Content-Type: application/gzip",
         ));
     }
     let Ok(turn) = app.importing.clone().try_acquire_owned() else {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "import_running",
+            ErrorCode::ImportRunning,
             "a scenario import is already running; retry when it is done",
         )
         .retry_after(10));
     };
-    let job = app.jobs.start("import");
+    let job = app.jobs.start(JobKind::Import);
     let received = match app.jobs.create_file(&job) {
         Ok((path, file)) => receive(request.into_body(), tokio::fs::File::from_std(file)).await.map(|()| path),
         Err(e) => Err(ApiError::internal("storing the upload", e)),
@@ -391,10 +375,16 @@ async fn import(State(app): State<AppState>, request: Request) -> Result<(Status
     tokio::spawn(async move {
         let result = file::import(&app.store, &path, now_ms, app.config.snapshot_every_events, task_job.clone()).await;
         let _ = std::fs::remove_file(&path);
-        task_job.finish(result.map(|(id, h)| json!({ "scenario_id": id, "name": h.name, "events": h.events })));
+        task_job.finish(result.map(|(id, h)| JobResult {
+            events: h.events,
+            from_ms: None,
+            to_ms: None,
+            scenario_id: Some(id),
+            name: Some(h.name),
+        }));
         drop(turn);
     });
-    Ok((StatusCode::ACCEPTED, Json(json!({ "job_id": job_id }))))
+    Ok((StatusCode::ACCEPTED, Json(JobStarted { job_id })))
 }
 
 /// Streams the body into `file`, refusing at once what does not start as gzip, and anything past
@@ -404,21 +394,26 @@ async fn receive(body: Body, mut file: tokio::fs::File) -> Result<(), ApiError> 
     let mut total = 0u64;
     let mut start: Vec<u8> = Vec::with_capacity(2);
     while let Some(chunk) = stream.next().await {
-        let chunk =
-            chunk.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_body", format!("the upload failed: {e}")))?;
+        let chunk = chunk.map_err(|e| {
+            ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::BadBody, format!("the upload failed: {e}"))
+        })?;
         if start.len() < 2 {
             start.extend(chunk.iter().take(2 - start.len()));
             if start.len() == 2 && start != [0x1f, 0x8b] {
                 return Err(ApiError::new(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "not_gzip",
+                    ErrorCode::NotGzip,
                     "not a Vigie scenario file: it is not gzip-compressed",
                 ));
             }
         }
         total += chunk.len() as u64;
         if total > MAX_IMPORT_BYTES {
-            return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "a scenario file is at most 1 GiB"));
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::TooLarge,
+                "a scenario file is at most 1 GiB",
+            ));
         }
         file.write_all(&chunk).await.map_err(|e| ApiError::internal("storing the upload", e))?;
     }
@@ -429,16 +424,16 @@ async fn receive(body: Body, mut file: tokio::fs::File) -> Result<(), ApiError> 
     if start.len() < 2 {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "not_gzip",
+            ErrorCode::NotGzip,
             "not a Vigie scenario file: it is not gzip-compressed",
         ));
     }
     Ok(())
 }
 
-async fn scenarios(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let all = app.store.scenarios().await.map_err(|e| ApiError::internal("reading scenarios", e))?;
-    Ok(Json(json!({ "scenarios": all })))
+async fn scenarios(State(app): State<AppState>) -> Result<Json<ScenarioList>, ApiError> {
+    let scenarios = app.store.scenarios().await.map_err(|e| ApiError::internal("reading scenarios", e))?;
+    Ok(Json(ScenarioList { scenarios }))
 }
 
 async fn remove_scenario(State(app): State<AppState>, ApiPath(id): ApiPath<u32>) -> Result<StatusCode, ApiError> {

@@ -4,9 +4,9 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{json, Value};
-use vigie_domain::{Command, Event, Fix, UnitId, UnitKind, UnitStatus};
+use serde_json::Value;
+use vigie_domain::api::{ChangeUnitStatus, PositionBatch, PositionsAccepted, RegisterUnit};
+use vigie_domain::{Command, Event, Fix, UnitId};
 
 use super::{agency_code, created, submit, Committed, COMMAND_BODY_LIMIT, POSITIONS_BODY_LIMIT};
 use crate::http::error::ApiError;
@@ -24,20 +24,6 @@ pub fn router() -> Router<AppState> {
     commands.merge(positions)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RegisterUnit {
-    callsign: String,
-    agency: String,
-    kind: UnitKind,
-    #[serde(default = "available")]
-    status: UnitStatus,
-}
-
-fn available() -> UnitStatus {
-    UnitStatus::Available
-}
-
 async fn register(
     State(state): State<AppState>,
     Actor(actor): Actor,
@@ -52,46 +38,21 @@ async fn register(
     })
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ChangeStatus {
-    status: UnitStatus,
-}
-
 async fn change_status(
     State(state): State<AppState>,
     Actor(actor): Actor,
     ApiPath(unit_id): ApiPath<u32>,
-    ApiJson(body): ApiJson<ChangeStatus>,
+    ApiJson(body): ApiJson<ChangeUnitStatus>,
 ) -> Result<Json<Committed>, ApiError> {
     let command = Command::ChangeUnitStatus { unit_id: UnitId(unit_id), status: body.status };
     Ok(Json(submit(&state, &actor, command).await?))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PositionBatch {
-    reports: Vec<Report>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Report {
-    unit_id: u32,
-    lon: f64,
-    lat: f64,
-    heading_deg: Option<f64>,
-    speed_mps: Option<f64>,
-    accuracy_m: Option<f64>,
-    /// When the device took the fix, ms since the Unix epoch (UTC).
-    reported_at_ms: i64,
 }
 
 async fn report_positions(
     State(state): State<AppState>,
     Actor(actor): Actor,
     ApiJson(body): ApiJson<PositionBatch>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PositionsAccepted>, ApiError> {
     let fixes = body
         .reports
         .iter()
@@ -104,5 +65,5 @@ async fn report_positions(
     let accepted = fixes.len();
     let committed = submit(&state, &actor, Command::ReportPositions { fixes }).await?;
     // Echoing thousands of fixes back would double the traffic of the busiest endpoint.
-    Ok(Json(json!({ "seq": committed.seq, "accepted": accepted })))
+    Ok(Json(PositionsAccepted { seq: committed.seq, accepted }))
 }

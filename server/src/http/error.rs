@@ -3,7 +3,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use vigie_domain::api::{ErrorBody, ErrorCode, ErrorDetail};
 use vigie_domain::{Refusal, RefusalKind};
 
 use crate::sequencer::CommandError;
@@ -11,28 +11,15 @@ use crate::sequencer::CommandError;
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub field: Option<String>,
     pub message: String,
     /// Seconds after which a retry may succeed (sent as `Retry-After`), for 503s and 429s.
     pub retry_after_s: Option<u32>,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    error: Detail<'a>,
-}
-
-#[derive(Serialize)]
-struct Detail<'a> {
-    code: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<&'a str>,
-    message: &'a str,
-}
-
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self { status, code, field: None, message: message.into(), retry_after_s: None }
     }
 
@@ -48,22 +35,22 @@ impl ApiError {
     }
 
     pub fn bad_request(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad_request", message).field(field)
+        Self::new(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, message).field(field)
     }
 
     pub fn internal(context: &str, error: impl std::fmt::Display) -> Self {
         tracing::error!(%error, "{context}");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("{context}; see the server log"))
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, format!("{context}; see the server log"))
     }
 }
 
 impl From<Refusal> for ApiError {
     fn from(r: Refusal) -> Self {
         let (status, code) = match r.kind {
-            RefusalKind::Invalid => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
-            RefusalKind::NotFound => (StatusCode::NOT_FOUND, "not_found"),
-            RefusalKind::Conflict => (StatusCode::CONFLICT, "conflict"),
-            RefusalKind::Limit => (StatusCode::CONFLICT, "limit_reached"),
+            RefusalKind::Invalid => (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::Invalid),
+            RefusalKind::NotFound => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
+            RefusalKind::Conflict => (StatusCode::CONFLICT, ErrorCode::Conflict),
+            RefusalKind::Limit => (StatusCode::CONFLICT, ErrorCode::LimitReached),
         };
         Self { status, code, field: r.field.filter(|f| !f.is_empty()), message: r.message, retry_after_s: None }
     }
@@ -74,10 +61,11 @@ impl From<CommandError> for ApiError {
         match e {
             CommandError::Refused(r) => r.into(),
             CommandError::Unavailable(why) => {
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", why).retry_after(1)
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable, why).retry_after(1)
             }
             CommandError::Busy => {
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "the room is busy; retry in a moment").retry_after(1)
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Busy, "the room is busy; retry in a moment")
+                    .retry_after(1)
             }
         }
     }
@@ -85,7 +73,7 @@ impl From<CommandError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Body { error: Detail { code: self.code, field: self.field.as_deref(), message: &self.message } };
+        let body = ErrorBody { error: ErrorDetail { code: self.code, field: self.field, message: self.message } };
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(s) = self.retry_after_s {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, s.into());

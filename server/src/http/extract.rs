@@ -7,6 +7,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
+use vigie_domain::api::ErrorCode;
 
 use crate::http::error::ApiError;
 
@@ -25,7 +26,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         if !is_json {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                ErrorCode::UnsupportedMediaType,
                 "send the body as Content-Type: application/json",
             ));
         }
@@ -44,18 +45,26 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let well_formed = inner.is_data() || serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok();
         if well_formed {
             let field = if path == "." { String::new() } else { path };
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", inner.to_string()).field(field)
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::Invalid, inner.to_string()).field(field)
         } else {
-            ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {inner}"))
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::MalformedJson,
+                format!("the body is not valid JSON: {inner}"),
+            )
         }
     })
 }
 
 fn body_rejection(r: BytesRejection) -> ApiError {
     if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "the body is larger than this endpoint accepts")
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::TooLarge,
+            "the body is larger than this endpoint accepts",
+        )
     } else {
-        ApiError::new(r.status(), "bad_body", r.body_text())
+        ApiError::new(r.status(), ErrorCode::BadBody, r.body_text())
     }
 }
 
@@ -74,7 +83,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 fn serde_urlencoded_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     axum::extract::Query::<T>::try_from_uri(&format!("/?{query}").parse().expect("a path with a query is a URI"))
         .map(|q| q.0)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::BadQuery, e.body_text()))
 }
 
 /// Who is acting, from the `X-Vigie-User` header (1 to 64 printable characters). Attribution
@@ -108,6 +117,6 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| ApiPath(p.0))
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_path", e.body_text()))
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::BadPath, e.body_text()))
     }
 }

@@ -23,6 +23,7 @@ use axum::response::{IntoResponse, Response};
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::Duration;
+use vigie_domain::api::ErrorCode;
 
 use crate::config::Config;
 use crate::http::error::ApiError;
@@ -138,12 +139,12 @@ fn origin_of(url: &str) -> Option<String> {
 pub fn check(origins: &Origins, method: &Method, headers: &HeaderMap) -> Result<(), ApiError> {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
     let Some(host) = host else {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "no_host", "the request has no Host header"));
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::NoHost, "the request has no Host header"));
     };
     if !origins.allows_host(host) {
         return Err(ApiError::new(
             StatusCode::MISDIRECTED_REQUEST,
-            "unknown_host",
+            ErrorCode::UnknownHost,
             format!("this server does not answer to {host:?}; a room's names are set with VIGIE_PUBLIC_URL or VIGIE_ALLOWED_HOSTS"),
         ));
     }
@@ -155,7 +156,7 @@ pub fn check(origins: &Origins, method: &Method, headers: &HeaderMap) -> Result<
         if !origins.allows_origin(origin) {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
-                "cross_site",
+                ErrorCode::CrossSite,
                 format!("a page from {origin} may not change this room"),
             ));
         }
@@ -164,7 +165,7 @@ pub fn check(origins: &Origins, method: &Method, headers: &HeaderMap) -> Result<
     if matches!(site, Some("cross-site" | "same-site")) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "cross_site",
+            ErrorCode::CrossSite,
             "a page from another site may not change this room",
         ));
     }
@@ -183,7 +184,7 @@ pub async fn guard(State(app): State<AppState>, request: Request, next: Next) ->
                 Err(_) => {
                     let mut late = ApiError::new(
                         StatusCode::REQUEST_TIMEOUT,
-                        "timeout",
+                        ErrorCode::Timeout,
                         format!("the request did not complete within {} s", deadline.as_secs_f64()),
                     )
                     .into_response();

@@ -8,6 +8,7 @@ use hyper_util::rt::TokioIo;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::WebSocketStream;
+use vigie_domain::api::ErrorCode;
 
 use super::error::ApiError;
 use super::guard::Origins;
@@ -27,17 +28,19 @@ where
     }
     let key = match handshake_key(request.method(), headers) {
         Ok(key) => key,
-        Err(message) => return ApiError::new(StatusCode::BAD_REQUEST, "not_a_websocket", message).into_response(),
+        Err(message) => {
+            return ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::NotAWebsocket, message).into_response()
+        }
     };
     let Some(on_upgrade) = request.extensions_mut().remove::<hyper::upgrade::OnUpgrade>() else {
-        return ApiError::new(StatusCode::BAD_REQUEST, "not_a_websocket", "this connection cannot be upgraded")
+        return ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::NotAWebsocket, "this connection cannot be upgraded")
             .into_response();
     };
     let peer = super::peer_ip(&request);
     let Some(permit) = state.streams.take(peer) else {
         return ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "too_many_clients",
+            ErrorCode::TooManyClients,
             "the server has no room for another stream client from this address",
         )
         .into_response();
@@ -96,7 +99,7 @@ fn check_origin(headers: &HeaderMap, origins: &Origins) -> Result<(), ApiError> 
     } else {
         Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "origin_not_allowed",
+            ErrorCode::OriginNotAllowed,
             format!("origin {origin} may not open the stream"),
         ))
     }

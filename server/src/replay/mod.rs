@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
+use vigie_domain::api::ReplayStarted;
 use vigie_domain::replay::{Control, Direction, Pin, ReplayClock, SessionInfo, Source as Recorded};
 use vigie_domain::wire::{ServerMessage, StreamErrorCode};
 use vigie_domain::{LoggedEvent, Refusal, Seq, State};
@@ -310,15 +311,6 @@ pub struct Replays {
     outbox_bytes: usize,
 }
 
-/// What the trainer gets back when starting a session.
-#[derive(serde::Serialize)]
-pub struct Started {
-    pub session_id: String,
-    pub trainer_key: String,
-    #[serde(flatten)]
-    pub info: SessionInfo,
-}
-
 impl Replays {
     /// The sessions stored in the log's database (they survive restarts).
     pub async fn load(store: &crate::store::Store, now_ms: i64, outbox_bytes: usize) -> anyhow::Result<Self> {
@@ -343,7 +335,7 @@ impl Replays {
         source: Recorded,
         from_ms: i64,
         to_ms: i64,
-    ) -> Result<Started, Refusal> {
+    ) -> Result<ReplayStarted, Refusal> {
         let now_ms = app.clock.now_ms();
         let clock = ReplayClock::new(from_ms, to_ms, now_ms)?;
         self.expire(app, now_ms).await;
@@ -360,7 +352,7 @@ impl Replays {
         let session = Session::new(id.clone(), trainer_key.clone(), info.clone(), now_ms, self.outbox_bytes);
         session.changed(app, now_ms).await;
         self.sessions.lock().insert(id.clone(), session);
-        Ok(Started { session_id: id, trainer_key, info })
+        Ok(ReplayStarted { session_id: id, trainer_key, info })
     }
 
     pub fn get(&self, id: &str) -> Option<Arc<Session>> {

@@ -70,16 +70,7 @@ impl Pages<'_> {
     }
 }
 
-/// A scenario as listed.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct ScenarioInfo {
-    pub scenario_id: u32,
-    pub name: String,
-    pub from_ms: i64,
-    pub to_ms: i64,
-    pub events: u64,
-    pub imported_at_ms: i64,
-}
+pub use vigie_domain::api::ScenarioInfo;
 
 impl Store {
     /// Reads the events in `(after, up_to]` of `log` page by page: folding a tail, playing, exporting.

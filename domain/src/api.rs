@@ -1,0 +1,473 @@
+//! The HTTP API's bodies as types, shared by the server's handlers and the browser's client, so
+//! both sides compile against one contract (`openapi.json` documents it). Requests are taken
+//! as sent (`deny_unknown_fields`) and checked by the handlers with the domain's parsers, which
+//! name the field that is wrong; answers are what the handlers serialise.
+
+use serde::{Deserialize, Serialize};
+
+use crate::agency::AgencyKind;
+use crate::event::{present, Event};
+use crate::incident::{IncidentKind, IncidentStatus, Priority};
+use crate::message::MessagePriority;
+use crate::replay::{Pin, SessionInfo};
+use crate::unit::{UnitKind, UnitStatus};
+use crate::{LoggedEvent, Seq};
+
+/// Every refusal's code: what a client may branch on. The body is always
+/// `{"error": {"code", "field", "message"}}` ([`ErrorBody`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// 400: a parameter or field is wrong (named in `field`).
+    BadRequest,
+    /// 400: the body is not the JSON this endpoint takes.
+    BadBody,
+    BadPath,
+    BadQuery,
+    MalformedJson,
+    /// 415.
+    UnsupportedMediaType,
+    /// 415: a scenario upload that is not gzip.
+    NotGzip,
+    /// 413.
+    TooLarge,
+    /// 422: a value out of range or of the wrong form.
+    Invalid,
+    /// 404.
+    NotFound,
+    NoSuchEndpoint,
+    /// 409: not allowed in the room's current state.
+    Conflict,
+    /// 409: a cap of the room is reached.
+    LimitReached,
+    /// 409: a job's file is not ready.
+    NotReady,
+    /// 403: a replay control without the trainer's key.
+    NotTheTrainer,
+    /// 403: a write from another site.
+    CrossSite,
+    /// 403: a stream opened from another origin.
+    OriginNotAllowed,
+    /// 400 / 421: a request without a Host header, or for a name that is not this room's.
+    NoHost,
+    UnknownHost,
+    /// 408.
+    Timeout,
+    /// 400: a stream endpoint asked without a WebSocket upgrade.
+    NotAWebsocket,
+    /// 429 / 503: retry after `Retry-After`.
+    Busy,
+    TooManyClients,
+    ExportsRunning,
+    ImportRunning,
+    /// 503: the writer is not taking commands.
+    Unavailable,
+    /// 500: the server's log says why.
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::BadBody => "bad_body",
+            ErrorCode::BadPath => "bad_path",
+            ErrorCode::BadQuery => "bad_query",
+            ErrorCode::MalformedJson => "malformed_json",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::NotGzip => "not_gzip",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::Invalid => "invalid",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::NoSuchEndpoint => "no_such_endpoint",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::LimitReached => "limit_reached",
+            ErrorCode::NotReady => "not_ready",
+            ErrorCode::NotTheTrainer => "not_the_trainer",
+            ErrorCode::CrossSite => "cross_site",
+            ErrorCode::OriginNotAllowed => "origin_not_allowed",
+            ErrorCode::NoHost => "no_host",
+            ErrorCode::UnknownHost => "unknown_host",
+            ErrorCode::Timeout => "timeout",
+            ErrorCode::NotAWebsocket => "not_a_websocket",
+            ErrorCode::Busy => "busy",
+            ErrorCode::TooManyClients => "too_many_clients",
+            ErrorCode::ExportsRunning => "exports_running",
+            ErrorCode::ImportRunning => "import_running",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: ErrorCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    pub message: String,
+}
+
+// ---- Commands ----
+
+/// A point as sent: checked by [`crate::Point::parse`] with the field's name.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LonLat {
+    pub lon: f64,
+    pub lat: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterAgency {
+    pub code: String,
+    pub short_name: String,
+    pub full_name: String,
+    pub kind: AgencyKind,
+    pub country: String,
+    pub colour: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterUnit {
+    pub callsign: String,
+    pub agency: String,
+    pub kind: UnitKind,
+    #[serde(default = "available")]
+    pub status: UnitStatus,
+}
+
+fn available() -> UnitStatus {
+    UnitStatus::Available
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeUnitStatus {
+    pub status: UnitStatus,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PositionBatch {
+    pub reports: Vec<Report>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    pub unit_id: u32,
+    pub lon: f64,
+    pub lat: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heading_deg: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speed_mps: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accuracy_m: Option<f64>,
+    /// When the device took the fix, ms since the Unix epoch (UTC).
+    pub reported_at_ms: i64,
+}
+
+/// The answer to a position batch: not the events (echoing thousands of fixes would double the
+/// busiest endpoint's traffic).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PositionsAccepted {
+    pub seq: Seq,
+    pub accepted: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateIncident {
+    pub kind: IncidentKind,
+    pub priority: Priority,
+    pub location: LonLat,
+    /// Outer ring as `[lon, lat]` pairs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub area: Option<Vec<[f64; 2]>>,
+    pub address: String,
+    pub lead_agency: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateIncident {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<IncidentKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<LonLat>,
+    /// `null` removes the area; absent leaves it.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub area: Option<Option<Vec<[f64; 2]>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lead_agency: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeIncidentStatus {
+    pub status: IncidentStatus,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignUnit {
+    pub unit_id: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddNote {
+    pub text: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateChannel {
+    pub slug: String,
+    pub name: String,
+    pub members: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostMessage {
+    pub channel_id: String,
+    pub sender_agency: String,
+    pub priority: MessagePriority,
+    pub body: String,
+    #[serde(default)]
+    pub ack_required: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Acknowledge {
+    pub agency: String,
+}
+
+/// What every accepted command answers: the seq the room is at after it, and its events.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Committed {
+    pub seq: Seq,
+    pub events: Vec<LoggedEvent>,
+}
+
+impl Committed {
+    /// The first event, for a command that creates something.
+    pub fn first(&self) -> Option<&Event> {
+        self.events.first().map(|e| &e.event)
+    }
+}
+
+// ---- The log ----
+
+/// A page of the log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventsPage {
+    pub events: Vec<LoggedEvent>,
+    /// Pass as `after_seq` to get the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_after_seq: Option<Seq>,
+    /// The room's head when the page was read (absent for a replay session's pages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_seq: Option<Seq>,
+}
+
+// ---- Replay and scenarios ----
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartReplay {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_ms: Option<i64>,
+    /// Replay this incident's window (first to last event) with `margin_s` either side.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident_id: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub margin_s: Option<u32>,
+    /// Replay an imported scenario instead of this server's log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario_id: Option<u32>,
+}
+
+/// What the trainer gets back when starting a session.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReplayStarted {
+    pub session_id: String,
+    pub trainer_key: String,
+    #[serde(flatten)]
+    pub info: SessionInfo,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionList {
+    pub sessions: Vec<SessionInfo>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewPin {
+    pub at_ms: i64,
+    pub text: String,
+}
+
+/// The answer to a pin: the pin as kept.
+pub type Pinned = Pin;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportRequest {
+    pub from_ms: i64,
+    pub to_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario_id: Option<u32>,
+}
+
+/// An imported scenario.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioInfo {
+    pub scenario_id: u32,
+    pub name: String,
+    pub from_ms: i64,
+    pub to_ms: i64,
+    pub events: u64,
+    pub imported_at_ms: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioList {
+    pub scenarios: Vec<ScenarioInfo>,
+}
+
+/// A job was started: watch it at `/api/v1/jobs/{job_id}`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobStarted {
+    pub job_id: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    Export,
+    Import,
+}
+
+impl std::fmt::Display for JobKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            JobKind::Export => "export",
+            JobKind::Import => "import",
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Running,
+    Done,
+    Failed,
+}
+
+/// What a finished export or import did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobResult {
+    pub events: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario_id: Option<u32>,
+    /// An imported scenario's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobView {
+    pub job_id: u32,
+    pub kind: JobKind,
+    pub state: JobState,
+    pub done: u64,
+    pub total: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<JobResult>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_code_reads_the_same_as_text_and_as_json() {
+        let all = [
+            ErrorCode::BadRequest,
+            ErrorCode::BadBody,
+            ErrorCode::BadPath,
+            ErrorCode::BadQuery,
+            ErrorCode::MalformedJson,
+            ErrorCode::UnsupportedMediaType,
+            ErrorCode::NotGzip,
+            ErrorCode::TooLarge,
+            ErrorCode::Invalid,
+            ErrorCode::NotFound,
+            ErrorCode::NoSuchEndpoint,
+            ErrorCode::Conflict,
+            ErrorCode::LimitReached,
+            ErrorCode::NotReady,
+            ErrorCode::NotTheTrainer,
+            ErrorCode::CrossSite,
+            ErrorCode::OriginNotAllowed,
+            ErrorCode::NoHost,
+            ErrorCode::UnknownHost,
+            ErrorCode::Timeout,
+            ErrorCode::NotAWebsocket,
+            ErrorCode::Busy,
+            ErrorCode::TooManyClients,
+            ErrorCode::ExportsRunning,
+            ErrorCode::ImportRunning,
+            ErrorCode::Unavailable,
+            ErrorCode::Internal,
+        ];
+        for code in all {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str(), "{code:?}");
+        }
+    }
+
+    #[test]
+    fn an_update_tells_a_removed_area_from_an_untouched_one() {
+        let remove: UpdateIncident = serde_json::from_str(r#"{"area": null}"#).unwrap();
+        assert_eq!(remove.area, Some(None));
+        let untouched: UpdateIncident = serde_json::from_str(r#"{"address": "x"}"#).unwrap();
+        assert_eq!(untouched.area, None);
+        assert!(serde_json::from_str::<UpdateIncident>(r#"{"colour": "red"}"#).is_err(), "unknown fields refused");
+    }
+}
