@@ -14,12 +14,6 @@ const GLIDE_MS = 900;
 // every feature); units then move fix to fix, one source update per batch.
 const GLIDE_MAX_UNITS = 3000;
 const FONT = ["DejaVu Sans", "Noto Sans", "sans-serif"];
-// Status ring colours: the same palette as the unit board (style/main.css).
-const STATUS_COLOURS = {
-  available: "#3fb950", dispatched: "#a371f7", en_route: "#58a6ff", on_scene: "#f0883e",
-  transporting: "#db61a2", at_hospital: "#e3b341", out_of_service: "#6e7681",
-};
-const PRIORITY_COLOURS = { P1: "#f85149", P2: "#f0883e", P3: "#d29922", P4: "#58a6ff" };
 // One letter per unit kind, drawn white on the agency colour.
 const KIND_LETTERS = {
   patrol_car: "P", motorcycle: "M", foot_patrol: "F", tactical_team: "T", fire_engine: "E", ladder: "L",
@@ -60,8 +54,10 @@ const point = (lon, lat) => ({ type: "Point", coordinates: [lon, lat] });
 export class RoomMap {
   /**
    * @param {HTMLElement} container
-   * @param {{onSelect: (kind: string, id: number) => void, onPlace: (lon: number, lat: number) => void,
-   *          onFrame: () => void}} callbacks
+   * @param {{onSelect: (kind: "unit" | "incident", id: number) => void,
+   *          onPlace: (lon: number, lat: number) => void,
+   *          onMapClick: (lon: number, lat: number) => void,
+   *          onFrame?: () => void}} callbacks  onFrame: the benchmark's frame counter only.
    */
   constructor(container, callbacks) {
     this.callbacks = callbacks;
@@ -134,7 +130,7 @@ export class RoomMap {
       paint: {
         "circle-radius": ["case", ["get", "sel"], 12, 9],
         "circle-color": ["get", "colour"],
-        "circle-stroke-color": ["match", ["get", "status"], ...Object.entries(STATUS_COLOURS).flat(), "#8b949e"],
+        "circle-stroke-color": ["get", "ring"],
         "circle-stroke-width": ["case", ["get", "sel"], 4, 3],
         "circle-opacity": ["case", ["get", "stale"], 0.3, 1],
         "circle-stroke-opacity": ["case", ["get", "stale"], 0.3, 1],
@@ -154,7 +150,7 @@ export class RoomMap {
       id: "incident-marker", type: "circle", source: "incidents",
       paint: {
         "circle-radius": ["case", ["get", "sel"], 14, 11],
-        "circle-color": ["match", ["get", "priority"], ...Object.entries(PRIORITY_COLOURS).flat(), "#8b949e"],
+        "circle-color": ["get", "colour"],
         "circle-stroke-color": "#ffffff", "circle-stroke-width": ["case", ["get", "sel"], 3, 1.5],
       },
     });
@@ -212,12 +208,12 @@ export class RoomMap {
       };
       add({
         id: `${id}-fill`, type: "fill", filter: ["==", ["geometry-type"], "Polygon"],
-        paint: { "fill-color": overlay ? "#58a6ff" : "#161b22", "fill-opacity": overlay ? 0.04 : 1 },
+        paint: { "fill-color": overlay ? "#4c9aff" : "#161b22", "fill-opacity": overlay ? 0.04 : 1 },
       });
       add({
         id: `${id}-line`, type: "line",
         paint: {
-          "line-color": water ? "#1f4e79" : overlay ? "#58a6ff" : "#30363d",
+          "line-color": water ? "#1f4e79" : overlay ? "#4c9aff" : "#30363d",
           "line-width": water ? 6 : overlay ? 1.5 : 1,
           "line-opacity": overlay ? 0.7 : 1,
         },
@@ -252,7 +248,11 @@ export class RoomMap {
     for (const id of o.ids) this.map.setLayoutProperty(id, "visibility", visible ? "visible" : "none");
   }
 
-  /** Units added or changed: a JSON array of {id, lon, lat, h, kind, colour, status, stale, cs, sel}. */
+  /**
+   * Units added or changed.
+   * @param {string} json  a JSON array of {id: number, lon: number, lat: number, h: number (degrees, -1: none),
+   *   kind: string, colour: string (agency), ring: string (status), stale: boolean, cs: string, sel: boolean}
+   */
   upsertUnits(json) {
     const now = performance.now();
     for (const u of JSON.parse(json)) {
@@ -293,6 +293,10 @@ export class RoomMap {
     this.map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 60, maxZoom: 14, duration: 0 });
   }
 
+  /**
+   * Units the room no longer shows (a replay jumped back before they existed, or had a position).
+   * @param {string} json  a JSON array of unit ids
+   */
   removeUnits(json) {
     for (const id of JSON.parse(json)) {
       this.units.delete(id);
@@ -352,7 +356,11 @@ export class RoomMap {
       });
   }
 
-  /** Incidents are few: a JSON FeatureCollection of points, and one of areas. */
+  /**
+   * Incidents are few: all of them each time.
+   * @param {string} pointsJson  a GeoJSON FeatureCollection of points, properties {id, label, colour, sel}
+   * @param {string} areasJson  a GeoJSON FeatureCollection of polygons, properties {id, colour}
+   */
   setIncidents(pointsJson, areasJson) {
     if (!this.ready) {
       this.loaded.then(() => setTimeout(() => this.setIncidents(pointsJson, areasJson), 0));

@@ -1,15 +1,25 @@
-//! Vigie's UI, rendered on the server and hydrated in the browser. Organised by feature; the
-//! room's picture in the browser comes from the same reducer as the server's
-//! (`vigie_domain::State::apply`), fed by the WebSocket stream.
+//! Vigie's UI, rendered on the server and hydrated in the browser. The room's picture in the
+//! browser comes from the same reducer as the server's (`vigie_domain::State::apply`), fed by the
+//! WebSocket stream.
+//!
+//! Layout, and the rule that keeps it free of cycles — each layer uses only those below it:
+//! - [`pages`]: the routes (`/`, `/overview`, `/replay`, `/replay/:id`); each loads a room and lays out panels.
+//! - [`room`]: the panels (map, incidents, units, messages, timeline, replay bar) and the screen's
+//!   shared state ([`room::Ui`]).
+//! - [`ui`]: what pages and panels share — formatting, the one palette, summary tiles.
+//! - [`api`]: the one typed client of the HTTP API.
+//! - [`live`]: the room as the browser holds it, fed by the stream, and the page's mode (live or replay).
+//! - [`i18n`]: French and English.
 
 // Leptos view types nest deeply; the release (hydrate) build of the room needs more than 128.
 #![recursion_limit = "256"]
 
+pub mod api;
 pub mod i18n;
 pub mod live;
-pub mod overview;
-pub mod replay;
+pub mod pages;
 pub mod room;
+pub mod ui;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -45,16 +55,19 @@ pub fn App() -> impl IntoView {
     view! {
         <Stylesheet id="vigie" href="/pkg/vigie.css"/>
         <Title text="Vigie"/>
+        // The palette's colours, for the stylesheet (see `ui::palette`).
+        <div class="palette" style=ui::palette::css_variables()>
         <Router>
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
                 // Async: the server sends the page with the room already in it, so a wall screen shows real
                 // figures before (and without) the wasm.
-                <Route path=StaticSegment("") view=room::RoomPage ssr=SsrMode::Async/>
-                <Route path=StaticSegment("overview") view=overview::Overview ssr=SsrMode::Async/>
-                <Route path=StaticSegment("replay") view=replay::ReplayHome/>
-                <Route path=(StaticSegment("replay"), ParamSegment("id")) view=replay::ReplayRoomPage ssr=SsrMode::Async/>
+                <Route path=StaticSegment("") view=pages::room::RoomPage ssr=SsrMode::Async/>
+                <Route path=StaticSegment("overview") view=pages::overview::Overview ssr=SsrMode::Async/>
+                <Route path=StaticSegment("replay") view=pages::replay::ReplayHome/>
+                <Route path=(StaticSegment("replay"), ParamSegment("id")) view=pages::replay::ReplayRoomPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
+        </div>
     }
 }
 

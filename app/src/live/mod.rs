@@ -1,13 +1,16 @@
 //! The room as the browser holds it: the initial picture from the server, then the stream folded
 //! in with the shared reducer. Tracks `seq` so a reconnect resumes exactly where it stopped.
 
+mod mode;
 #[cfg(feature = "hydrate")]
 mod socket;
+
+pub use mode::{remember_trainer_key, Mode};
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use vigie_domain::replay::SessionInfo;
-use vigie_domain::wire::{Cursor, ServerMessage, Step};
+use vigie_domain::wire::{Cursor, ServerMessage, Step, StreamErrorCode};
 use vigie_domain::{LoggedEvent, Seq, State, Summary};
 
 /// Latest events shown on the page.
@@ -87,6 +90,26 @@ pub enum Link {
     Reconnecting,
 }
 
+impl Link {
+    /// What the operator reads (an English key of the translation table).
+    pub fn label(self) -> &'static str {
+        match self {
+            Link::Connecting => "connecting",
+            Link::Live => "live",
+            Link::Reconnecting => "reconnecting…",
+        }
+    }
+
+    /// The CSS class suffix.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Link::Connecting => "connecting",
+            Link::Live => "live",
+            Link::Reconnecting => "reconnecting",
+        }
+    }
+}
+
 /// The reactive view of the room. The state itself is not a signal (it changes on every position
 /// report); the figures derived from it are, and only change when they differ.
 #[derive(Clone, Copy)]
@@ -114,6 +137,11 @@ pub struct LiveRoom {
     pub replay: RwSignal<Option<Replaying>>,
     /// Long work on the server for this page (a far seek): `(done, total)`.
     pub progress: RwSignal<Option<(u64, u64)>>,
+    /// The last thing the server said went wrong on this stream (e.g. a replay that cannot read
+    /// its log), for the operator to see.
+    pub notice: RwSignal<Option<(StreamErrorCode, String)>>,
+    /// Live or replay, from the page that opened the room.
+    pub mode: StoredValue<Mode>,
 }
 
 /// A replay session as this page follows it.
@@ -191,18 +219,14 @@ impl LiveRoom {
             moves: RwSignal::new(0),
             dirty: StoredValue::new(Dirty { all: true, incidents: true, ..Dirty::default() }),
             history: StoredValue::new(Vec::new()),
+            mode: StoredValue::new(match &initial.replay {
+                Some(session) => Mode::Replay { session_id: session.session_id.clone() },
+                None => Mode::Live,
+            }),
             replay: RwSignal::new(initial.replay.map(|session| Replaying { session, offset_ms: 0 })),
             progress: RwSignal::new(None),
+            notice: RwSignal::new(None),
         }
-    }
-
-    pub fn is_replay(&self) -> bool {
-        self.replay.with_untracked(Option::is_some)
-    }
-
-    /// The replay session's id, on a replay page.
-    pub fn replay_id(&self) -> Option<String> {
-        self.replay.with_untracked(|r| r.as_ref().map(|r| r.session.session_id.clone()))
     }
 
     /// Moves the page's clock from this browser's wall time: the replay clock on a replay page.
@@ -258,7 +282,7 @@ impl LiveRoom {
                 true
             }
             ServerMessage::Heartbeat { at_ms, .. } => {
-                if !self.is_replay() {
+                if self.mode.with_value(Mode::clock_from_heartbeat) {
                     self.tick(at_ms);
                 }
                 true
@@ -278,7 +302,12 @@ impl LiveRoom {
                 self.progress.set(Some((done, total)));
                 true
             }
-            ServerMessage::Resync { .. } | ServerMessage::Error { .. } => true,
+            ServerMessage::Error { code, message, .. } => {
+                self.notice.set(Some((code, message)));
+                true
+            }
+            // The server catches the page up on the same socket: nothing to do.
+            ServerMessage::Resync { .. } => true,
         }
     }
 
@@ -320,6 +349,6 @@ impl LiveRoom {
     /// Opens the stream and keeps it open (browser only).
     pub fn connect(self) {
         #[cfg(feature = "hydrate")]
-        socket::keep_connected(self);
+        socket::keep_connected(self, self.mode.get_value());
     }
 }

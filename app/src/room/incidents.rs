@@ -3,11 +3,13 @@
 //! and the form that creates an incident where the map was right-clicked or long-pressed.
 
 use leptos::prelude::*;
-use serde_json::json;
+use vigie_domain::api::{CreateIncident, LonLat, StartReplay};
 use vigie_domain::recommend::recommend;
 use vigie_domain::{Incident, IncidentKind, IncidentStatus, Priority, UnitId};
 
-use super::{elapsed, wire_name, words, Selection, Ui};
+use super::{Selection, Ui};
+use crate::api;
+use crate::ui::{elapsed, wire_name, words};
 
 /// Recommendations shown for the selected incident.
 const RECOMMENDED: usize = 5;
@@ -148,16 +150,16 @@ fn IncidentCard(incident: Incident) -> impl IntoView {
                 {next.into_iter().map(|to| {
                     let label = move || ui.tr(&words(to));
                     view! {
-                        <button data-testid=format!("status-{}", wire_name(&to)) on:click=move |_| ui.send(
-                            "POST", format!("/api/v1/incidents/{}/status", id.0), Some(json!({ "status": to })),
-                            format!("{id} → {}", words(to)),
+                        <button data-testid=format!("status-{}", wire_name(&to)) on:click=move |_| ui.command(
+                            format!("{id} → {}", ui.tr(&words(to))),
+                            move |who| async move { api::change_incident_status(&who, id, to).await },
                         )>{label}</button>
                     }
                 }).collect_view()}
                 <button on:click=move |_| ui.focus_incident(id)>{move || ui.tr("Fit map")}</button>
-                <Show when=move || !ui.live.is_replay()>
-                    <button data-testid="replay-this" title="Replay this incident's window for a debrief"
-                        on:click=move |_| crate::replay::start_session(json!({ "incident_id": id.0 }), ui.outcome)>
+                <Show when=move || !ui.read_only()>
+                    <button data-testid="replay-this" title=move || ui.tr("Replay this incident's window for a debrief")
+                        on:click=move |_| ui.start_replay(StartReplay { incident_id: Some(id.0), ..StartReplay::default() })>
                         {move || ui.tr("Replay")}</button>
                 </Show>
             </div>
@@ -167,9 +169,9 @@ fn IncidentCard(incident: Incident) -> impl IntoView {
                     <li>
                         <button class="link" on:click=move |_| ui.focus_unit(unit_id)>{callsign.clone()}</button>
                         <span class="status">{status}</span>
-                        <button class="small" on:click=move |_| ui.send(
-                            "DELETE", format!("/api/v1/incidents/{}/assignments/{}", id.0, unit_id.0), None,
-                            format!("release {callsign}"),
+                        <button class="small" on:click=move |_| ui.command(
+                            format!("{} {callsign}", ui.tr("Release")),
+                            move |who| async move { api::release(&who, id, unit_id).await },
                         )>{move || ui.tr("Release")}</button>
                     </li>
                 }).collect_view()}
@@ -185,9 +187,9 @@ fn IncidentCard(incident: Incident) -> impl IntoView {
                                 <span class="agency">{agency}</span>
                                 <span class="distance">{format!("{:.1} km", r.distance_m / 1000.0)}</span>
                                 <span class="eta">{format!("~{} min", r.eta_s.div_ceil(60))}</span>
-                                <button class="primary small" data-testid=format!("assign-{}", callsign) on:click=move |_| ui.send(
-                                    "POST", format!("/api/v1/incidents/{}/assignments", id.0), Some(json!({ "unit_id": unit_id.0 })),
-                                    format!("assign {callsign} to {id}"),
+                                <button class="primary small" data-testid=format!("assign-{}", callsign) on:click=move |_| ui.command(
+                                    format!("{} {callsign} → {id}", ui.tr("Assign")),
+                                    move |who| async move { api::assign(&who, id, unit_id).await },
                                 )>{move || ui.tr("Assign")}</button>
                             </li>
                         }
@@ -205,7 +207,7 @@ fn IncidentCard(incident: Incident) -> impl IntoView {
                     e.prevent_default();
                     let text = note.get_untracked();
                     if text.trim().is_empty() { return; }
-                    ui.send("POST", format!("/api/v1/incidents/{}/notes", id.0), Some(json!({ "text": text })), format!("note on {id}"));
+                    ui.command(format!("{} {id}", ui.tr("Note on")), move |who| async move { api::add_note(&who, id, text).await });
                     note.set(String::new());
                 }>
                     <input aria-label="Note" placeholder=move || ui.tr("Add a note") maxlength="2000" data-testid="note-input"
@@ -234,15 +236,15 @@ pub fn PlaceIncident() -> impl IntoView {
         let address = Some(address.get_untracked())
             .filter(|a| !a.trim().is_empty())
             .unwrap_or_else(|| format!("{lat:.5}, {lon:.5}"));
-        ui.send(
-            "POST",
-            "/api/v1/incidents".into(),
-            Some(json!({
-                "kind": kind.get_untracked(), "priority": priority.get_untracked(),
-                "location": { "lon": lon, "lat": lat }, "address": address, "lead_agency": lead_agency,
-            })),
-            "new incident",
-        );
+        let body = CreateIncident {
+            kind: kind.get_untracked(),
+            priority: priority.get_untracked(),
+            location: LonLat { lon, lat },
+            area: None,
+            address,
+            lead_agency,
+        };
+        ui.command(ui.tr("New incident"), move |who| async move { api::create_incident(&who, &body).await });
         ui.placing.set(None);
     };
     view! {
@@ -272,7 +274,7 @@ pub fn PlaceIncident() -> impl IntoView {
                 </label>
                 <label>{move || ui.tr("Lead agency")}
                     <select data-testid="new-lead" on:change=move |e| lead.set(event_target_value(&e))>
-                        <option value="">{move || format!("mine ({})", ui.operator.get().agency)}</option>
+                        <option value="">{move || format!("{} ({})", ui.tr("mine"), ui.operator.get().agency)}</option>
                         {move || ui.agency_codes().into_iter().map(|c| view! { <option value=c.clone()>{c.clone()}</option> }).collect_view()}
                     </select>
                 </label>

@@ -1,12 +1,20 @@
 //! The map panel: owns the JS `RoomMap` (app/js/room_map.js) and feeds it diffs of the room.
+//!
+//! What crosses to the script is typed here ([`UnitMark`], [`IncidentMark`], [`AreaMark`], each
+//! serialised as the JSON its JSDoc describes), colours included: the palette is Rust's
+//! ([`crate::ui::palette`]), the script only draws what it is given. The map is told which units
+//! to remove as well as which to add, so a replay that jumps back removes the units that did not
+//! exist yet (or had no position yet) at the new moment.
 
 use leptos::prelude::*;
 #[cfg(feature = "hydrate")]
-use vigie_domain::{IncidentStatus, State, Unit};
+use vigie_domain::{IncidentStatus, State, Unit, UnitId, UnitKind};
 
 #[cfg(feature = "hydrate")]
 use super::Selection;
 use super::Ui;
+#[cfg(feature = "hydrate")]
+use crate::ui::palette;
 
 #[cfg(feature = "hydrate")]
 mod js {
@@ -29,10 +37,6 @@ mod js {
         pub fn fit(this: &RoomMap, west: f64, south: f64, east: f64, north: f64);
         #[wasm_bindgen(method)]
         pub fn follow(this: &RoomMap, id: JsValue);
-        #[wasm_bindgen(method, js_name = overlayList)]
-        pub fn overlay_list(this: &RoomMap) -> JsValue;
-        #[wasm_bindgen(method, js_name = setOverlay)]
-        pub fn set_overlay(this: &RoomMap, name: &str, visible: bool);
     }
 }
 
@@ -45,6 +49,9 @@ pub fn MapPanel() -> impl IntoView {
     {
         use std::rc::Rc;
         let map: StoredValue<Option<Rc<js::RoomMap>>, LocalStorage> = StoredValue::new_local(None);
+        // The units the map draws, so a jump (a snapshot) can remove those the room no longer shows.
+        let drawn: StoredValue<std::collections::BTreeSet<UnitId>, LocalStorage> =
+            StoredValue::new_local(Default::default());
         Effect::new(move |_| {
             let Some(el) = container.get() else { return };
             if map.with_value(|m| m.is_some()) {
@@ -62,16 +69,37 @@ pub fn MapPanel() -> impl IntoView {
             let now_ms = ui.live.now_ms.get_untracked();
             let stale_after = ui.live.stale_after_ms;
             let selected = ui.selected.get_untracked();
-            let features: Vec<serde_json::Value> = ui.live.state.with_value(|s| {
+            // Serialised while the state is borrowed: the marks borrow callsigns and colours.
+            let (marks, shown, gone) = ui.live.state.with_value(|s| {
                 let units: Box<dyn Iterator<Item = &Unit>> = if dirty.all {
                     Box::new(s.units.values())
                 } else {
                     Box::new(dirty.units.iter().filter_map(|id| s.units.get(id)))
                 };
-                units.filter_map(|u| unit_feature(s, u, now_ms, stale_after, selected)).collect()
+                let marks: Vec<UnitMark> =
+                    units.filter_map(|u| unit_mark(s, u, now_ms, stale_after, selected)).collect();
+                let shown: Vec<UnitId> = marks.iter().map(|m| UnitId(m.id)).collect();
+                // Units only leave the picture when the room is replaced (a jump): checked then only.
+                let gone: Vec<UnitId> = if dirty.all {
+                    let drawable = |id: &UnitId| s.units.get(id).is_some_and(|u| u.last_fix.is_some());
+                    drawn.with_value(|d| d.iter().filter(|id| !drawable(id)).copied().collect())
+                } else {
+                    Vec::new()
+                };
+                let json = (!marks.is_empty()).then(|| serde_json::to_string(&marks).unwrap_or_default());
+                (json, shown, gone)
             });
-            if !features.is_empty() {
-                m.upsert_units(&serde_json::to_string(&features).unwrap_or_default());
+            if !gone.is_empty() {
+                drawn.update_value(|d| {
+                    gone.iter().for_each(|id| {
+                        d.remove(id);
+                    })
+                });
+                m.remove_units(&serde_json::to_string(&gone).unwrap_or_default());
+            }
+            if let Some(json) = marks {
+                drawn.update_value(|d| d.extend(shown));
+                m.upsert_units(&json);
             }
             if dirty.incidents || dirty.all {
                 let (points, areas) = ui.live.state.with_value(|s| incident_features(s, selected));
@@ -142,7 +170,7 @@ fn callbacks(ui: Ui) -> wasm_bindgen::JsValue {
     });
     // A replay is read-only: a long-press places nothing.
     let on_place = Closure::<dyn Fn(f64, f64)>::new(move |lon: f64, lat: f64| {
-        if !ui.live.is_replay() {
+        if !ui.read_only() {
             ui.placing.set(Some((lon, lat)));
         }
     });
@@ -162,57 +190,118 @@ fn callbacks(ui: Ui) -> wasm_bindgen::JsValue {
     object.into()
 }
 
+/// One unit for the map (see `upsertUnits` in room_map.js).
 #[cfg(feature = "hydrate")]
-fn unit_feature(
-    s: &State,
-    u: &Unit,
+#[derive(serde::Serialize)]
+struct UnitMark<'a> {
+    id: u32,
+    lon: f64,
+    lat: f64,
+    /// Heading in degrees, or -1 when unknown (no arrow).
+    h: f64,
+    kind: UnitKind,
+    /// The agency's colour (the disc).
+    colour: &'a str,
+    /// The status's colour (the ring).
+    ring: &'static str,
+    stale: bool,
+    cs: &'a str,
+    sel: bool,
+}
+
+#[cfg(feature = "hydrate")]
+fn unit_mark<'a>(
+    s: &'a State,
+    u: &'a Unit,
     now_ms: i64,
     stale_after_ms: i64,
     selected: Selection,
-) -> Option<serde_json::Value> {
+) -> Option<UnitMark<'a>> {
     let fix = u.last_fix.as_ref()?;
-    let colour = s.agencies.get(&u.agency).map_or("#8b949e", |a| a.colour.as_str());
-    Some(serde_json::json!({
-        "id": u.unit_id.0,
-        "lon": fix.position.lon,
-        "lat": fix.position.lat,
-        "h": fix.heading_deg.unwrap_or(-1.0),
-        "kind": u.kind,
-        "colour": colour,
-        "status": u.status,
-        "stale": u.is_stale(now_ms, stale_after_ms),
-        "cs": u.callsign,
-        "sel": selected == Selection::Unit(u.unit_id),
-    }))
+    Some(UnitMark {
+        id: u.unit_id.0,
+        lon: fix.position.lon,
+        lat: fix.position.lat,
+        h: fix.heading_deg.unwrap_or(-1.0),
+        kind: u.kind,
+        colour: s.agencies.get(&u.agency).map_or(palette::NO_AGENCY, |a| a.colour.as_str()),
+        ring: palette::status(u.status),
+        stale: u.is_stale(now_ms, stale_after_ms),
+        cs: &u.callsign,
+        sel: selected == Selection::Unit(u.unit_id),
+    })
+}
+
+/// A GeoJSON feature of the incidents' sources (see `setIncidents` in room_map.js).
+#[cfg(feature = "hydrate")]
+#[derive(serde::Serialize)]
+struct Feature<G, P> {
+    r#type: &'static str,
+    geometry: G,
+    properties: P,
+}
+
+#[cfg(feature = "hydrate")]
+#[derive(serde::Serialize)]
+#[serde(tag = "type")]
+enum Geometry {
+    Point { coordinates: [f64; 2] },
+    Polygon { coordinates: [Vec<[f64; 2]>; 1] },
+}
+
+/// An open incident's marker.
+#[cfg(feature = "hydrate")]
+#[derive(serde::Serialize)]
+struct IncidentMark {
+    id: u32,
+    label: String,
+    colour: &'static str,
+    sel: bool,
+}
+
+/// An open incident's area.
+#[cfg(feature = "hydrate")]
+#[derive(serde::Serialize)]
+struct AreaMark {
+    id: u32,
+    colour: &'static str,
+}
+
+#[cfg(feature = "hydrate")]
+#[derive(serde::Serialize)]
+struct Collection<T> {
+    r#type: &'static str,
+    features: Vec<T>,
 }
 
 #[cfg(feature = "hydrate")]
 fn incident_features(s: &State, selected: Selection) -> (String, String) {
     let open = s.incidents.values().filter(|i| i.status != IncidentStatus::Closed);
-    let mut points = Vec::new();
-    let mut areas = Vec::new();
+    let (mut points, mut areas) = (Vec::new(), Vec::new());
     for i in open {
-        let colour = match i.priority {
-            vigie_domain::Priority::P1 => "#f85149",
-            vigie_domain::Priority::P2 => "#f0883e",
-            vigie_domain::Priority::P3 => "#d29922",
-            vigie_domain::Priority::P4 => "#58a6ff",
-        };
-        let sel = selected == Selection::Incident(i.incident_id);
-        points.push(serde_json::json!({
-            "type": "Feature",
-            "geometry": { "type": "Point", "coordinates": [i.location.lon, i.location.lat] },
-            "properties": { "id": i.incident_id.0, "priority": i.priority, "label": i.incident_id.to_string(), "sel": sel },
-        }));
+        let colour = palette::priority(i.priority);
+        points.push(Feature {
+            r#type: "Feature",
+            geometry: Geometry::Point { coordinates: [i.location.lon, i.location.lat] },
+            properties: IncidentMark {
+                id: i.incident_id.0,
+                label: i.incident_id.to_string(),
+                colour,
+                sel: selected == Selection::Incident(i.incident_id),
+            },
+        });
         if let Some(area) = &i.area {
-            let ring: Vec<[f64; 2]> = area.ring.iter().map(|p| [p.lon, p.lat]).collect();
-            areas.push(serde_json::json!({
-                "type": "Feature",
-                "geometry": { "type": "Polygon", "coordinates": [ring] },
-                "properties": { "id": i.incident_id.0, "colour": colour },
-            }));
+            areas.push(Feature {
+                r#type: "Feature",
+                geometry: Geometry::Polygon { coordinates: [area.ring.iter().map(|p| [p.lon, p.lat]).collect()] },
+                properties: AreaMark { id: i.incident_id.0, colour },
+            });
         }
     }
-    let fc = |f: Vec<serde_json::Value>| serde_json::json!({ "type": "FeatureCollection", "features": f }).to_string();
-    (fc(points), fc(areas))
+    (collection(points), collection(areas))
+}
+
+#[cfg(feature = "hydrate")]
+fn collection<T: serde::Serialize>(features: Vec<T>) -> String {
+    serde_json::to_string(&Collection { r#type: "FeatureCollection", features }).unwrap_or_default()
 }

@@ -3,11 +3,13 @@
 //! and the flash banner that stays until the operator acknowledges.
 
 use leptos::prelude::*;
-use serde_json::json;
 use std::collections::BTreeMap;
+use vigie_domain::api::PostMessage;
 use vigie_domain::{AgencyCode, ChannelId, Message, MessagePriority, State};
 
-use super::{wire_name, SideTab, Ui};
+use super::{SideTab, Ui};
+use crate::api;
+use crate::ui::wire_name;
 
 const PRIORITIES: [MessagePriority; 4] =
     [MessagePriority::Flash, MessagePriority::Immediate, MessagePriority::Priority, MessagePriority::Routine];
@@ -138,15 +140,14 @@ pub fn MessagePanel() -> impl IntoView {
             return;
         }
         let p = priority.get_untracked();
-        ui.send(
-            "POST",
-            "/api/v1/messages".into(),
-            Some(json!({
-                "channel_id": channel.get_untracked().to_string(), "sender_agency": ui.operator.get_untracked().agency,
-                "priority": p, "body": text, "ack_required": ack_required.get_untracked() || p == MessagePriority::Flash,
-            })),
-            "message sent",
-        );
+        let message = PostMessage {
+            channel_id: channel.get_untracked().to_string(),
+            sender_agency: ui.operator.get_untracked().agency,
+            priority: p,
+            body: text,
+            ack_required: ack_required.get_untracked() || p == MessagePriority::Flash,
+        };
+        ui.command(ui.tr("Message sent"), move |who| async move { api::post_message(&who, &message).await });
         body.set(String::new());
     };
     view! {
@@ -207,10 +208,7 @@ fn MessageRow(message: Message, acks: (usize, usize)) -> impl IntoView {
                 <footer class="acks" data-testid="ack-state">{move || ui.tr("acknowledged by {} of {} agencies").replacen("{}", &acks.0.to_string(), 1).replacen("{}", &acks.1.to_string(), 1)}</footer>
             </Show>
             <Show when=needs_my_ack.clone()>
-                <button class="primary small" data-testid=format!("ack-{id}") on:click=move |_| ui.send(
-                    "POST", format!("/api/v1/messages/{}/acks", id.0), Some(json!({ "agency": ui.operator.get_untracked().agency })),
-                    format!("acknowledged {id}"),
-                )>{move || ui.tr("Acknowledge")}</button>
+                <button class="primary small" data-testid=format!("ack-{id}") on:click=move |_| ui.acknowledge(id)>{move || ui.tr("Acknowledge")}</button>
             </Show>
         </li>
     }
@@ -245,10 +243,7 @@ pub fn FlashBanner() -> impl IntoView {
                     <span class="from">{m.sender_agency.to_string()} " on " {m.channel_id.to_string()}</span>
                     <span class="body">{m.body.clone()}</span>
                     {(more > 0).then(|| view! { <span class="more">{format!("+{more} more")}</span> })}
-                    <button class="primary" data-testid="flash-ack" on:click=move |_| ui.send(
-                        "POST", format!("/api/v1/messages/{}/acks", id.0), Some(json!({ "agency": ui.operator.get_untracked().agency })),
-                        format!("acknowledged {id}"),
-                    )>{move || ui.tr("Acknowledge")}</button>
+                    <button class="primary" data-testid="flash-ack" on:click=move |_| ui.acknowledge(id)>{move || ui.tr("Acknowledge")}</button>
                     <button on:click=move |_| ui.side.set(SideTab::Messages)>{move || ui.tr("Open")}</button>
                 </div>
             }

@@ -2,23 +2,40 @@
 //! the right, summary tiles on top. Everything is derived from the one `State` the stream keeps
 //! up to date; commands go out over HTTP and come back as events like everyone else's.
 
-mod command;
 mod incidents;
 mod keys;
 mod map;
 mod messages;
+pub mod replay_bar;
 mod timeline;
 mod units;
 
 use leptos::prelude::*;
+use std::future::Future;
+use vigie_domain::api::Committed;
+use vigie_domain::wire::StreamErrorCode;
 use vigie_domain::{IncidentId, Priority, UnitId, UnitStatus};
 
+use crate::api::{Answer, Caller};
 use crate::i18n::{t, Lang};
-use crate::live::{Link, LiveRoom, WithRoom};
-use crate::overview::{AgencyTable, PriorityTile, StatusTile};
-#[cfg(feature = "hydrate")]
-pub use command::{call, refusal};
-pub use command::{Operator, Outcome};
+use crate::live::{LiveRoom, Mode};
+use crate::ui::tiles::{AgencyTable, PriorityTile, StatusTile};
+
+/// Who is at this screen: attributes every command, and the agency sends messages and acks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Operator {
+    pub user: String,
+    pub agency: String,
+}
+
+/// The last command's outcome, shown in the status line (errors stay until the next command).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    Idle,
+    Pending,
+    Done(String),
+    Failed(String),
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Selection {
@@ -39,6 +56,8 @@ pub enum SideTab {
 #[derive(Clone, Copy)]
 pub struct Ui {
     pub live: LiveRoom,
+    /// Live or replay: what the panels may do and where they read from.
+    pub mode: StoredValue<Mode>,
     pub selected: RwSignal<Selection>,
     /// Where a new incident is being placed (right-click / long-press on the map).
     pub placing: RwSignal<Option<(f64, f64)>>,
@@ -64,13 +83,65 @@ impl Ui {
         t(self.lang.get(), english)
     }
 
-    /// Sends a command as this screen's operator. A replay is read-only: nothing is sent.
-    pub fn send(&self, method: &'static str, path: String, body: Option<serde_json::Value>, what: impl Into<String>) {
-        if self.live.is_replay() {
+    pub fn read_only(&self) -> bool {
+        self.mode.with_value(Mode::read_only)
+    }
+
+    /// Runs an API call in the background and shows its outcome in the status line (the
+    /// operator reads failures there; they stay until the next call).
+    pub fn run(&self, work: impl Future<Output = Answer<Outcome>> + 'static) {
+        self.outcome.set(Outcome::Pending);
+        #[cfg(feature = "hydrate")]
+        {
+            let outcome = self.outcome;
+            wasm_bindgen_futures::spawn_local(async move {
+                outcome.set(work.await.unwrap_or_else(|failure| Outcome::Failed(failure.message)));
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        drop(work);
+    }
+
+    /// Sends a command as this screen's operator (`call` makes it with the typed client). Its
+    /// events come back on the stream like everyone else's. A replay is read-only: nothing is sent.
+    pub fn command<F>(&self, what: impl Into<String>, call: impl FnOnce(Caller) -> F)
+    where
+        F: Future<Output = Answer<Committed>> + 'static,
+    {
+        if self.read_only() {
             self.outcome.set(Outcome::Failed(self.tr("Replay is read-only: commands go to the live room")));
             return;
         }
-        command::send(method, path, body, what.into(), self.operator.get_untracked(), self.outcome);
+        let what = what.into();
+        let answer = call(Caller::user(self.operator.get_untracked().user));
+        self.run(async move {
+            Ok(match answer.await {
+                Ok(_) => Outcome::Done(what),
+                Err(failure) => Outcome::Failed(format!("{what}: {failure}")),
+            })
+        });
+    }
+
+    /// Acknowledges message `id` for this operator's agency.
+    pub fn acknowledge(&self, id: vigie_domain::MessageId) {
+        let agency = self.operator.get_untracked().agency;
+        self.command(format!("{} {id}", self.tr("Acknowledged")), move |who| async move {
+            crate::api::acknowledge(&who, id, agency).await
+        });
+    }
+
+    /// Starts a replay session (e.g. of an incident's window) and opens it in this browser, which
+    /// holds its trainer key.
+    pub fn start_replay(&self, body: vigie_domain::api::StartReplay) {
+        let outcome = self.outcome;
+        self.run(async move {
+            let started = crate::api::start_replay(&body).await?;
+            crate::live::remember_trainer_key(&started.session_id, &started.trainer_key);
+            #[cfg(feature = "hydrate")]
+            let _ = window().location().set_href(&format!("/replay/{}", started.session_id));
+            let _ = outcome;
+            Ok(Outcome::Idle)
+        });
     }
 
     /// Selects an incident and fits the map to it and its assigned units.
@@ -99,7 +170,7 @@ impl Ui {
     /// Opens the new-incident form at the latest incident's place (or Châtelet in an empty room);
     /// a click on the map then moves it.
     pub fn start_placing(&self) {
-        if self.live.is_replay() {
+        if self.read_only() {
             return;
         }
         let at = self.live.state.with_value(|s| s.incidents.values().last().map(|i| (i.location.lon, i.location.lat)));
@@ -119,16 +190,14 @@ impl Ui {
     }
 }
 
+/// The room, live or replayed: the same panels either way, in the room's mode. A replay page
+/// passes its bar as `children`.
 #[component]
-pub fn RoomPage() -> impl IntoView {
-    view! { <WithRoom page=|live| view! { <Room live=live/> }.into_any()/> }
-}
-
-/// The room, live or replayed (`live.replay` set): the same panels either way.
-#[component]
-pub fn Room(live: LiveRoom) -> impl IntoView {
+pub fn Room(live: LiveRoom, #[prop(optional)] children: Option<Children>) -> impl IntoView {
+    let read_only = live.mode.with_value(Mode::read_only);
     let ui = Ui {
         live,
+        mode: live.mode,
         selected: RwSignal::new(Selection::None),
         placing: RwSignal::new(None),
         fly_to: RwSignal::new(None),
@@ -143,17 +212,27 @@ pub fn Room(live: LiveRoom) -> impl IntoView {
         is_trainer: RwSignal::new(false),
     };
     provide_context(ui);
-    if let Some(id) = live.replay_id() {
-        Effect::new(move |_| ui.is_trainer.set(crate::replay::trainer_key(&id).is_some()));
+    if read_only {
+        Effect::new(move |_| ui.is_trainer.set(ui.mode.with_value(Mode::trainer_key).is_some()));
     }
     Effect::new(move |_| live.connect());
+    // What the server says went wrong on the stream goes to the status line, in the screen's words.
+    Effect::new(move |_| {
+        if let Some((code, _)) = live.notice.get() {
+            let text = match code {
+                StreamErrorCode::ReplayFailed => "The replay could not read its log; the server's log says why",
+                StreamErrorCode::BadMessage => "The server refused a message from this screen",
+            };
+            ui.outcome.set(Outcome::Failed(ui.tr(text)));
+        }
+    });
     restore_operator(ui);
     keys::install(ui, ui.help);
     let side_collapsed = RwSignal::new(false);
     view! {
-        <div class="room" class:replay=live.is_replay()>
+        <div class="room" class:replay=read_only>
             <TopBar/>
-            {live.is_replay().then(|| view! { <crate::replay::ReplayBar/> })}
+            {children.map(|bar| bar())}
             <incidents::IncidentPanel/>
             <main class="map-panel">
                 <map::MapPanel/>
@@ -177,7 +256,7 @@ pub fn Room(live: LiveRoom) -> impl IntoView {
                 {move || match ui.side.get() {
                     SideTab::Units => view! { <units::UnitBoard/> }.into_any(),
                     SideTab::Messages => view! { <messages::MessagePanel/> }.into_any(),
-                    SideTab::Summary => view! { <div class="summary-tab" data-testid="summary-tab"><AgencyTable room=ui.live/></div> }.into_any(),
+                    SideTab::Summary => view! { <div class="summary-tab" data-testid="summary-tab"><AgencyTable room=ui.live lang=ui.lang/></div> }.into_any(),
                 }}
             </aside>
             <messages::FlashBanner/>
@@ -191,15 +270,11 @@ pub fn Room(live: LiveRoom) -> impl IntoView {
 fn TopBar() -> impl IntoView {
     let ui = expect_context::<Ui>();
     let live = ui.live;
-    let link_label = move || match live.link.get() {
-        Link::Connecting => "connecting",
-        Link::Live => "live",
-        Link::Reconnecting => "reconnecting…",
-    };
-    let link_class = move || format!("link link-{}", link_label().trim_end_matches('…'));
+    let link_label = move || ui.tr(live.link.get().label());
+    let link_class = move || format!("link link-{}", live.link.get().slug());
     let outcome = move || match ui.outcome.get() {
         Outcome::Idle => (String::new(), "outcome"),
-        Outcome::Pending => ("sending…".into(), "outcome pending"),
+        Outcome::Pending => (ui.tr("sending…"), "outcome pending"),
         Outcome::Done(s) => (s, "outcome done"),
         Outcome::Failed(s) => (s, "outcome failed"),
     };
@@ -213,7 +288,7 @@ fn TopBar() -> impl IntoView {
                     <span class="label">{move || ui.tr("units")}</span>
                 </div>
                 {[UnitStatus::Available, UnitStatus::Dispatched, UnitStatus::EnRoute, UnitStatus::OnScene]
-                    .into_iter().map(|s| view! { <StatusTile room=live s/> }).collect_view()}
+                    .into_iter().map(|s| view! { <StatusTile room=live s lang=ui.lang/> }).collect_view()}
                 <div class="tile stale">
                     <span class="count" data-testid="units-stale">{move || live.summary.with(|s| s.stale_units)}</span>
                     <span class="label">{move || ui.tr("stale")}</span>
@@ -226,16 +301,16 @@ fn TopBar() -> impl IntoView {
                 {move || ui.lang.get().other().code().to_uppercase()}
             </button>
             <button class="small sound-button" data-testid="sound" class:active=move || ui.sound.get()
-                title="Ring on flash messages" aria-pressed=move || ui.sound.get().to_string()
+                title=move || ui.tr("Ring on flash messages") aria-pressed=move || ui.sound.get().to_string()
                 on:click=move |_| { ui.sound.update(|s| *s = !*s); save_operator(ui) }>
-                {move || if ui.sound.get() { "♪ on" } else { "♪ off" }}
+                {move || if ui.sound.get() { "♪ ✓" } else { "♪ ✗" }}
             </button>
-            {if live.is_replay() {
+            {if ui.read_only() {
                 view! { <a class="nav-link" href="/" data-testid="to-live">{move || ui.tr("Live room")}</a> }.into_any()
             } else {
                 view! { <a class="nav-link" href="/replay" data-testid="to-replay">{move || ui.tr("Replay")}</a> }.into_any()
             }}
-            <button class="small help-button" title="Keyboard shortcuts (?)" data-testid="help-button"
+            <button class="small help-button" title=move || ui.tr("Keyboard shortcuts (?)") data-testid="help-button"
                 on:click=move |_| ui.help.update(|h| *h = !*h)>"?"</button>
             <span class=link_class data-testid="link">{link_label}</span>
             <span class="seq" data-testid="seq" data-anomalies=move || live.anomalies.get()>"seq " {move || live.seq.get()}</span>
@@ -251,10 +326,10 @@ fn OperatorBadge() -> impl IntoView {
     let ui = expect_context::<Ui>();
     view! {
         <div class="operator">
-            <input data-testid="operator-user" aria-label="Operator" maxlength="64"
+            <input data-testid="operator-user" aria-label=move || ui.tr("Operator") maxlength="64"
                 prop:value=move || ui.operator.get().user
                 on:change=move |e| { ui.operator.update(|o| o.user = event_target_value(&e)); save_operator(ui) }/>
-            <select data-testid="operator-agency" aria-label="Agency"
+            <select data-testid="operator-agency" aria-label=move || ui.tr("Agency")
                 prop:value=move || ui.operator.get().agency
                 on:change=move |e| { ui.operator.update(|o| o.agency = event_target_value(&e)); save_operator(ui) }>
                 {move || ui.agency_codes().into_iter().map(|c| view! { <option value=c.clone()>{c.clone()}</option> }).collect_view()}
@@ -302,40 +377,12 @@ fn save_operator(ui: Ui) {
     let _ = ui;
 }
 
-/// `m:ss` or `h:mm:ss` since `since_ms`.
-pub fn elapsed(now_ms: i64, since_ms: i64) -> String {
-    let s = ((now_ms - since_ms).max(0) / 1000) as u64;
-    if s >= 3600 {
-        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-    } else {
-        format!("{}:{:02}", s / 60, s % 60)
-    }
-}
-
-/// `OnScene` → `on scene`.
-pub fn words(debug: impl std::fmt::Debug) -> String {
-    let camel = format!("{debug:?}");
-    let mut out = String::new();
-    for (i, c) in camel.chars().enumerate() {
-        if c.is_uppercase() && i > 0 {
-            out.push(' ');
-        }
-        out.extend(c.to_lowercase());
-    }
-    out
-}
-
-/// The snake_case name the API uses for an enum value.
-pub fn wire_name<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
-}
-
 /// "All agencies" or one agency: the filter the queue and the timeline share.
 #[component]
 pub fn AgencyFilter(value: RwSignal<String>, testid: &'static str) -> impl IntoView {
     let ui = expect_context::<Ui>();
     view! {
-        <select aria-label="Agency" data-testid=testid on:change=move |e| value.set(event_target_value(&e))>
+        <select aria-label=move || ui.tr("Agency") data-testid=testid on:change=move |e| value.set(event_target_value(&e))>
             <option value="">{move || ui.tr("All agencies")}</option>
             {move || ui.agency_codes().into_iter().map(|c| view! { <option value=c.clone()>{c.clone()}</option> }).collect_view()}
         </select>

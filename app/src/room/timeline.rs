@@ -8,7 +8,10 @@ use vigie_domain::timeline::{entry, Entry, Lane};
 use vigie_domain::{AgencyCode, IncidentId, LoggedEvent};
 
 use super::{Selection, SideTab, Ui};
-use crate::overview::describe;
+#[cfg(feature = "hydrate")]
+use crate::api;
+use crate::live::Mode;
+use crate::ui::describe;
 
 /// Zoom levels offered as buttons (the wheel goes between and beyond them).
 const SPANS: [(&str, i64); 4] =
@@ -35,7 +38,7 @@ pub fn Timeline() -> impl IntoView {
         let end = end_ms.get().unwrap_or_else(|| ui.live.now_ms.get() + span / 40);
         (end - span, end)
     };
-    let replay = ui.live.is_replay();
+    let follows_stream = ui.mode.with_value(Mode::timeline_follows_stream);
     let items = move || {
         ui.live.changes.track();
         let (start, end) = window();
@@ -44,9 +47,7 @@ pub fn Timeline() -> impl IntoView {
         let older = older.get();
         ui.live.state.with_value(|s| {
             ui.live.history.with_value(|live| {
-                // A replay's timeline is the session's whole window, read once; the stream only
-                // brings the room to the moment.
-                let live: &[LoggedEvent] = if replay { &[] } else { live };
+                let live: &[LoggedEvent] = if follows_stream { live } else { &[] };
                 let first_live = live.first().map_or(u64::MAX, |e| e.seq);
                 let events = older.iter().filter(|e| e.seq < first_live).chain(live.iter());
                 let shown: Vec<_> = events
@@ -55,7 +56,12 @@ pub fn Timeline() -> impl IntoView {
                     .filter(|(en, _)| en.matches(agency.as_ref(), incident))
                     .collect();
                 // The newest MAX_ITEMS, and only those are described.
-                shown.into_iter().rev().take(MAX_ITEMS).map(|(en, e)| (en, describe(s, e))).collect::<Vec<_>>()
+                shown
+                    .into_iter()
+                    .rev()
+                    .take(MAX_ITEMS)
+                    .map(|(en, e)| (en, describe(s, e, ui.lang.get())))
+                    .collect::<Vec<_>>()
             })
         })
     };
@@ -115,13 +121,13 @@ pub fn Timeline() -> impl IntoView {
                 on:pointerup=move |e| {
                     // In a replay, a click (not a drag) on the timeline moves the session there.
                     #[cfg(feature = "hydrate")]
-                    if let (true, Some((x0, _))) = (replay, drag.get_value()) {
+                    if let (true, Some((x0, _))) = (ui.is_trainer.get_untracked(), drag.get_value()) {
                         if (f64::from(e.client_x()) - x0).abs() <= 4.0 {
                             if let Some(el) = width.get_untracked() {
                                 let left = el.get_bounding_client_rect().left();
                                 let (start, end) = window();
                                 let frac = (f64::from(e.client_x()) - left) / f64::from(el.client_width().max(1));
-                                crate::replay::seek(ui, start + ((end - start) as f64 * frac) as i64);
+                                super::replay_bar::seek(ui, start + ((end - start) as f64 * frac) as i64);
                             }
                         }
                     }
@@ -134,10 +140,11 @@ pub fn Timeline() -> impl IntoView {
                 </div>
                 {Lane::ALL.into_iter().map(|lane| view! {
                     <div class=format!("lane lane-{lane:?}").to_lowercase()>
-                        <span class="lane-name">{format!("{lane:?}")}</span>
+                        <span class="lane-name">{move || ui.tr(&format!("{lane:?}"))}</span>
                     </div>
                 }).collect_view()}
-                {move || replay.then(|| {
+                // A replayed room shows the session's moment and pins on its timeline.
+                {move || ui.live.replay.with(Option::is_some).then(|| {
                     let (start, end) = window();
                     let pins = ui.live.replay.with(|r| r.as_ref().map(|r| r.session.pins.clone()).unwrap_or_default());
                     view! {
@@ -160,17 +167,15 @@ pub fn Timeline() -> impl IntoView {
                                 Selection::None => false,
                             };
                             let title = format!("{} {}", clock(en.at_ms), text);
-                            let future = replay && en.at_ms > ui.live.now_ms.get();
+                            let future = !follows_stream && en.at_ms > ui.live.now_ms.get();
                             view! {
                                 <button class=format!("item lane-{:?}", en.lane).to_lowercase() class:selected=is_selected class:future=future
                                     style=format!("left:{x:.3}%;top:{}px", 22 + row * 30) title=title.clone() aria-label=title
                                     data-seq=en.seq on:pointerdown=|e| e.stop_propagation() on:pointerup=|e| e.stop_propagation()
                                     on:click=move |e| {
                                         e.stop_propagation();
-                                        // In a replay, an event is also a moment to jump to.
-                                        if replay {
-                                            crate::replay::seek(ui, en.at_ms);
-                                        }
+                                        // For a replay's trainer, an event is also a moment to jump to.
+                                        super::replay_bar::seek(ui, en.at_ms);
                                         select(ui, &en)
                                     }></button>
                             }
@@ -223,43 +228,33 @@ fn clock(at_ms: i64) -> String {
     format!("{:02}:{:02}", m / 60, m % 60)
 }
 
-/// Reads the events before this page's first live one from the log, a page at a time (browser only).
+/// Reads the events before this page's first live one (or a replay's whole window) from the log,
+/// a page at a time (browser only).
 fn load_older(ui: Ui, older: RwSignal<Vec<LoggedEvent>>) {
     #[cfg(feature = "hydrate")]
     {
-        type PageUrl = Box<dyn Fn(u64) -> String>;
-        let (url, max_pages, up_to): (PageUrl, usize, u64) = match ui.live.replay_id() {
-            // A replay's timeline is the session's whole window.
-            Some(id) => (
-                Box::new(move |after| format!("/api/v1/replays/{id}/events?after_seq={after}&limit=5000")),
-                20,
-                u64::MAX,
-            ),
-            // Four pages of 5 000 is more than a day of an exercise's non-position events.
-            None => {
-                let since_ms = ui.live.now_ms.get_untracked() - 24 * 3_600_000;
-                let url = move |after| {
-                    format!("/api/v1/events?without_positions=true&from_ms={since_ms}&after_seq={after}&limit=5000")
-                };
-                (Box::new(url), 4, ui.live.seq.get_untracked())
-            }
+        let history = ui.mode.with_value(|m| m.history(ui.live.now_ms.get_untracked()));
+        // Four pages of 5 000 is more than a day of an exercise's non-position events; a
+        // replay's window may hold more.
+        let (max_pages, up_to) = match history {
+            api::History::Log { .. } => (4, ui.live.seq.get_untracked()),
+            api::History::Session { .. } => (20, u64::MAX),
         };
-        wasm_bindgen_futures::spawn_local(async move { older.set(read_pages(url, max_pages, up_to).await) });
+        wasm_bindgen_futures::spawn_local(async move { older.set(read_pages(&history, max_pages, up_to).await) });
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = (ui, older);
 }
 
-/// Reads up to `max_pages` pages of events (`url(after_seq)`), keeping those up to seq `up_to`.
+/// Reads up to `max_pages` pages of `history`, keeping the events up to seq `up_to`.
 #[cfg(feature = "hydrate")]
-async fn read_pages(url: impl Fn(u64) -> String, max_pages: usize, up_to: u64) -> Vec<LoggedEvent> {
+async fn read_pages(history: &api::History, max_pages: usize, up_to: u64) -> Vec<LoggedEvent> {
     let (mut after, mut all) = (0u64, Vec::new());
     for _ in 0..max_pages {
-        let Ok(page) = super::call("GET", &url(after), None, &[]).await else { break };
-        let events: Vec<LoggedEvent> = serde_json::from_value(page["events"].clone()).unwrap_or_default();
-        let done = page["next_after_seq"].is_null() || events.last().is_none_or(|e| e.seq >= up_to);
-        after = events.last().map_or(after, |e| e.seq);
-        all.extend(events.into_iter().filter(|e| e.seq <= up_to));
+        let Ok(page) = api::history_page(history, after).await else { break };
+        let done = page.next_after_seq.is_none() || page.events.last().is_none_or(|e| e.seq >= up_to);
+        after = page.events.last().map_or(after, |e| e.seq);
+        all.extend(page.events.into_iter().filter(|e| e.seq <= up_to));
         if done {
             break;
         }

@@ -3,11 +3,12 @@
 //! search by callsign.
 
 use leptos::prelude::*;
-use serde_json::json;
 use std::collections::BTreeMap;
 use vigie_domain::{Unit, UnitStatus};
 
-use super::{elapsed, wire_name, Selection, Ui};
+use super::{Selection, Ui};
+use crate::api;
+use crate::ui::{elapsed, wire_name, words};
 
 /// Rows drawn per agency; beyond, the board says how many more and search narrows it down (a wall
 /// of 10 000 rows helps no one and costs the map its frame rate).
@@ -107,13 +108,13 @@ fn UnitRow(unit: Unit, thresholds: RwSignal<BTreeMap<UnitStatus, Option<u32>>>) 
         <li class=format!("unit-row status-{}", wire_name(&status)) class:overdue=overdue class:stale=stale
             class:selected=move || ui.selected.get() == Selection::Unit(id) data-testid=format!("unit-{}", unit.callsign)>
             <button class="callsign" on:click=move |_| ui.focus_unit(id)>{unit.callsign.clone()}</button>
-            <span class="kind">{super::words(unit.kind)}</span>
+            <span class="kind">{words(unit.kind)}</span>
             <span class="status" data-testid="unit-status">{move || ui.tr(status.label())}</span>
             <time class="timer">{move || elapsed(ui.live.now_ms.get(), since)}</time>
             <select class="quick-status" aria-label=format!("Status of {}", unit.callsign) on:change=move |e| {
                 let v = event_target_value(&e);
                 if let Some(to) = UnitStatus::ALL.into_iter().find(|s| wire_name(s) == v) {
-                    ui.send("POST", format!("/api/v1/units/{}/status", id.0), Some(json!({ "status": to })), format!("{callsign} → {}", to.label()));
+                    ui.command(format!("{callsign} → {}", ui.tr(to.label())), move |who| async move { api::change_unit_status(&who, id, to).await });
                 }
             }>
                 {UnitStatus::ALL.into_iter().map(|s| view! { <option value=wire_name(&s) selected=s == status>{move || ui.tr(s.label())}</option> }).collect_view()}
@@ -151,7 +152,7 @@ pub fn UnitCard() -> impl IntoView {
                         <h3><span class="swatch" style=format!("background:{colour}")></span>{u.callsign.clone()}</h3>
                         <button class="close" aria-label="Close" on:click=move |_| ui.selected.set(Selection::None)>"×"</button>
                     </header>
-                    <p class="meta">{agency} " · " {move || ui.tr(&super::words(u.kind))}</p>
+                    <p class="meta">{agency} " · " {move || ui.tr(&words(u.kind))}</p>
                     <p class="meta">
                         <span class=format!("status status-{}", wire_name(&status)) data-testid="unit-detail-status">{move || ui.tr(status.label())}</span>
                         " " {move || ui.tr("for")} " " {move || elapsed(ui.live.now_ms.get(), since)}

@@ -1,0 +1,291 @@
+//! The browser's one client of the HTTP API: every call the UI makes, typed with the contract the
+//! server's handlers use ([`vigie_domain::api`]). Nothing else in the UI knows a path, builds a
+//! body or reads an answer as untyped JSON. Answers to commands are not applied here: the
+//! committed events come back on the stream and are folded by the reducer like everyone else's.
+//!
+//! On the server (rendering a page) nothing is called: every function answers
+//! [`Failure::not_in_browser`].
+
+// Rendering on the server makes no call: the request side is the browser's alone.
+#![cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use vigie_domain::api::{
+    Acknowledge, AddNote, AssignUnit, ChangeIncidentStatus, ChangeUnitStatus, Committed, CreateIncident, ErrorBody,
+    ErrorCode, EventsPage, ExportRequest, JobStarted, JobView, NewPin, PostMessage, ReplayStarted, ScenarioList,
+    SessionList, StartReplay,
+};
+use vigie_domain::replay::{Control, Pin, SessionInfo};
+use vigie_domain::{IncidentId, IncidentStatus, MessageId, Seq, UnitId, UnitStatus};
+
+const BASE: &str = "/api/v1";
+const USER_HEADER: &str = "X-Vigie-User";
+const TRAINER_HEADER: &str = "X-Vigie-Trainer-Key";
+
+/// Why a call failed, as the operator should read it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Failure {
+    /// The HTTP status; 0 when the server could not be reached.
+    pub status: u16,
+    pub code: Option<ErrorCode>,
+    pub message: String,
+}
+
+impl Failure {
+    fn unreachable() -> Self {
+        Self { status: 0, code: None, message: "the server cannot be reached; try again".into() }
+    }
+
+    pub fn not_in_browser() -> Self {
+        Self { status: 0, code: None, message: "only the browser calls the API".into() }
+    }
+
+    /// From a refusal's status and body: the API's message (`{"error": {...}}`), or the status.
+    fn refusal(status: u16, body: &str) -> Self {
+        match serde_json::from_str::<ErrorBody>(body) {
+            Ok(ErrorBody { error }) => Self { status, code: Some(error.code), message: error.message },
+            Err(_) => Self { status, code: None, message: format!("refused ({status})") },
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+pub type Answer<T> = Result<T, Failure>;
+
+/// Who makes a call: the operator's name (attributes commands) and, to drive a replay session,
+/// its trainer's key.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Caller {
+    pub user: String,
+    pub trainer_key: Option<String>,
+}
+
+impl Caller {
+    pub fn user(user: impl Into<String>) -> Self {
+        Self { user: user.into(), trainer_key: None }
+    }
+
+    fn headers(&self) -> Vec<(&'static str, String)> {
+        let mut h = Vec::new();
+        if !self.user.is_empty() {
+            h.push((USER_HEADER, self.user.clone()));
+        }
+        if let Some(key) = &self.trainer_key {
+            h.push((TRAINER_HEADER, key.clone()));
+        }
+        h
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Method {
+    Get,
+    Post,
+    Delete,
+}
+
+// ---- Commands ----
+
+pub async fn create_incident(who: &Caller, body: &CreateIncident) -> Answer<Committed> {
+    call(Method::Post, "/incidents".into(), Some(body), who).await
+}
+
+pub async fn change_incident_status(who: &Caller, id: IncidentId, status: IncidentStatus) -> Answer<Committed> {
+    call(Method::Post, format!("/incidents/{}/status", id.0), Some(&ChangeIncidentStatus { status }), who).await
+}
+
+pub async fn assign(who: &Caller, incident: IncidentId, unit: UnitId) -> Answer<Committed> {
+    call(Method::Post, format!("/incidents/{}/assignments", incident.0), Some(&AssignUnit { unit_id: unit.0 }), who)
+        .await
+}
+
+pub async fn release(who: &Caller, incident: IncidentId, unit: UnitId) -> Answer<Committed> {
+    call::<(), _>(Method::Delete, format!("/incidents/{}/assignments/{}", incident.0, unit.0), None, who).await
+}
+
+pub async fn add_note(who: &Caller, incident: IncidentId, text: String) -> Answer<Committed> {
+    call(Method::Post, format!("/incidents/{}/notes", incident.0), Some(&AddNote { text }), who).await
+}
+
+pub async fn change_unit_status(who: &Caller, unit: UnitId, status: UnitStatus) -> Answer<Committed> {
+    call(Method::Post, format!("/units/{}/status", unit.0), Some(&ChangeUnitStatus { status }), who).await
+}
+
+pub async fn post_message(who: &Caller, body: &PostMessage) -> Answer<Committed> {
+    call(Method::Post, "/messages".into(), Some(body), who).await
+}
+
+pub async fn acknowledge(who: &Caller, message: MessageId, agency: String) -> Answer<Committed> {
+    call(Method::Post, format!("/messages/{}/acks", message.0), Some(&Acknowledge { agency }), who).await
+}
+
+// ---- The log ----
+
+/// Where a timeline reads what happened before the page opened.
+#[derive(Clone, Debug, PartialEq)]
+pub enum History {
+    /// The live log's events other than positions since `since_ms`.
+    Log { since_ms: i64 },
+    /// A replay session's whole window.
+    Session { id: String },
+}
+
+/// One page of `history` after `after_seq` (5 000 events at most).
+pub async fn history_page(history: &History, after_seq: Seq) -> Answer<EventsPage> {
+    let path = match history {
+        History::Log { since_ms } => {
+            format!("/events?without_positions=true&from_ms={since_ms}&after_seq={after_seq}&limit=5000")
+        }
+        History::Session { id } => format!("/replays/{id}/events?after_seq={after_seq}&limit=5000"),
+    };
+    call::<(), _>(Method::Get, path, None, &Caller::default()).await
+}
+
+/// The stream's address on `host`: the live room resumed after `since`, or a replay session.
+pub fn stream_url(secure: bool, host: &str, session: Option<&str>, since: Seq) -> String {
+    let scheme = if secure { "wss" } else { "ws" };
+    match session {
+        Some(id) => format!("{scheme}://{host}{BASE}/replays/{id}/stream"),
+        None => format!("{scheme}://{host}{BASE}/stream?since={since}"),
+    }
+}
+
+// ---- Replay and scenarios ----
+
+pub async fn start_replay(body: &StartReplay) -> Answer<ReplayStarted> {
+    call(Method::Post, "/replays".into(), Some(body), &Caller::default()).await
+}
+
+pub async fn replays() -> Answer<SessionList> {
+    call::<(), _>(Method::Get, "/replays".into(), None, &Caller::default()).await
+}
+
+pub async fn control(who: &Caller, session: &str, control: &Control) -> Answer<SessionInfo> {
+    call(Method::Post, format!("/replays/{session}/control"), Some(control), who).await
+}
+
+pub async fn pin(who: &Caller, session: &str, body: &NewPin) -> Answer<Pin> {
+    call(Method::Post, format!("/replays/{session}/pins"), Some(body), who).await
+}
+
+pub async fn scenarios() -> Answer<ScenarioList> {
+    call::<(), _>(Method::Get, "/scenarios".into(), None, &Caller::default()).await
+}
+
+pub async fn export(body: &ExportRequest) -> Answer<JobStarted> {
+    call(Method::Post, "/exports".into(), Some(body), &Caller::default()).await
+}
+
+pub async fn job(id: u32) -> Answer<JobView> {
+    call::<(), _>(Method::Get, format!("/jobs/{id}"), None, &Caller::default()).await
+}
+
+/// Where a finished export's file downloads from.
+pub fn job_file_url(id: u32) -> String {
+    format!("{BASE}/jobs/{id}/file")
+}
+
+/// Uploads a scenario file with XMLHttpRequest, whose upload progress events fetch does not have,
+/// so a large scenario shows how much has gone (`progress(sent, total)`).
+#[cfg(feature = "hydrate")]
+pub async fn import_scenario(file: web_sys::File, progress: impl Fn(u64, u64) + 'static) -> Answer<JobStarted> {
+    use wasm_bindgen::{closure::Closure, JsCast};
+    let failed = |_| Failure { status: 0, code: None, message: "the upload could not start".into() };
+    let xhr = web_sys::XmlHttpRequest::new().map_err(failed)?;
+    xhr.open("POST", &format!("{BASE}/scenarios")).map_err(failed)?;
+    xhr.set_request_header("Content-Type", "application/gzip").map_err(failed)?;
+    let on_progress = Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {
+        progress(e.loaded() as u64, e.total() as u64);
+    });
+    xhr.upload().map_err(failed)?.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
+    let done = js_sys::Promise::new(&mut |resolve, _| xhr.set_onloadend(Some(&resolve)));
+    xhr.send_with_opt_blob(Some(&file)).map_err(failed)?;
+    let _ = wasm_bindgen_futures::JsFuture::from(done).await;
+    drop(on_progress); // the request is over: the handler is freed, not leaked
+    let status = xhr.status().unwrap_or(0);
+    let text = xhr.response_text().ok().flatten().unwrap_or_default();
+    answer(status, &text)
+}
+
+// ---- The one place a request is made ----
+
+fn answer<T: DeserializeOwned>(status: u16, text: &str) -> Answer<T> {
+    match status {
+        0 => Err(Failure::unreachable()),
+        200..=299 => serde_json::from_str(text).map_err(|e| Failure {
+            status,
+            code: None,
+            message: format!("the server's answer was not understood ({e})"),
+        }),
+        _ => Err(Failure::refusal(status, text)),
+    }
+}
+
+#[cfg(feature = "hydrate")]
+async fn call<B: Serialize, T: DeserializeOwned>(
+    method: Method,
+    path: String,
+    body: Option<&B>,
+    who: &Caller,
+) -> Answer<T> {
+    use gloo_net::http::{Method as M, RequestBuilder};
+    let method = match method {
+        Method::Get => M::GET,
+        Method::Post => M::POST,
+        Method::Delete => M::DELETE,
+    };
+    let builder = who
+        .headers()
+        .into_iter()
+        .fold(RequestBuilder::new(&format!("{BASE}{path}")).method(method), |b, (k, v)| b.header(k, &v));
+    let request = match body {
+        Some(body) => builder.json(body),
+        None => builder.build(),
+    }
+    .map_err(|e| Failure { status: 0, code: None, message: e.to_string() })?;
+    let Ok(response) = request.send().await else { return Err(Failure::unreachable()) };
+    let text = response.text().await.unwrap_or_default();
+    answer(response.status(), &text)
+}
+
+#[cfg(not(feature = "hydrate"))]
+async fn call<B: Serialize, T: DeserializeOwned>(
+    _method: Method,
+    _path: String,
+    _body: Option<&B>,
+    _who: &Caller,
+) -> Answer<T> {
+    Err(Failure::not_in_browser())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_reads_the_api_s_code_and_message_and_anything_else_the_status() {
+        let body = r#"{"error":{"code":"limit_reached","field":"","message":"the room has 200 agencies"}}"#;
+        let f = answer::<Committed>(409, body).unwrap_err();
+        assert_eq!(
+            (f.status, f.code, f.message.as_str()),
+            (409, Some(ErrorCode::LimitReached), "the room has 200 agencies")
+        );
+        let f = answer::<Committed>(502, "<html>bad gateway</html>").unwrap_err();
+        assert_eq!((f.code, f.message.as_str()), (None, "refused (502)"));
+        assert_eq!(answer::<Committed>(0, "").unwrap_err(), Failure::unreachable());
+        let ok: Committed = answer(200, r#"{"seq": 4, "events": []}"#).unwrap();
+        assert_eq!(ok.seq, 4);
+    }
+
+    #[test]
+    fn the_stream_url_resumes_the_live_room_and_opens_a_session() {
+        assert_eq!(stream_url(false, "room:3000", None, 42), "ws://room:3000/api/v1/stream?since=42");
+        assert_eq!(stream_url(true, "room", Some("ab12"), 42), "wss://room/api/v1/replays/ab12/stream");
+    }
+}

@@ -1,0 +1,73 @@
+//! One line of plain text for an event, in the screen's language (rendered as text, never as
+//! HTML): the overview's latest events and the timeline's items.
+
+use vigie_domain::{Event, LoggedEvent, State, UnitId};
+
+use super::words;
+use crate::i18n::{t, Lang};
+
+pub fn describe(state: &State, e: &LoggedEvent, lang: Lang) -> String {
+    let unit = |id: &UnitId| state.units.get(id).map_or_else(|| id.to_string(), |u| u.callsign.clone());
+    let fr = lang == Lang::Fr;
+    let say = |en: String, fr_text: String| if fr { fr_text } else { en };
+    let w = |debug: &dyn std::fmt::Debug| t(lang, &words(debug));
+    match &e.event {
+        Event::AgencyRegistered { agency } => {
+            say(format!("{} joined the room", agency.short_name), format!("{} rejoint la salle", agency.short_name))
+        }
+        Event::UnitRegistered { callsign, agency, .. } => {
+            say(format!("{callsign} ({agency}) registered"), format!("{callsign} ({agency}) enregistré"))
+        }
+        Event::UnitStatusChanged { unit_id, status } => {
+            let s = t(lang, status.label());
+            say(format!("{} is {s}", unit(unit_id)), format!("{} : {s}", unit(unit_id)))
+        }
+        Event::PositionsReported { fixes } => {
+            say(format!("{} positions", fixes.len()), format!("{} positions", fixes.len()))
+        }
+        Event::IncidentCreated { incident_id, kind, priority, address, .. } => {
+            let k = w(kind);
+            say(
+                format!("{incident_id} {priority:?} {k} at {address}"),
+                format!("{incident_id} {priority:?} {k} : {address}"),
+            )
+        }
+        Event::IncidentUpdated { incident_id, .. } => {
+            say(format!("{incident_id} updated"), format!("{incident_id} modifié"))
+        }
+        Event::IncidentStatusChanged { incident_id, status } => {
+            let s = w(status);
+            say(format!("{incident_id} is {s}"), format!("{incident_id} : {s}"))
+        }
+        Event::UnitAssigned { incident_id, unit_id } => say(
+            format!("{} assigned to {incident_id}", unit(unit_id)),
+            format!("{} engagé sur {incident_id}", unit(unit_id)),
+        ),
+        Event::UnitReleased { incident_id, unit_id } => say(
+            format!("{} released from {incident_id}", unit(unit_id)),
+            format!("{} dégagé de {incident_id}", unit(unit_id)),
+        ),
+        Event::NoteAdded { incident_id, text } => {
+            say(format!("{incident_id} note: {text}"), format!("{incident_id} note : {text}"))
+        }
+        Event::ChannelCreated { channel } => {
+            say(format!("channel {} opened", channel.name), format!("canal {} ouvert", channel.name))
+        }
+        Event::MessagePosted { channel_id, priority, body, sender_agency, .. } => {
+            let p = t(lang, &words(priority)).to_uppercase();
+            say(
+                format!("[{p}] {sender_agency} on {channel_id}: {body}"),
+                format!("[{p}] {sender_agency} sur {channel_id} : {body}"),
+            )
+        }
+        Event::MessageAcknowledged { message_id, agency } => {
+            say(format!("{agency} acknowledged {message_id}"), format!("{agency} a accusé réception de {message_id}"))
+        }
+    }
+}
+
+/// `HH:MM:SSZ` UTC.
+pub fn clock_time(at_ms: i64) -> String {
+    let s = at_ms.div_euclid(1000).rem_euclid(86_400);
+    format!("{:02}:{:02}:{:02}Z", s / 3600, s / 60 % 60, s % 60)
+}
