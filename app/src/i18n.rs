@@ -60,7 +60,7 @@ const FR: &[(&str, &str)] = &[
     ("Assigned to", "Engagé sur"),
     ("Stop following", "Ne plus suivre"),
     ("units", "moyens"),
-    ("stale", "muets"),
+    ("stale", "sans position"),
     ("+ New", "+ Nouveau"),
     ("New incident", "Nouvel incident"),
     ("All agencies", "Tous services"),
@@ -130,10 +130,82 @@ const FR: &[(&str, &str)] = &[
     ("missing person", "disparition"),
     ("hazmat", "risque NRBC"),
     ("other", "autre"),
+    // Unit kinds.
+    ("patrol car", "véhicule de patrouille"),
+    ("motorcycle", "moto"),
+    ("foot patrol", "patrouille à pied"),
+    ("tactical team", "groupe d'intervention"),
+    ("fire engine", "fourgon d'incendie"),
+    ("ladder", "échelle"),
+    ("rescue unit", "véhicule de secours"),
+    ("ambulance", "ambulance"),
+    ("medical team", "équipe médicale"),
+    ("command vehicle", "poste de commandement"),
+    ("helicopter", "hélicoptère"),
+    ("boat", "embarcation"),
+    ("liaison officer", "officier de liaison"),
+    // Message priorities.
+    ("flash", "flash"),
+    ("immediate", "immédiat"),
+    ("priority", "prioritaire"),
+    ("routine", "routine"),
+    // The top bar, the link and the status line.
+    ("connecting", "connexion"),
+    ("live", "en direct"),
+    ("reconnecting…", "reconnexion…"),
+    ("sending…", "envoi…"),
+    ("Ring on flash messages", "Sonner aux messages flash"),
+    ("Keyboard shortcuts (?)", "Raccourcis clavier (?)"),
+    ("Operator", "Opérateur"),
+    ("Agency", "Service"),
+    ("mine", "le mien"),
+    ("Note on", "Note sur"),
+    ("Message sent", "Message envoyé"),
+    ("Acknowledged", "Accusé de réception"),
+    ("Replay this incident's window for a debrief", "Rejouer la période de cet incident pour un débriefing"),
+    (
+        "The replay could not read its log; the server's log says why",
+        "Le rejeu n'a pas pu lire son journal ; le journal du serveur en donne la raison",
+    ),
+    ("The server refused a message from this screen", "Le serveur a refusé un message de cet écran"),
+    ("{} ago", "il y a {}"),
+    ("+{} more", "+{} autres"),
+    // The overview.
+    ("Operations room", "Salle opérationnelle"),
+    ("Open incidents", "Incidents en cours"),
+    ("total", "total"),
+    ("Units by agency", "Moyens par service"),
+    ("Latest events", "Derniers événements"),
+    // Keyboard shortcuts.
+    ("show or hide this help", "afficher ou masquer cette aide"),
+    ("new incident (at the last incident's place)", "nouvel incident (au lieu du dernier)"),
+    ("next / previous incident in the queue", "incident suivant / précédent de la file"),
+    ("fit the map to the selected incident", "centrer la carte sur l'incident choisi"),
+    ("units panel", "panneau des moyens"),
+    ("messages panel", "panneau des messages"),
+    ("search units by callsign", "chercher un moyen par indicatif"),
+    ("acknowledge the flash message on screen", "accuser réception du message flash affiché"),
+    ("close the form or the selection", "fermer le formulaire ou la sélection"),
     // Lanes.
     ("incidents", "incidents"),
     ("messages", "messages"),
 ];
+
+/// Words of the English texts that French never uses: what must not be read on a French screen
+/// (the test of the French room checks its visible text against them).
+pub fn english_only_words() -> Vec<String> {
+    let french: std::collections::BTreeSet<String> =
+        FR.iter().flat_map(|(_, fr)| words_of(fr)).collect();
+    let mut english: Vec<String> =
+        FR.iter().flat_map(|(en, _)| words_of(en)).filter(|w| w.chars().count() > 3 && !french.contains(w)).collect();
+    english.sort();
+    english.dedup();
+    english
+}
+
+fn words_of(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphabetic()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
+}
 
 #[cfg(test)]
 mod tests {

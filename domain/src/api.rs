@@ -313,10 +313,10 @@ pub struct StartReplay {
     pub scenario_id: Option<u32>,
 }
 
-/// What the trainer gets back when starting a session.
+/// What the trainer gets back when starting a session: the session (its `session_id` among it)
+/// and the key that drives it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReplayStarted {
-    pub session_id: String,
     pub trainer_key: String,
     #[serde(flatten)]
     pub info: SessionInfo,

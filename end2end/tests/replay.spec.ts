@@ -132,3 +132,25 @@ test("an incident's replay starts from its detail card, and an exercise travels 
   await expect(page.getByTestId("incident-queue").locator("li")).toHaveCount(2);
   await page.screenshot({ path: info.outputPath("replay-scenario.png") });
 });
+
+test("a backwards seek removes from the map the units that did not exist yet", async ({ page }) => {
+  watch(page, "trainer");
+  // A unit that joins after both incidents: at the first incident's moment it was not there.
+  const late = await post(vigie, "/api/v1/units", { callsign: "LATE-1", agency: "PP", kind: "motorcycle" });
+  await post(vigie, "/api/v1/positions", { reports: [{ unit_id: late.unit_id, lon: 2.352, lat: 48.861, reported_at_ms: Date.now() }] });
+  await new Promise((r) => setTimeout(r, 1_000));
+  await page.goto(`${vigie.url}/replay`);
+  await expect(page.getByTestId("replay-home")).toHaveAttribute("data-ready", "true");
+  await page.getByTestId("last-1h").click();
+  await page.getByTestId("replay-start").click();
+  await expect(page).toHaveURL(/\/replay\/[0-9a-f]{12}$/);
+  await expect(page.getByTestId("map")).toHaveAttribute("data-ready", "true", { timeout: 20_000 });
+  const end = Number(await page.getByTestId("replay-scrub").getAttribute("max"));
+  await page.getByTestId("replay-scrub").fill(String(end));
+  await expect(page.getByTestId("units-total")).toHaveText("6");
+  await expect.poll(() => mapUnits(page)).toBe(6);
+  // Back to the first incident's creation: five units then, and five on the map.
+  await page.getByTestId("timeline").locator(".item.lane-incidents[title*=\"Quai de Gesvres\"]").click();
+  await expect(page.getByTestId("units-total")).toHaveText("5");
+  await expect.poll(() => mapUnits(page)).toBe(5);
+});

@@ -198,7 +198,8 @@ test("French by default for a French browser, switchable to English, and the cho
   const page = await context.newPage();
   await page.goto(vigie.url);
   await expect(page.getByTestId("tab-units")).toHaveText("Moyens"); // rendered in French by the server
-  await expect(page.getByTestId("link")).toHaveText("live");
+  // The link's state is words too: French on a French screen (issue 11 asked for no English left).
+  await expect(page.getByTestId("link")).toHaveText("en direct");
   await page.getByTestId("unit-search").fill("PS-11");
   await expect(page.getByTestId("unit-PS-11").getByTestId("unit-status")).toHaveText("disponible");
   await page.getByTestId("lang").click();
@@ -234,4 +235,27 @@ test("unit detail, placing by a click on the map, and the per-agency summary", a
   const summary = page.getByTestId("summary-tab");
   await expect(summary).toContainText("BSPP");
   await expect(summary).toContainText("PP");
+});
+
+// English words an operator could meet on the room; none may be left on the French screen.
+const ENGLISH = [
+  "available", "dispatched", "on scene", "stale", "live", "connecting", "reconnecting", "sending", "units", "agencies",
+  "all agencies", "summary", "timeline", "assign", "release", "follow", "replay", "new incident", "nearest", "patrol car",
+  "fire engine", "acknowledge", "open incidents", "any status", "search", "priority", "immediate",
+];
+
+test("the French room, live, shows no English word", async ({ browser }, info) => {
+  const context = await browser.newContext({ locale: "fr-FR" });
+  const page = await context.newPage();
+  await page.goto(vigie.url);
+  await expect(page.getByTestId("link")).toHaveText("en direct");
+  await expect(page.getByTestId("map")).toHaveAttribute("data-ready", "true", { timeout: 20_000 });
+  for (const tab of ["tab-units", "tab-messages", "tab-summary"]) {
+    await page.getByTestId(tab).click();
+    const text = (await page.locator("body").innerText()).toLowerCase();
+    const left = ENGLISH.filter((w) => new RegExp(`(^|[^\\p{L}])${w}([^\\p{L}]|$)`, "u").test(text));
+    expect(left, `English on the French room (${tab}):\n${text}`).toEqual([]);
+  }
+  await page.screenshot({ path: info.outputPath("room-fr.png") });
+  await context.close();
 });

@@ -25,17 +25,13 @@ pub fn ReplayRoomPage() -> impl IntoView {
     view! { <WithRoom page=|live| view! { <Room live=live><ReplayBar/></Room> }.into_any() replay=id/> }
 }
 
-/// Starts a session, keeps its trainer key in this browser and opens it; failures go to `outcome`.
-pub fn start_session(body: StartReplay, outcome: RwSignal<Outcome>) {
+/// Starts a session and opens it; failures go to `outcome`.
+fn start_session(body: StartReplay, outcome: RwSignal<Outcome>) {
     outcome.set(Outcome::Pending);
     #[cfg(feature = "hydrate")]
     wasm_bindgen_futures::spawn_local(async move {
-        match api::start_replay(&body).await {
-            Ok(started) => {
-                crate::live::remember_trainer_key(&started.session_id, &started.trainer_key);
-                let _ = window().location().set_href(&format!("/replay/{}", started.session_id));
-            }
-            Err(e) => outcome.set(Outcome::Failed(e.message)),
+        if let Err(e) = crate::room::replay_bar::start_session(body).await {
+            outcome.set(Outcome::Failed(e.message));
         }
     });
     #[cfg(not(feature = "hydrate"))]

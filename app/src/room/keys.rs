@@ -139,15 +139,16 @@ fn click(selector: &str) {
 
 #[component]
 pub fn HelpOverlay(open: RwSignal<bool>) -> impl IntoView {
+    let ui = expect_context::<Ui>();
     view! {
         <Show when=move || open.get()>
             <div class="help-overlay" role="dialog" aria-label="Keyboard shortcuts" data-testid="help" on:click=move |_| open.set(false)>
                 <div class="help-card">
-                    <h2>"Keyboard shortcuts"</h2>
+                    <h2>{move || ui.tr("Keyboard shortcuts")}</h2>
                     <table>
-                        {SHORTCUTS.iter().map(|(k, what)| view! { <tr><th><kbd>{*k}</kbd></th><td>{*what}</td></tr> }).collect_view()}
+                        {SHORTCUTS.iter().map(|(k, what)| view! { <tr><th><kbd>{*k}</kbd></th><td>{move || ui.tr(what)}</td></tr> }).collect_view()}
                     </table>
-                    <p class="hint">"Press ? or Esc to close."</p>
+                    <p class="hint">{move || ui.tr("Press ? or Esc to close.")}</p>
                 </div>
             </div>
         </Show>

@@ -9,7 +9,7 @@ use vigie_domain::{AgencyCode, ChannelId, Message, MessagePriority, State};
 
 use super::{SideTab, Ui};
 use crate::api;
-use crate::ui::wire_name;
+use crate::ui::{wire_name, words};
 
 const PRIORITIES: [MessagePriority; 4] =
     [MessagePriority::Flash, MessagePriority::Immediate, MessagePriority::Priority, MessagePriority::Routine];
@@ -172,7 +172,7 @@ pub fn MessagePanel() -> impl IntoView {
                     let v = event_target_value(&e);
                     if let Some(p) = PRIORITIES.into_iter().find(|p| wire_name(p) == v) { priority.set(p) }
                 }>
-                    {PRIORITIES.into_iter().map(|p| view! { <option value=wire_name(&p) selected=p == MessagePriority::Routine>{wire_name(&p)}</option> }).collect_view()}
+                    {PRIORITIES.into_iter().map(|p| view! { <option value=wire_name(&p) selected=p == MessagePriority::Routine>{move || ui.tr(&words(p))}</option> }).collect_view()}
                 </select>
                 <label class="ack-required"><input type="checkbox" data-testid="compose-ack"
                     prop:checked=move || ack_required.get() on:change=move |e| ack_required.set(event_target_checked(&e))/>{move || ui.tr("ack")}</label>
@@ -201,7 +201,7 @@ fn MessageRow(message: Message, acks: (usize, usize)) -> impl IntoView {
         <li class=format!("message priority-{}", wire_name(&message.priority)) data-testid=format!("message-{id}")>
             <header>
                 <span class="sender">{message.sender_agency.to_string()} " · " {message.sender_user.clone()}</span>
-                <span class="priority">{wire_name(&message.priority)}</span>
+                <span class="priority">{let p = message.priority; move || ui.tr(&words(p))}</span>
             </header>
             <p class="body">{message.body.clone()}</p>
             <Show when=move || ack_required>
@@ -240,9 +240,9 @@ pub fn FlashBanner() -> impl IntoView {
             view! {
                 <div class="flash-banner" role="alert" data-testid="flash-banner">
                     <strong>"FLASH"</strong>
-                    <span class="from">{m.sender_agency.to_string()} " on " {m.channel_id.to_string()}</span>
+                    <span class="from">{m.sender_agency.to_string()} " → " {m.channel_id.to_string()}</span>
                     <span class="body">{m.body.clone()}</span>
-                    {(more > 0).then(|| view! { <span class="more">{format!("+{more} more")}</span> })}
+                    {(more > 0).then(|| view! { <span class="more">{move || ui.tr("+{} more").replacen("{}", &more.to_string(), 1)}</span> })}
                     <button class="primary" data-testid="flash-ack" on:click=move |_| ui.acknowledge(id)>{move || ui.tr("Acknowledge")}</button>
                     <button on:click=move |_| ui.side.set(SideTab::Messages)>{move || ui.tr("Open")}</button>
                 </div>

@@ -133,15 +133,7 @@ impl Ui {
     /// Starts a replay session (e.g. of an incident's window) and opens it in this browser, which
     /// holds its trainer key.
     pub fn start_replay(&self, body: vigie_domain::api::StartReplay) {
-        let outcome = self.outcome;
-        self.run(async move {
-            let started = crate::api::start_replay(&body).await?;
-            crate::live::remember_trainer_key(&started.session_id, &started.trainer_key);
-            #[cfg(feature = "hydrate")]
-            let _ = window().location().set_href(&format!("/replay/{}", started.session_id));
-            let _ = outcome;
-            Ok(Outcome::Idle)
-        });
+        self.run(replay_bar::start_session(body));
     }
 
     /// Selects an incident and fits the map to it and its assigned units.

@@ -3,7 +3,7 @@
 //! follow the trainer's clock.
 
 use leptos::prelude::*;
-use vigie_domain::api::NewPin;
+use vigie_domain::api::{NewPin, StartReplay};
 use vigie_domain::replay::{Control, Direction};
 
 use super::{Outcome, Ui};
@@ -27,6 +27,17 @@ pub fn control(ui: Ui, control: Control) {
 fn pin(ui: Ui, body: NewPin) {
     let Some((who, session)) = trainer(ui) else { return };
     ui.run(async move { api::pin(&who, &session, &body).await.map(|_| Outcome::Idle) });
+}
+
+/// Starts a replay session (a window, an incident's or a scenario), keeps its trainer key in this
+/// browser, which drives it, and opens it.
+pub async fn start_session(body: StartReplay) -> api::Answer<Outcome> {
+    let started = api::start_replay(&body).await?;
+    let id = &started.info.session_id;
+    crate::live::remember_trainer_key(id, &started.trainer_key);
+    #[cfg(feature = "hydrate")]
+    let _ = window().location().set_href(&format!("/replay/{id}"));
+    Ok(Outcome::Pending)
 }
 
 /// Seeks the session to `at_ms` (trainer only; a trainee's screen follows).

@@ -108,7 +108,7 @@ fn UnitRow(unit: Unit, thresholds: RwSignal<BTreeMap<UnitStatus, Option<u32>>>) 
         <li class=format!("unit-row status-{}", wire_name(&status)) class:overdue=overdue class:stale=stale
             class:selected=move || ui.selected.get() == Selection::Unit(id) data-testid=format!("unit-{}", unit.callsign)>
             <button class="callsign" on:click=move |_| ui.focus_unit(id)>{unit.callsign.clone()}</button>
-            <span class="kind">{words(unit.kind)}</span>
+            <span class="kind">{move || ui.tr(&words(unit.kind))}</span>
             <span class="status" data-testid="unit-status">{move || ui.tr(status.label())}</span>
             <time class="timer">{move || elapsed(ui.live.now_ms.get(), since)}</time>
             <select class="quick-status" aria-label=format!("Status of {}", unit.callsign) on:change=move |e| {
@@ -169,7 +169,7 @@ pub fn UnitCard() -> impl IntoView {
                                 let age = elapsed(ui.live.now_ms.get(), f.reported_at_ms);
                                 let speed = f.speed_mps.map(|v| format!(" · {:.0} km/h", v * 3.6)).unwrap_or_default();
                                 let heading = f.heading_deg.map(|h| format!(" · {h:.0}°")).unwrap_or_default();
-                                format!("{age} ago · {:.5}, {:.5}{speed}{heading}", f.position.lat, f.position.lon)
+                                format!("{} · {:.5}, {:.5}{speed}{heading}", ui.tr("{} ago").replacen("{}", &age, 1), f.position.lat, f.position.lon)
                             }
                             None => "—".to_string(),
                         }}

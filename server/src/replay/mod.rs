@@ -352,7 +352,7 @@ impl Replays {
         let session = Session::new(id.clone(), trainer_key.clone(), info.clone(), now_ms, self.outbox_bytes);
         session.changed(app, now_ms).await;
         self.sessions.lock().insert(id.clone(), session);
-        Ok(ReplayStarted { session_id: id, trainer_key, info })
+        Ok(ReplayStarted { trainer_key, info })
     }
 
     pub fn get(&self, id: &str) -> Option<Arc<Session>> {

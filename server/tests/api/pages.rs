@@ -1,0 +1,49 @@
+//! The pages as the server renders them.
+
+use crate::support::*;
+
+/// The text a person reads on a rendered page: no tags, scripts, styles or attribute values.
+fn visible_text(html: &str) -> String {
+    let mut text = String::new();
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        text.push_str(&rest[..open]);
+        text.push(' ');
+        let tag = &rest[open..];
+        let skip_to = ["<script", "<style"]
+            .iter()
+            .find(|t| tag.starts_with(**t))
+            .map(|t| format!("</{}>", &t[1..]))
+            .unwrap_or_else(|| ">".into());
+        rest = tag.find(&skip_to).map_or("", |end| &tag[end + skip_to.len()..]);
+    }
+    text.push_str(rest);
+    text
+}
+
+#[tokio::test]
+async fn the_french_room_shows_no_english_word() {
+    let app = spawn_app().await;
+    app.seed(4).await;
+    let english = app::i18n::english_only_words();
+    assert!(english.iter().any(|w| w == "available"), "the list is built from the table: {english:?}");
+    for path in ["/", "/overview"] {
+        let html = app
+            .http
+            .get(format!("{}{path}", app.base))
+            .header("accept-language", "fr-FR,fr;q=0.9,en;q=0.5")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let text = visible_text(&html).to_lowercase();
+        let words: std::collections::BTreeSet<&str> =
+            text.split(|c: char| !c.is_alphabetic()).filter(|w| !w.is_empty()).collect();
+        let left: Vec<&String> = english.iter().filter(|w| words.contains(w.as_str())).collect();
+        assert!(left.is_empty(), "English on the French page {path}: {left:?}\n{text}");
+        assert!(words.contains("moyens"), "{path} is the French room: {text}");
+    }
+    app.stop().await;
+}
