@@ -194,8 +194,7 @@ const FR: &[(&str, &str)] = &[
 /// Words of the English texts that French never uses: what must not be read on a French screen
 /// (the test of the French room checks its visible text against them).
 pub fn english_only_words() -> Vec<String> {
-    let french: std::collections::BTreeSet<String> =
-        FR.iter().flat_map(|(_, fr)| words_of(fr)).collect();
+    let french: std::collections::BTreeSet<String> = FR.iter().flat_map(|(_, fr)| words_of(fr)).collect();
     let mut english: Vec<String> =
         FR.iter().flat_map(|(en, _)| words_of(en)).filter(|w| w.chars().count() > 3 && !french.contains(w)).collect();
     english.sort();

@@ -13,6 +13,7 @@
 
 pub mod file;
 pub mod seek;
+pub mod store;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
@@ -171,10 +172,7 @@ impl Session {
     /// Persists the session, tells the followers and wakes the driver.
     async fn changed(&self, app: &AppState, now_ms: i64) {
         self.touch(now_ms);
-        let saved = match serde_json::to_string(&self.info()) {
-            Ok(info) => app.store.save_session(&self.id, &self.trainer_key, &info).await,
-            Err(e) => Err(e.into()),
-        };
+        let saved = app.store.save_session(&self.id, &self.trainer_key, &self.info()).await;
         if let Err(e) = saved {
             tracing::warn!(error = %e, session = %self.id, "saving a replay session failed; it would not survive a restart");
         }
@@ -315,15 +313,11 @@ impl Replays {
     /// The sessions stored in the log's database (they survive restarts).
     pub async fn load(store: &crate::store::Store, now_ms: i64, outbox_bytes: usize) -> anyhow::Result<Self> {
         let replays = Self { sessions: Mutex::default(), outbox_bytes };
-        for (id, key, info) in store.sessions().await? {
-            match serde_json::from_str::<SessionInfo>(&info) {
-                Ok(mut info) => {
-                    info.clock.playing = false; // a restart pauses every session
-                                                // A restart counts as use: sessions get a full idle period after it.
-                    replays.sessions.lock().insert(id.clone(), Session::new(id, key, info, now_ms, outbox_bytes));
-                }
-                Err(e) => tracing::warn!(error = %e, session = %id, "skipping an unreadable replay session"),
-            }
+        for store::Stored { session_id, trainer_key, mut info } in store.sessions().await? {
+            info.clock.playing = false; // a restart pauses every session
+                                        // A restart counts as use: sessions get a full idle period after it.
+            let session = Session::new(session_id.clone(), trainer_key, info, now_ms, outbox_bytes);
+            replays.sessions.lock().insert(session_id, session);
         }
         Ok(replays)
     }

@@ -126,17 +126,17 @@ impl Store {
     }
 
     /// Appends a batch to the live log in one transaction: all of it is durable, or none of it.
-    pub async fn append(&self, events: &[LoggedEvent]) -> Result<(), sqlx::Error> {
+    pub async fn append(&self, events: &[LoggedEvent]) -> anyhow::Result<()> {
         let fault = self.fault.swap(Fault::None as u8, Ordering::SeqCst);
         let mut tx = self.writer.begin().await?;
         insert_events(&mut tx, Log::Live, events).await?;
         if fault == Fault::BeforeCommit as u8 {
             tx.rollback().await?;
-            return Err(sqlx::Error::Protocol("injected failure before the commit".into()));
+            anyhow::bail!("injected failure before the commit");
         }
         tx.commit().await?;
         if fault == Fault::AfterCommit as u8 {
-            return Err(sqlx::Error::Protocol("injected failure after the commit".into()));
+            anyhow::bail!("injected failure after the commit");
         }
         Ok(())
     }

@@ -229,31 +229,6 @@ impl Store {
         }
         Ok(())
     }
-
-    pub async fn save_session(&self, session_id: &str, trainer_key: &str, info: &str) -> anyhow::Result<()> {
-        sqlx::query(
-            "INSERT INTO replay_sessions (session_id, trainer_key, info) VALUES ($1, $2, $3) \
-             ON CONFLICT (session_id) DO UPDATE SET info = excluded.info",
-        )
-        .bind(session_id)
-        .bind(trainer_key)
-        .bind(info)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
-    }
-
-    /// Every stored session as `(id, trainer key, info JSON)`.
-    pub async fn sessions(&self) -> anyhow::Result<Vec<(String, String, String)>> {
-        let rows =
-            sqlx::query("SELECT session_id, trainer_key, info FROM replay_sessions").fetch_all(&self.pool).await?;
-        Ok(rows.iter().map(|r| (r.get("session_id"), r.get("trainer_key"), r.get("info"))).collect())
-    }
-
-    pub async fn delete_session(&self, session_id: &str) -> anyhow::Result<()> {
-        sqlx::query("DELETE FROM replay_sessions WHERE session_id = $1").bind(session_id).execute(&self.writer).await?;
-        Ok(())
-    }
 }
 
 fn scenario_row(r: &sqlx::sqlite::SqliteRow) -> ScenarioInfo {
