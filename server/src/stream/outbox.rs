@@ -37,7 +37,7 @@ impl Outbox {
         Self { queue: Mutex::new(Queue::default()), ready: Notify::new(), limit_bytes }
     }
 
-    pub(super) fn push(&self, frame: &Frame) {
+    pub(super) fn push(&self, frame: Frame) {
         // Held for a few pointer moves, never across an await.
         let mut q = self.queue.lock();
         if let Frame::Snapshot { .. } = frame {
@@ -49,7 +49,7 @@ impl Outbox {
         let absorbed = match q.frames.back_mut() {
             Some(back) => {
                 let before = back.cost_bytes();
-                let absorbed = back.absorb(frame);
+                let absorbed = back.absorb(&frame);
                 if absorbed {
                     let after = back.cost_bytes();
                     q.bytes = q.bytes + after - before;
@@ -60,7 +60,7 @@ impl Outbox {
         };
         if !absorbed {
             q.bytes += frame.cost_bytes();
-            q.frames.push_back(frame.clone());
+            q.frames.push_back(frame);
         }
         // A snapshot alone may exceed the bound (a big room); it is delivered whole.
         if q.bytes > self.limit_bytes && q.frames.len() > 1 {

@@ -153,7 +153,7 @@ impl<X: Fold> Projection<X> {
             inner.state.apply(e);
             inner.extra.fold(e);
         }
-        inner.each_subscriber(|outbox, audience| frames.iter().for_each(|f| outbox.push(&audience.view(f))));
+        inner.each_subscriber(|outbox, audience| frames.iter().for_each(|f| outbox.push(audience.view(f))));
         Ok(Some(fresh))
     }
 
@@ -167,14 +167,14 @@ impl<X: Fold> Projection<X> {
         inner.state = state;
         inner.snapshot = Some((inner.epoch, seq, bytes.clone()));
         let frame = Frame::Snapshot { seq, bytes };
-        inner.each_subscriber(|outbox, _| outbox.push(&frame));
+        inner.each_subscriber(|outbox, _| outbox.push(frame.clone()));
         inner.epoch
     }
 
     /// Queues a message that is not part of the log for every subscriber.
     pub fn tell(&self, bytes: Bytes) {
         let frame = Frame::Info { bytes };
-        self.inner.lock().each_subscriber(|outbox, _| outbox.push(&frame));
+        self.inner.lock().each_subscriber(|outbox, _| outbox.push(frame.clone()));
     }
 
     /// Reads the state without copying it.
