@@ -1,6 +1,6 @@
 //! The timeline: everything that happened, on a horizontal time axis — the log, filtered. Zoom
 //! (buttons or wheel), pan (drag), filters by agency and incident; a click selects the item on the
-//! map and in the panels. Older events are read from the log (`/api/v1/events?without_positions`),
+//! map and in the panels. Older events are read from the log (`api::history_page`, the mode says where from),
 //! newer ones arrive on the stream.
 
 use leptos::prelude::*;
