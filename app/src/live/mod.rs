@@ -37,9 +37,7 @@ pub async fn load_room() -> Result<InitialRoom, ServerFnError> {
     let source =
         use_context::<crate::ssr::RoomSource>().ok_or_else(|| ServerFnError::new("the room is not available"))?;
     let mut room = (source.0)();
-    let accept = use_context::<http::request::Parts>()
-        .and_then(|p| p.headers.get("accept-language").and_then(|v| v.to_str().ok()).map(str::to_string));
-    room.lang = crate::i18n::Lang::from_header(accept.as_deref().unwrap_or(""));
+    room.lang = request_lang();
     Ok(room)
 }
 
@@ -49,10 +47,22 @@ pub async fn load_replay(id: String) -> Result<InitialRoom, ServerFnError> {
     let source =
         use_context::<crate::ssr::ReplaySource>().ok_or_else(|| ServerFnError::new("replay is not available"))?;
     let mut room = (source.0)(id).await.map_err(ServerFnError::new)?;
+    room.lang = request_lang();
+    Ok(room)
+}
+
+/// The language of a page without a room (the replay home), from the browser's `Accept-Language`.
+#[server(prefix = "/leptos", endpoint = "page_lang")]
+pub async fn page_lang() -> Result<crate::i18n::Lang, ServerFnError> {
+    Ok(request_lang())
+}
+
+/// The first language of the request being rendered.
+#[cfg(feature = "ssr")]
+fn request_lang() -> crate::i18n::Lang {
     let accept = use_context::<http::request::Parts>()
         .and_then(|p| p.headers.get("accept-language").and_then(|v| v.to_str().ok()).map(str::to_string));
-    room.lang = crate::i18n::Lang::from_header(accept.as_deref().unwrap_or(""));
-    Ok(room)
+    crate::i18n::Lang::from_header(accept.as_deref().unwrap_or(""))
 }
 
 /// Loads the room once and renders `page` with it. The resource is blocking, so the server sends

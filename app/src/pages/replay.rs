@@ -13,6 +13,7 @@ use vigie_domain::replay::SessionInfo;
 
 #[cfg(feature = "hydrate")]
 use crate::api;
+use crate::i18n::{t, Lang};
 use crate::live::WithRoom;
 use crate::room::replay_bar::ReplayBar;
 use crate::room::{Outcome, Room};
@@ -38,9 +39,23 @@ fn start_session(body: StartReplay, outcome: RwSignal<Outcome>) {
     let _ = body;
 }
 
-/// `/replay`: the sessions, starting one, and scenario files.
+/// `/replay`: the sessions, starting one, and scenario files, in the browser's language.
 #[component]
 pub fn ReplayHome() -> impl IntoView {
+    let lang = Resource::new_blocking(|| (), |_| crate::live::page_lang());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let lang = lang.await.unwrap_or_default();
+                view! { <Home lang/> }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Home(lang: Lang) -> impl IntoView {
+    let tr = move |english: &str| t(lang, english);
     let sessions = RwSignal::new(Vec::<SessionInfo>::new());
     let scenarios = RwSignal::new(Vec::<ScenarioInfo>::new());
     let status = RwSignal::new(String::new());
@@ -63,7 +78,7 @@ pub fn ReplayHome() -> impl IntoView {
         let (f, t) = (parse_utc(&from.get_untracked()), parse_utc(&to.get_untracked()));
         match (f, t) {
             (Some(f), Some(t)) => Ok((f, t)),
-            _ => Err("Give the start and end (UTC)".into()),
+            _ => Err(tr("Give the start and end (UTC)")),
         }
     };
     let last_hours = move |hours: i64| {
@@ -103,7 +118,7 @@ pub fn ReplayHome() -> impl IntoView {
             let name =
                 if title.get_untracked().trim().is_empty() { "Exercise".to_string() } else { title.get_untracked() };
             let request = ExportRequest { from_ms: f, to_ms: t, name: Some(name), scenario_id: None };
-            run_job(Job::Export(request), status, progress, download, sessions, scenarios);
+            run_job(Job::Export(request), lang, status, progress, download, sessions, scenarios);
         }
         Err(e) => status.set(e),
     };
@@ -112,48 +127,48 @@ pub fn ReplayHome() -> impl IntoView {
         {
             let file = file_input.get_untracked().and_then(|i| i.files()).and_then(|f| f.get(0));
             match file {
-                Some(file) => run_job(Job::Import(file), status, progress, download, sessions, scenarios),
-                None => status.set("Choose a scenario file first".into()),
+                Some(file) => run_job(Job::Import(file), lang, status, progress, download, sessions, scenarios),
+                None => status.set(tr("Choose a scenario file first")),
             }
         }
     };
     view! {
         <div class="replay-home" data-testid="replay-home" data-ready=move || ready.get().to_string()>
-            <header class="topbar"><h1>"Vigie"</h1><span class="replay-badge">"Replay & training"</span><a href="/">"← Live room"</a></header>
+            <header class="topbar"><h1>"Vigie"</h1><span class="replay-badge">{tr("Replay & training")}</span><a href="/">{tr("← Live room")}</a></header>
             <section class="panel">
-                <h2>"Start a replay"</h2>
+                <h2>{tr("Start a replay")}</h2>
                 <div class="form-grid">
-                    <label>"Title"<input data-testid="replay-title" maxlength="120" prop:value=move || title.get() on:input=move |e| title.set(event_target_value(&e))/></label>
-                    <label>"From (UTC)"<input type="datetime-local" data-testid="replay-from" prop:value=move || from.get() on:input=move |e| from.set(event_target_value(&e))/></label>
-                    <label>"To (UTC)"<input type="datetime-local" data-testid="replay-to" prop:value=move || to.get() on:input=move |e| to.set(event_target_value(&e))/></label>
+                    <label>{tr("Title")}<input data-testid="replay-title" maxlength="120" prop:value=move || title.get() on:input=move |e| title.set(event_target_value(&e))/></label>
+                    <label>{tr("From (UTC)")}<input type="datetime-local" data-testid="replay-from" prop:value=move || from.get() on:input=move |e| from.set(event_target_value(&e))/></label>
+                    <label>{tr("To (UTC)")}<input type="datetime-local" data-testid="replay-to" prop:value=move || to.get() on:input=move |e| to.set(event_target_value(&e))/></label>
                     <div class="quick">
-                        <button class="small" data-testid="last-1h" on:click=move |_| last_hours(1)>"Last hour"</button>
-                        <button class="small" on:click=move |_| last_hours(6)>"Last 6 h"</button>
-                        <button class="small" on:click=move |_| last_hours(24)>"Last 24 h"</button>
+                        <button class="small" data-testid="last-1h" on:click=move |_| last_hours(1)>{tr("Last hour")}</button>
+                        <button class="small" on:click=move |_| last_hours(6)>{tr("Last 6 h")}</button>
+                        <button class="small" on:click=move |_| last_hours(24)>{tr("Last 24 h")}</button>
                     </div>
-                    <label>"…or an incident"<input data-testid="replay-incident" placeholder="INC-12" prop:value=move || incident.get() on:input=move |e| incident.set(event_target_value(&e))/></label>
-                    <label>"…or an imported scenario"
+                    <label>{tr("…or an incident")}<input data-testid="replay-incident" placeholder="INC-12" prop:value=move || incident.get() on:input=move |e| incident.set(event_target_value(&e))/></label>
+                    <label>{tr("…or an imported scenario")}
                         <select data-testid="replay-scenario" on:change=move |e| scenario.set(event_target_value(&e))>
                             <option value="">"—"</option>
                             {move || scenarios.get().into_iter().map(|s| view! {
-                                <option value=s.scenario_id.to_string()>{format!("{} ({} events)", s.name, s.events)}</option>
+                                <option value=s.scenario_id.to_string()>{format!("{} ({} {})", s.name, s.events, tr("events"))}</option>
                             }).collect_view()}
                         </select>
                     </label>
                 </div>
-                <button class="primary" data-testid="replay-start" on:click=start>"Start replay"</button>
-                <button data-testid="export-start" on:click=export>"Export this range as a scenario file"</button>
+                <button class="primary" data-testid="replay-start" on:click=start>{tr("Start replay")}</button>
+                <button data-testid="export-start" on:click=export>{tr("Export this range as a scenario file")}</button>
             </section>
             <section class="panel">
-                <h2>"Import a scenario file"</h2>
+                <h2>{tr("Import a scenario file")}</h2>
                 <input type="file" accept=".gz,application/gzip" data-testid="import-file" node_ref=file_input/>
-                <button data-testid="import-start" on:click=import>"Import"</button>
+                <button data-testid="import-start" on:click=import>{tr("Import")}</button>
             </section>
             <p class="outcome" data-testid="replay-status" role="status">{move || status.get()}</p>
             {move || progress.get().map(|(done, total)| view! { <progress data-testid="job-progress" max=total.max(1) value=done/> })}
-            {move || download.get().map(|href| view! { <a data-testid="export-download" href=href download="">"Download the scenario file"</a> })}
+            {move || download.get().map(|href| view! { <a data-testid="export-download" href=href download="">{tr("Download the scenario file")}</a> })}
             <section class="panel">
-                <h2>"Sessions"</h2>
+                <h2>{tr("Sessions")}</h2>
                 <ul class="sessions" data-testid="sessions">
                     {move || sessions.get().into_iter().map(|s| {
                         let (from, to) = (s.clock.from_ms, s.clock.to_ms);
@@ -196,6 +211,7 @@ enum Job {
 /// Starts an export or an import, then shows the job's progress until it ends.
 fn run_job(
     job: Job,
+    lang: Lang,
     status: RwSignal<String>,
     progress: RwSignal<Option<(u64, u64)>>,
     download: RwSignal<Option<String>>,
@@ -204,7 +220,10 @@ fn run_job(
 ) {
     download.set(None);
     progress.set(Some((0, 1)));
-    status.set(if matches!(job, Job::Import(_)) { "Uploading…".into() } else { "Exporting…".into() });
+    let say = move |template: &str, values: &[&dyn std::fmt::Display]| {
+        values.iter().fold(t(lang, template), |text, v| text.replacen("{}", &v.to_string(), 1))
+    };
+    status.set(say(if matches!(job, Job::Import(_)) { "Uploading…" } else { "Exporting…" }, &[]));
     #[cfg(feature = "hydrate")]
     wasm_bindgen_futures::spawn_local(async move {
         let started = match job {
@@ -223,10 +242,12 @@ fn run_job(
             let Ok(view) = api::job(id).await else { continue };
             progress.set(Some((view.done, view.total)));
             match view.state {
-                JobState::Running => status.set(format!("{}: {} of {} events", view.kind, view.done, view.total)),
+                JobState::Running => {
+                    status.set(say("{}: {} of {} events", &[&t(lang, &view.kind.to_string()), &view.done, &view.total]))
+                }
                 JobState::Done => {
                     let events = view.result.map_or(0, |r| r.events);
-                    status.set(format!("{} done: {events} events", view.kind));
+                    status.set(say("{} done: {} events", &[&t(lang, &view.kind.to_string()), &events]));
                     if view.kind == JobKind::Export {
                         download.set(Some(api::job_file_url(id)));
                     }
@@ -235,14 +256,14 @@ fn run_job(
                 }
                 JobState::Failed => {
                     progress.set(None);
-                    status.set(format!("Failed: {}", view.error.unwrap_or_else(|| "unknown error".into())));
+                    status.set(say("Failed: {}", &[&view.error.unwrap_or_else(|| t(lang, "unknown error"))]));
                     break;
                 }
             }
         }
     });
     #[cfg(not(feature = "hydrate"))]
-    let _ = (job, sessions, scenarios);
+    let _ = (job, lang, sessions, scenarios);
 }
 
 #[cfg(feature = "hydrate")]
