@@ -26,6 +26,7 @@ fn room() -> State {
                 agency: AgencyCode::parse("PP").unwrap(),
                 kind: UnitKind::PatrolCar,
                 status: UnitStatus::Available,
+                hidden_from: Default::default(),
             },
         );
     }

@@ -4,6 +4,7 @@
 //! batch of commands is decided exactly as if they had arrived one by one.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 use crate::agency::bounded_text;
 use crate::event::IncidentChanges;
@@ -50,6 +51,8 @@ pub enum Command {
         agency: AgencyCode,
         kind: UnitKind,
         status: UnitStatus,
+        #[serde(default)]
+        hidden_from: BTreeSet<AgencyCode>,
     },
     ChangeUnitStatus {
         unit_id: UnitId,
@@ -65,6 +68,8 @@ pub enum Command {
         area: Option<Area>,
         address: String,
         lead_agency: AgencyCode,
+        #[serde(default)]
+        restricted: bool,
     },
     UpdateIncident {
         incident_id: IncidentId,
@@ -100,6 +105,26 @@ pub enum Command {
         message_id: MessageId,
         agency: AgencyCode,
     },
+    RestrictIncident {
+        incident_id: IncidentId,
+        restricted: bool,
+    },
+    ShareIncident {
+        incident_id: IncidentId,
+        agency: AgencyCode,
+    },
+    UnshareIncident {
+        incident_id: IncidentId,
+        agency: AgencyCode,
+    },
+    HideUnit {
+        unit_id: UnitId,
+        agency: AgencyCode,
+    },
+    RevealUnit {
+        unit_id: UnitId,
+        agency: AgencyCode,
+    },
 }
 
 impl Command {
@@ -118,12 +143,12 @@ impl Command {
 pub fn decide(state: &State, command: &Command, actor: &str, now_ms: i64) -> Result<Vec<Event>, Refusal> {
     match command {
         Command::RegisterAgency { agency } => register_agency(state, agency),
-        Command::RegisterUnit { callsign, agency, kind, status } => {
-            register_unit(state, callsign, agency, *kind, *status)
+        Command::RegisterUnit { callsign, agency, kind, status, hidden_from } => {
+            register_unit(state, callsign, agency, *kind, *status, hidden_from)
         }
         Command::ChangeUnitStatus { unit_id, status } => change_unit_status(state, *unit_id, *status),
         Command::ReportPositions { fixes } => report_positions(state, fixes, now_ms),
-        Command::CreateIncident { kind, priority, location, area, address, lead_agency } => {
+        Command::CreateIncident { kind, priority, location, area, address, lead_agency, restricted } => {
             room_for(state.incidents.len(), MAX_INCIDENTS, "", "incidents")?;
             known_agency(state, lead_agency, "lead_agency")?;
             Ok(vec![Event::IncidentCreated {
@@ -134,6 +159,7 @@ pub fn decide(state: &State, command: &Command, actor: &str, now_ms: i64) -> Res
                 area: area.clone(),
                 address: bounded_text("address", address, MAX_ADDRESS_CHARS)?,
                 lead_agency: lead_agency.clone(),
+                restricted: *restricted,
             }])
         }
         Command::UpdateIncident { incident_id, changes } => update_incident(state, *incident_id, changes),
@@ -170,7 +196,66 @@ pub fn decide(state: &State, command: &Command, actor: &str, now_ms: i64) -> Res
             }])
         }
         Command::AcknowledgeMessage { message_id, agency } => acknowledge(state, *message_id, agency, actor),
+        Command::RestrictIncident { incident_id, restricted } => {
+            let incident = find_incident(state, *incident_id)?;
+            if incident.restricted == *restricted {
+                let now = if *restricted { "already restricted" } else { "not restricted" };
+                return Err(Refusal::conflict("restricted", format!("{incident_id} is {now}")));
+            }
+            Ok(vec![Event::IncidentRestricted { incident_id: *incident_id, restricted: *restricted }])
+        }
+        Command::ShareIncident { incident_id, agency } => {
+            let incident = find_incident(state, *incident_id)?;
+            known_agency(state, agency, "agency")?;
+            if incident.lead_agency == *agency {
+                return Err(Refusal::conflict("agency", format!("{agency} leads {incident_id}: it always sees it")));
+            }
+            if incident.shared_with.contains(agency) {
+                return Err(Refusal::conflict("agency", format!("{incident_id} is already shared with {agency}")));
+            }
+            room_for(incident.shared_with.len(), MAX_AGENCIES, "agency", "shares on this incident")?;
+            Ok(vec![Event::IncidentShared { incident_id: *incident_id, agency: agency.clone() }])
+        }
+        Command::UnshareIncident { incident_id, agency } => {
+            let incident = find_incident(state, *incident_id)?;
+            if !incident.shared_with.contains(agency) {
+                return Err(Refusal::conflict("agency", format!("{incident_id} is not shared with {agency}")));
+            }
+            Ok(vec![Event::IncidentUnshared { incident_id: *incident_id, agency: agency.clone() }])
+        }
+        Command::HideUnit { unit_id, agency } => {
+            let unit = find_unit(state, *unit_id)?;
+            known_agency(state, agency, "agency")?;
+            if unit.agency == *agency {
+                return Err(Refusal::conflict(
+                    "agency",
+                    format!("a unit cannot be hidden from its own agency {agency}"),
+                ));
+            }
+            if unit.hidden_from.contains(agency) {
+                return Err(Refusal::conflict("agency", format!("{} is already hidden from {agency}", unit.callsign)));
+            }
+            Ok(vec![Event::UnitHidden { unit_id: *unit_id, agency: agency.clone() }])
+        }
+        Command::RevealUnit { unit_id, agency } => {
+            let unit = find_unit(state, *unit_id)?;
+            if !unit.hidden_from.contains(agency) {
+                return Err(Refusal::conflict("agency", format!("{} is not hidden from {agency}", unit.callsign)));
+            }
+            Ok(vec![Event::UnitRevealed { unit_id: *unit_id, agency: agency.clone() }])
+        }
     }
+}
+
+fn find_incident(state: &State, incident_id: IncidentId) -> Result<&crate::Incident, Refusal> {
+    state
+        .incidents
+        .get(&incident_id)
+        .ok_or_else(|| Refusal::not_found("incident_id", format!("no incident {incident_id}")))
+}
+
+fn find_unit(state: &State, unit_id: UnitId) -> Result<&crate::Unit, Refusal> {
+    state.units.get(&unit_id).ok_or_else(|| Refusal::not_found("unit_id", format!("no unit {unit_id}")))
 }
 
 fn register_agency(state: &State, agency: &Agency) -> Result<Vec<Event>, Refusal> {
@@ -187,6 +272,7 @@ fn register_unit(
     agency: &AgencyCode,
     kind: UnitKind,
     status: UnitStatus,
+    hidden_from: &BTreeSet<AgencyCode>,
 ) -> Result<Vec<Event>, Refusal> {
     let callsign = bounded_text("callsign", callsign, MAX_CALLSIGN_CHARS)?;
     room_for(state.units.len(), MAX_UNITS, "", "units")?;
@@ -197,7 +283,20 @@ fn register_unit(
     if status.needs_assignment() {
         return Err(Refusal::invalid("status", "a new unit is available or out of service"));
     }
-    Ok(vec![Event::UnitRegistered { unit_id: state.next_unit_id(), callsign, agency: agency.clone(), kind, status }])
+    for (i, from) in hidden_from.iter().enumerate() {
+        known_agency(state, from, &format!("hidden_from[{i}]"))?;
+        if from == agency {
+            return Err(Refusal::conflict(format!("hidden_from[{i}]"), "a unit cannot be hidden from its own agency"));
+        }
+    }
+    Ok(vec![Event::UnitRegistered {
+        unit_id: state.next_unit_id(),
+        callsign,
+        agency: agency.clone(),
+        kind,
+        status,
+        hidden_from: hidden_from.clone(),
+    }])
 }
 
 fn change_unit_status(state: &State, unit_id: UnitId, status: UnitStatus) -> Result<Vec<Event>, Refusal> {

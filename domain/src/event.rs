@@ -3,6 +3,7 @@
 //! and who did it.
 
 use serde::{Deserialize, Deserializer, Serialize};
+use std::collections::BTreeSet;
 
 use crate::{
     Agency, AgencyCode, Area, Channel, ChannelId, Fix, IncidentId, IncidentKind, IncidentStatus, MessageId,
@@ -31,6 +32,9 @@ pub enum Event {
         agency: AgencyCode,
         kind: UnitKind,
         status: UnitStatus,
+        /// Agencies the unit is hidden from from its first moment (they never learn it exists).
+        #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+        hidden_from: BTreeSet<AgencyCode>,
     },
     UnitStatusChanged {
         unit_id: UnitId,
@@ -47,6 +51,9 @@ pub enum Event {
         area: Option<Area>,
         address: String,
         lead_agency: AgencyCode,
+        /// Restricted from its first moment: the rest of the room never learns it exists.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        restricted: bool,
     },
     IncidentUpdated {
         incident_id: IncidentId,
@@ -83,6 +90,29 @@ pub enum Event {
         message_id: MessageId,
         agency: AgencyCode,
     },
+    /// The incident becomes visible only to its lead agency and those it is shared with
+    /// (`restricted`), or to the whole room again.
+    IncidentRestricted {
+        incident_id: IncidentId,
+        restricted: bool,
+    },
+    IncidentShared {
+        incident_id: IncidentId,
+        agency: AgencyCode,
+    },
+    IncidentUnshared {
+        incident_id: IncidentId,
+        agency: AgencyCode,
+    },
+    /// `agency` no longer receives anything of the unit.
+    UnitHidden {
+        unit_id: UnitId,
+        agency: AgencyCode,
+    },
+    UnitRevealed {
+        unit_id: UnitId,
+        agency: AgencyCode,
+    },
 }
 
 impl Event {
@@ -102,6 +132,11 @@ impl Event {
             Event::ChannelCreated { .. } => "channel_created",
             Event::MessagePosted { .. } => "message_posted",
             Event::MessageAcknowledged { .. } => "message_acknowledged",
+            Event::IncidentRestricted { .. } => "incident_restricted",
+            Event::IncidentShared { .. } => "incident_shared",
+            Event::IncidentUnshared { .. } => "incident_unshared",
+            Event::UnitHidden { .. } => "unit_hidden",
+            Event::UnitRevealed { .. } => "unit_revealed",
         }
     }
 

@@ -109,6 +109,16 @@ impl ChannelId {
         Self(format!("incident-{}", incident_id.0))
     }
 
+    /// A channel created on purpose with chosen members (not the room's, an agency's or an incident's).
+    pub fn is_inter_agency(&self) -> bool {
+        self.0.starts_with("inter-")
+    }
+
+    /// The incident whose channel this is, if it is one.
+    pub fn incident(&self) -> Option<IncidentId> {
+        self.0.strip_prefix("incident-")?.parse().ok().map(IncidentId)
+    }
+
     /// An inter-agency channel from a slug of 1 to 40 of `a-z 0-9 -`.
     pub fn inter_agency(slug: &str) -> Result<Self, Refusal> {
         let ok = (1..=40).contains(&slug.len())

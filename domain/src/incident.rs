@@ -128,6 +128,11 @@ pub struct Incident {
     pub created_by: String,
     pub updated_at_ms: i64,
     pub updated_by: String,
+    /// Visible only to its lead agency and the agencies in `shared_with` (else to the whole room).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub restricted: bool,
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub shared_with: BTreeSet<AgencyCode>,
 }
 
 impl Incident {

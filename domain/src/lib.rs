@@ -19,6 +19,7 @@
 //!   parsers as live commands.
 //! - [`replay`]: the replay clock (play, pause, speed, seek, step), pinned notes, sessions.
 //! - [`timeline`]: which events the timeline shows, on which lane, about what.
+//! - [`visibility`]: need-to-know — what a viewer may see of the room and of each event.
 //! - [`wire`]: the WebSocket protocol between server and browser.
 //! - [`api`]: the HTTP API's request and answer bodies and its error codes, for both sides.
 
@@ -39,6 +40,7 @@ pub mod time;
 pub mod timeline;
 pub mod unit;
 pub mod validate;
+pub mod visibility;
 pub mod wire;
 
 pub use agency::{Agency, AgencyKind, Colour};

@@ -68,7 +68,7 @@ impl State {
         let (at_ms, actor) = (logged.at_ms, logged.actor.as_str());
         match &logged.event {
             Event::AgencyRegistered { agency } => self.register_agency(agency),
-            Event::UnitRegistered { unit_id, callsign, agency, kind, status } => {
+            Event::UnitRegistered { unit_id, callsign, agency, kind, status, hidden_from } => {
                 let unit = Unit {
                     unit_id: *unit_id,
                     callsign: callsign.clone(),
@@ -78,6 +78,7 @@ impl State {
                     status_since_ms: at_ms,
                     incident_id: None,
                     last_fix: None,
+                    hidden_from: hidden_from.clone(),
                 };
                 self.units.insert(*unit_id, unit);
             }
@@ -97,7 +98,16 @@ impl State {
                     }
                 }
             }
-            Event::IncidentCreated { incident_id, kind, priority, location, area, address, lead_agency } => {
+            Event::IncidentCreated {
+                incident_id,
+                kind,
+                priority,
+                location,
+                area,
+                address,
+                lead_agency,
+                restricted,
+            } => {
                 let incident = Incident {
                     incident_id: *incident_id,
                     kind: *kind,
@@ -114,6 +124,8 @@ impl State {
                     created_by: actor.to_owned(),
                     updated_at_ms: at_ms,
                     updated_by: actor.to_owned(),
+                    restricted: *restricted,
+                    shared_with: BTreeSet::new(),
                 };
                 let channel = Channel {
                     channel_id: ChannelId::for_incident(*incident_id),
@@ -185,6 +197,33 @@ impl State {
             Event::MessageAcknowledged { message_id, agency } => {
                 if let Some(message) = self.messages.get_mut(message_id) {
                     message.acks.push(Ack { user: actor.to_owned(), agency: agency.clone(), at_ms });
+                }
+            }
+            Event::IncidentRestricted { incident_id, restricted } => {
+                if let Some(incident) = self.incidents.get_mut(incident_id) {
+                    incident.restricted = *restricted;
+                    touch(incident, at_ms, actor);
+                }
+            }
+            // Sharing is about who sees the incident, not a change to it: no touch.
+            Event::IncidentShared { incident_id, agency } => {
+                if let Some(incident) = self.incidents.get_mut(incident_id) {
+                    incident.shared_with.insert(agency.clone());
+                }
+            }
+            Event::IncidentUnshared { incident_id, agency } => {
+                if let Some(incident) = self.incidents.get_mut(incident_id) {
+                    incident.shared_with.remove(agency);
+                }
+            }
+            Event::UnitHidden { unit_id, agency } => {
+                if let Some(unit) = self.units.get_mut(unit_id) {
+                    unit.hidden_from.insert(agency.clone());
+                }
+            }
+            Event::UnitRevealed { unit_id, agency } => {
+                if let Some(unit) = self.units.get_mut(unit_id) {
+                    unit.hidden_from.remove(agency);
                 }
             }
         }

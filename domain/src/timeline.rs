@@ -64,6 +64,14 @@ pub fn entry(state: &State, logged: &LoggedEvent) -> Option<Entry> {
             let incident = state.messages.get(message_id).and_then(|m| incident_of_channel(&m.channel_id));
             (Lane::Messages, Some(agency.clone()), incident, None, Some(*message_id))
         }
+        Event::IncidentRestricted { incident_id, .. }
+        | Event::IncidentShared { incident_id, .. }
+        | Event::IncidentUnshared { incident_id, .. } => {
+            (Lane::Incidents, lead(incident_id), Some(*incident_id), None, None)
+        }
+        Event::UnitHidden { unit_id, .. } | Event::UnitRevealed { unit_id, .. } => {
+            (Lane::Units, agency_of(unit_id), None, Some(*unit_id), None)
+        }
     };
     Some(Entry { seq: logged.seq, at_ms: logged.at_ms, lane, agency, incident, unit, message })
 }

@@ -1,6 +1,7 @@
 //! Units: what they are, their status with the time they entered it, and their last fix.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 use crate::{AgencyCode, IncidentId, Point, Refusal, UnitId};
 
@@ -173,6 +174,10 @@ pub struct Unit {
     pub status_since_ms: i64,
     pub incident_id: Option<IncidentId>,
     pub last_fix: Option<Fix>,
+    /// Agencies that never receive anything of this unit (its own agency decides: undercover,
+    /// protection details, intelligence). See [`crate::visibility`].
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub hidden_from: BTreeSet<AgencyCode>,
 }
 
 impl Unit {
@@ -222,6 +227,7 @@ mod tests {
             status_since_ms: 1_000,
             incident_id,
             last_fix: None,
+            hidden_from: BTreeSet::new(),
         }
     }
 

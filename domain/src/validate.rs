@@ -51,7 +51,12 @@ pub fn event(event: &Event) -> Result<(), Refusal> {
         | Event::IncidentStatusChanged { .. }
         | Event::UnitAssigned { .. }
         | Event::UnitReleased { .. }
-        | Event::MessageAcknowledged { .. } => Ok(()), // ids and enums only, checked by their types
+        | Event::MessageAcknowledged { .. }
+        | Event::IncidentRestricted { .. }
+        | Event::IncidentShared { .. }
+        | Event::IncidentUnshared { .. }
+        | Event::UnitHidden { .. }
+        | Event::UnitRevealed { .. } => Ok(()), // ids, codes and enums only, checked by their types
     }
 }
 

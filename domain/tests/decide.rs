@@ -34,6 +34,7 @@ fn units_get_increasing_ids_and_unique_callsigns() {
         agency: code("PP"),
         kind: UnitKind::PatrolCar,
         status: UnitStatus::OnScene,
+        hidden_from: Default::default(),
     });
     assert_eq!(busy.field.as_deref(), Some("status"));
     assert_eq!(room.refusal(unit("  ", "PP", UnitKind::PatrolCar)).field.as_deref(), Some("callsign"));
@@ -120,7 +121,15 @@ fn incident_creation_checks_the_lead_agency_and_address() {
     let mut room = staffed_room();
     assert_eq!(room.refusal(incident("GIGN")).field.as_deref(), Some("lead_agency"));
     let Command::CreateIncident { kind, priority, location, lead_agency, .. } = incident("PP") else { unreachable!() };
-    let no_address = Command::CreateIncident { kind, priority, location, area: None, address: " ".into(), lead_agency };
+    let no_address = Command::CreateIncident {
+        kind,
+        priority,
+        location,
+        area: None,
+        address: " ".into(),
+        lead_agency,
+        restricted: false,
+    };
     assert_eq!(room.refusal(no_address).field.as_deref(), Some("address"));
     assert_eq!(room.state.incidents[&I1].created_by, "dispatcher-1");
 }
@@ -255,4 +264,48 @@ fn the_summary_counts_units_incidents_and_unacknowledged_flash() {
     assert_eq!(s.open_incidents(), 1);
     assert_eq!(s.stale_units, 3, "no unit has reported yet");
     assert_eq!(s.unacknowledged_flash, 1);
+}
+
+#[test]
+fn sharing_restricting_and_hiding_refuse_what_would_change_nothing_or_make_no_sense() {
+    let mut room = staffed_room();
+    let inc = IncidentId(1);
+    room.must(Command::RestrictIncident { incident_id: inc, restricted: true });
+    let again = room.refusal(Command::RestrictIncident { incident_id: inc, restricted: true });
+    assert_eq!((again.kind, again.field.as_deref()), (RefusalKind::Conflict, Some("restricted")));
+    let lead = room.state.incidents[&inc].lead_agency.clone();
+    let to_lead = room.refusal(Command::ShareIncident { incident_id: inc, agency: lead.clone() });
+    assert_eq!(to_lead.kind, RefusalKind::Conflict, "the lead always sees its incident");
+    let other = room.state.agencies.keys().find(|a| **a != lead).unwrap().clone();
+    room.must(Command::ShareIncident { incident_id: inc, agency: other.clone() });
+    assert!(room.state.incidents[&inc].shared_with.contains(&other));
+    assert_eq!(
+        room.refusal(Command::ShareIncident { incident_id: inc, agency: other.clone() }).kind,
+        RefusalKind::Conflict
+    );
+    let unknown = room.refusal(Command::ShareIncident { incident_id: inc, agency: code("GIGN") });
+    assert_eq!((unknown.kind, unknown.field.as_deref()), (RefusalKind::NotFound, Some("agency")));
+    room.must(Command::UnshareIncident { incident_id: inc, agency: other.clone() });
+    assert_eq!(
+        room.refusal(Command::UnshareIncident { incident_id: inc, agency: other.clone() }).kind,
+        RefusalKind::Conflict
+    );
+
+    let unit = UnitId(1);
+    let own = room.state.units[&unit].agency.clone();
+    let from_own = room.refusal(Command::HideUnit { unit_id: unit, agency: own.clone() });
+    assert_eq!(from_own.kind, RefusalKind::Conflict, "a unit is never hidden from its own agency");
+    let stranger = room.state.agencies.keys().find(|a| **a != own).unwrap().clone();
+    room.must(Command::HideUnit { unit_id: unit, agency: stranger.clone() });
+    assert!(room.state.units[&unit].hidden_from.contains(&stranger));
+    room.must(Command::RevealUnit { unit_id: unit, agency: stranger.clone() });
+    assert_eq!(room.refusal(Command::RevealUnit { unit_id: unit, agency: stranger }).kind, RefusalKind::Conflict);
+    let hidden_from_own = room.refusal(Command::RegisterUnit {
+        callsign: "UC-9".into(),
+        agency: own.clone(),
+        kind: UnitKind::PatrolCar,
+        status: UnitStatus::Available,
+        hidden_from: [own].into(),
+    });
+    assert_eq!(hidden_from_own.field.as_deref(), Some("hidden_from[0]"));
 }

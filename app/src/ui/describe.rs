@@ -63,6 +63,25 @@ pub fn describe(state: &State, e: &LoggedEvent, lang: Lang) -> String {
         Event::MessageAcknowledged { message_id, agency } => {
             say(format!("{agency} acknowledged {message_id}"), format!("{agency} a accusé réception de {message_id}"))
         }
+        Event::IncidentRestricted { incident_id, restricted: true } => {
+            say(format!("{incident_id} restricted"), format!("{incident_id} à diffusion restreinte"))
+        }
+        Event::IncidentRestricted { incident_id, restricted: false } => {
+            say(format!("{incident_id} open to the room"), format!("{incident_id} ouvert à toute la salle"))
+        }
+        Event::IncidentShared { incident_id, agency } => {
+            say(format!("{incident_id} shared with {agency}"), format!("{incident_id} partagé avec {agency}"))
+        }
+        Event::IncidentUnshared { incident_id, agency } => say(
+            format!("{incident_id} no longer shared with {agency}"),
+            format!("{incident_id} n'est plus partagé avec {agency}"),
+        ),
+        Event::UnitHidden { unit_id, agency } => {
+            say(format!("{} hidden from {agency}", unit(unit_id)), format!("{} masqué pour {agency}", unit(unit_id)))
+        }
+        Event::UnitRevealed { unit_id, agency } => {
+            say(format!("{} shown to {agency}", unit(unit_id)), format!("{} visible pour {agency}", unit(unit_id)))
+        }
     }
 }
 

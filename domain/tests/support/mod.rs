@@ -65,7 +65,13 @@ pub fn agency(c: &str, kind: AgencyKind) -> Command {
 }
 
 pub fn unit(callsign: &str, agency: &str, kind: UnitKind) -> Command {
-    Command::RegisterUnit { callsign: callsign.into(), agency: code(agency), kind, status: UnitStatus::Available }
+    Command::RegisterUnit {
+        callsign: callsign.into(),
+        agency: code(agency),
+        kind,
+        status: UnitStatus::Available,
+        hidden_from: Default::default(),
+    }
 }
 
 pub fn incident(lead: &str) -> Command {
@@ -76,6 +82,7 @@ pub fn incident(lead: &str) -> Command {
         area: None,
         address: "Place de la Concorde".into(),
         lead_agency: code(lead),
+        restricted: false,
     }
 }
 

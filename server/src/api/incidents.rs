@@ -44,6 +44,7 @@ async fn create(
         area: body.area.as_deref().map(parse_area).transpose()?,
         address: body.address,
         lead_agency: agency(&body.lead_agency, "lead_agency")?,
+        restricted: false,
     };
     let committed = submit(&state, &actor, command).await?;
     created(committed, "creating an incident", "incident_id", |e| match e {

@@ -30,7 +30,13 @@ async fn register(
     ApiJson(body): ApiJson<RegisterUnit>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let agency = agency_code(&body.agency, "agency")?;
-    let command = Command::RegisterUnit { callsign: body.callsign, agency, kind: body.kind, status: body.status };
+    let command = Command::RegisterUnit {
+        callsign: body.callsign,
+        agency,
+        kind: body.kind,
+        status: body.status,
+        hidden_from: Default::default(),
+    };
     let committed = submit(&state, &actor, command).await?;
     created(committed, "registering a unit", "unit_id", |e| match e {
         Event::UnitRegistered { unit_id, .. } => Some(u64::from(unit_id.0)),

@@ -138,6 +138,7 @@ impl Sim {
             agency: agency.clone(),
             kind,
             status: UnitStatus::Available,
+            hidden_from: Default::default(),
         };
         let events = self.state.sequencer.submit("exercise-director", command).await?;
         match events.first().map(|e| &e.event) {
@@ -268,6 +269,7 @@ impl Sim {
             area: None,
             address: address.clone(),
             lead_agency: lead.clone(),
+            restricted: false,
         };
         let dispatcher = format!("dispatch-{lead}");
         let Ok(events) = self.state.sequencer.submit(&dispatcher, command).await else { return };

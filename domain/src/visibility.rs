@@ -1,0 +1,449 @@
+//! Need-to-know: what a viewer may see of the room, decided from the state alone, so the server
+//! filters every read path with the same rules and the browser folds exactly what it was sent.
+//!
+//! The rules:
+//! - **Incidents** are visible to the whole room unless `restricted`; a restricted incident is
+//!   visible to its lead agency and to the agencies it is shared with. Who it is shared with is the
+//!   lead's business: other viewers see the incident, not the list.
+//! - **Units** are visible to every agency they are not hidden from (never hidden from their own).
+//!   Only the owning agency sees the list. A visible unit on an invisible incident shows no incident.
+//! - **Channels**: an incident's channel is known to whoever sees the incident; an inter-agency
+//!   channel only to its members; the room's and the agencies' own channels to everyone.
+//!   **Messages** are read by the member agencies of their channel only.
+//!
+//! [`view`] is a viewer's picture of a state; [`see`] is what a viewer receives of one event. They
+//! agree: folding what [`see`] gives, event by event, lands on [`view`] of the folded log (the
+//! property test below checks it on random logs for random viewers).
+
+use std::collections::BTreeSet;
+
+use crate::{AgencyCode, Channel, Event, Incident, LoggedEvent, State, Unit};
+
+/// Who is looking.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Viewer {
+    /// Sees everything: the room's own services (the writer, the log, a replay of the whole room).
+    Room,
+    /// Sees what its agency may.
+    Agency(AgencyCode),
+}
+
+/// What a viewer receives of one event.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Seen {
+    /// The event as it is.
+    All,
+    /// Part of it (a position batch without the fixes of hidden units).
+    Part(Event),
+    /// Nothing: the range it covers is an advance.
+    Nothing,
+    /// The viewer's picture changed beyond what the event says (something became visible or
+    /// invisible to it): it gets its whole picture again, [`view`] of the state after the event.
+    Picture,
+}
+
+impl Viewer {
+    fn agency(&self) -> Option<&AgencyCode> {
+        match self {
+            Viewer::Room => None,
+            Viewer::Agency(code) => Some(code),
+        }
+    }
+
+    pub fn sees_incident(&self, incident: &Incident) -> bool {
+        self.agency()
+            .is_none_or(|a| !incident.restricted || incident.lead_agency == *a || incident.shared_with.contains(a))
+    }
+
+    pub fn sees_unit(&self, unit: &Unit) -> bool {
+        self.agency().is_none_or(|a| !unit.hidden_from.contains(a))
+    }
+
+    /// Whether the viewer knows the channel exists (its name and members).
+    pub fn sees_channel(&self, state: &State, channel: &Channel) -> bool {
+        let Some(agency) = self.agency() else { return true };
+        match channel.channel_id.incident() {
+            Some(id) => state.incidents.get(&id).is_none_or(|i| self.sees_incident(i)),
+            None => !channel.channel_id.is_inter_agency() || channel.admits(agency),
+        }
+    }
+
+    /// Whether the viewer reads the channel's messages.
+    pub fn reads_channel(&self, state: &State, channel: &Channel) -> bool {
+        self.sees_channel(state, channel) && self.agency().is_none_or(|a| channel.admits(a))
+    }
+}
+
+/// The viewer's picture of `state`: what it may see, and nothing that points at what it may not.
+pub fn view(state: &State, viewer: &Viewer) -> State {
+    let Some(agency) = viewer.agency() else { return state.clone() };
+    let incidents: std::collections::BTreeMap<_, _> = state
+        .incidents
+        .iter()
+        .filter(|(_, i)| viewer.sees_incident(i))
+        .map(|(id, i)| {
+            let mut i = i.clone();
+            i.assigned.retain(|u| state.units.get(u).is_some_and(|u| viewer.sees_unit(u)));
+            if i.lead_agency != *agency {
+                i.shared_with = BTreeSet::new();
+            }
+            (*id, i)
+        })
+        .collect();
+    let units = state
+        .units
+        .iter()
+        .filter(|(_, u)| viewer.sees_unit(u))
+        .map(|(id, u)| {
+            let mut u = u.clone();
+            u.incident_id = u.incident_id.filter(|i| incidents.contains_key(i));
+            if u.agency != *agency {
+                u.hidden_from = BTreeSet::new();
+            }
+            (*id, u)
+        })
+        .collect();
+    let channels: std::collections::BTreeMap<_, _> = state
+        .channels
+        .iter()
+        .filter(|(_, c)| viewer.sees_channel(state, c))
+        .map(|(k, c)| (k.clone(), c.clone()))
+        .collect();
+    let read = |m: &crate::Message| state.channels.get(&m.channel_id).is_some_and(|c| viewer.reads_channel(state, c));
+    let messages = state.messages.iter().filter(|(_, m)| read(m)).map(|(k, m)| (*k, m.clone())).collect();
+    State { seq: state.seq, at_ms: state.at_ms, agencies: state.agencies.clone(), units, incidents, channels, messages }
+}
+
+/// What a viewer saw, before an event is folded, of the incident or unit the event is about: all
+/// [`see_after`] needs of the room before the event, so a projection need not keep a copy of it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Before {
+    incident: bool,
+    leads: bool,
+    reads: bool,
+    unit: bool,
+}
+
+/// Takes [`Before`] for `event` from the room before it is folded.
+pub fn see_before(state: &State, viewer: &Viewer, event: &Event) -> Before {
+    let Some(agency) = viewer.agency() else { return Before::default() };
+    let (incident, unit) = match event {
+        Event::IncidentUpdated { incident_id, .. }
+        | Event::IncidentRestricted { incident_id, .. }
+        | Event::IncidentShared { incident_id, .. }
+        | Event::IncidentUnshared { incident_id, .. } => (Some(*incident_id), None),
+        Event::UnitAssigned { incident_id, unit_id } | Event::UnitReleased { incident_id, unit_id } => {
+            (Some(*incident_id), Some(*unit_id))
+        }
+        Event::UnitHidden { unit_id, .. } | Event::UnitRevealed { unit_id, .. } => (None, Some(*unit_id)),
+        _ => (None, None),
+    };
+    let facts = Facts { state, viewer, agency };
+    Before {
+        incident: incident.is_some_and(|id| facts.incident(&id)),
+        leads: incident.is_some_and(|id| facts.leads(&id)),
+        reads: incident.is_some_and(|id| facts.reads(&id)),
+        unit: unit.is_some_and(|id| facts.unit(&id)),
+    }
+}
+
+/// What `viewer` receives of `logged`, the event that took the room from `before` to `after`.
+pub fn see(before: &State, after: &State, viewer: &Viewer, logged: &LoggedEvent) -> Seen {
+    see_after(see_before(before, viewer, &logged.event), after, viewer, logged)
+}
+
+/// What the viewer may know of one state.
+struct Facts<'a> {
+    state: &'a State,
+    viewer: &'a Viewer,
+    agency: &'a AgencyCode,
+}
+
+impl Facts<'_> {
+    fn incident(&self, id: &crate::IncidentId) -> bool {
+        self.state.incidents.get(id).is_some_and(|i| self.viewer.sees_incident(i))
+    }
+    fn unit(&self, id: &crate::UnitId) -> bool {
+        self.state.units.get(id).is_some_and(|u| self.viewer.sees_unit(u))
+    }
+    fn leads(&self, id: &crate::IncidentId) -> bool {
+        self.state.incidents.get(id).is_some_and(|i| i.lead_agency == *self.agency)
+    }
+    /// Whether the viewer reads the incident's channel (an event that changes it changes which
+    /// messages the viewer may hold).
+    fn reads(&self, id: &crate::IncidentId) -> bool {
+        let channel = self.state.channels.get(&crate::ChannelId::for_incident(*id));
+        channel.is_some_and(|c| self.viewer.reads_channel(self.state, c))
+    }
+}
+
+/// What `viewer` receives of `logged`, given what it saw before ([`see_before`]) and the room after.
+pub fn see_after(was: Before, after: &State, viewer: &Viewer, logged: &LoggedEvent) -> Seen {
+    let Some(agency) = viewer.agency() else { return Seen::All };
+    let now = Facts { state: after, viewer, agency };
+    // Seen before and after: the event as is; never: nothing; one or the other: the picture.
+    let across = |was: bool, is: bool| match (was, is) {
+        (true, true) => Seen::All,
+        (false, false) => Seen::Nothing,
+        _ => Seen::Picture,
+    };
+    let only = |visible: bool| if visible { Seen::All } else { Seen::Nothing };
+    match &logged.event {
+        Event::AgencyRegistered { .. } => Seen::All,
+        Event::UnitRegistered { hidden_from, agency: owner, .. } => {
+            if hidden_from.contains(agency) {
+                Seen::Nothing
+            } else if owner != agency && !hidden_from.is_empty() {
+                // Whom else it is hidden from is its agency's business.
+                let mut event = logged.event.clone();
+                if let Event::UnitRegistered { hidden_from, .. } = &mut event {
+                    hidden_from.clear();
+                }
+                Seen::Part(event)
+            } else {
+                Seen::All
+            }
+        }
+        Event::UnitStatusChanged { unit_id, .. } => only(now.unit(unit_id)),
+        Event::PositionsReported { fixes } => {
+            let kept: Vec<_> = fixes.iter().filter(|f| now.unit(&f.unit_id)).copied().collect();
+            match kept.len() {
+                0 => Seen::Nothing,
+                n if n == fixes.len() => Seen::All,
+                _ => Seen::Part(Event::PositionsReported { fixes: kept }),
+            }
+        }
+        Event::IncidentCreated { incident_id, .. } => only(now.incident(incident_id)),
+        Event::IncidentUpdated { incident_id, .. } => match across(was.incident, now.incident(incident_id)) {
+            // Becoming or ceasing to be the lead changes what the viewer sees of the incident (whom
+            // it is shared with) and which channel it reads.
+            Seen::All if was.leads != now.leads(incident_id) || was.reads != now.reads(incident_id) => Seen::Picture,
+            seen => seen,
+        },
+        Event::IncidentStatusChanged { incident_id, .. } | Event::NoteAdded { incident_id, .. } => {
+            only(now.incident(incident_id))
+        }
+        Event::UnitAssigned { incident_id, unit_id } | Event::UnitReleased { incident_id, unit_id } => {
+            match (now.incident(incident_id), now.unit(unit_id)) {
+                (true, true) if was.reads == now.reads(incident_id) => Seen::All,
+                (false, false) => Seen::Nothing,
+                // One of the two is withheld: the visible one changed in a way the event would
+                // show through the other (the incident's assignees, the unit's incident).
+                _ => Seen::Picture,
+            }
+        }
+        Event::ChannelCreated { channel } => only(viewer.sees_channel(after, channel)),
+        Event::MessagePosted { channel_id, .. } => {
+            only(after.channels.get(channel_id).is_some_and(|c| viewer.reads_channel(after, c)))
+        }
+        Event::MessageAcknowledged { message_id, .. } => only(
+            after
+                .messages
+                .get(message_id)
+                .is_some_and(|m| after.channels.get(&m.channel_id).is_some_and(|c| viewer.reads_channel(after, c))),
+        ),
+        Event::IncidentRestricted { incident_id, .. } => across(was.incident, now.incident(incident_id)),
+        Event::IncidentShared { incident_id, .. } | Event::IncidentUnshared { incident_id, .. } => {
+            // Whom else it is shared with is the lead's business: others get nothing unless the
+            // incident appears or disappears for them.
+            match across(was.incident, now.incident(incident_id)) {
+                Seen::All if !now.leads(incident_id) => Seen::Nothing,
+                seen => seen,
+            }
+        }
+        Event::UnitHidden { unit_id, .. } | Event::UnitRevealed { unit_id, .. } => {
+            let owner = after.units.get(unit_id).is_some_and(|u| u.agency == *agency);
+            match across(was.unit, now.unit(unit_id)) {
+                Seen::All if !owner => Seen::Nothing,
+                seen => seen,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::{decide, Command};
+    use crate::{
+        Agency, AgencyKind, ChannelId, Fix, IncidentId, IncidentKind, IncidentStatus, MessagePriority, Point, Priority,
+        UnitId, UnitKind, UnitStatus,
+    };
+
+    /// A small deterministic generator (no dependency needed for a test's dice).
+    struct Dice(u64);
+
+    impl Dice {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (self.0 >> 33) % n.max(1)
+        }
+        fn pick<T: Clone>(&mut self, items: &[T]) -> T {
+            items[self.below(items.len() as u64) as usize].clone()
+        }
+    }
+
+    const CODES: [&str; 4] = ["PP", "BSPP", "BKA", "FBI"];
+
+    fn code(c: &str) -> AgencyCode {
+        AgencyCode::parse(c).unwrap()
+    }
+
+    fn random_command(state: &State, d: &mut Dice, t: i64) -> Command {
+        let agency = code(CODES[d.below(4) as usize]);
+        let unit = UnitId(1 + d.below(state.units.len().max(1) as u64) as u32);
+        let incident = IncidentId(1 + d.below(state.incidents.len().max(1) as u64) as u32);
+        match d.below(16) {
+            0 | 1 => Command::RegisterUnit {
+                callsign: format!("U-{}", state.units.len() + 1),
+                agency: agency.clone(),
+                kind: UnitKind::PatrolCar,
+                status: UnitStatus::Available,
+                hidden_from: if d.below(4) == 0 { [code(CODES[d.below(4) as usize])].into() } else { BTreeSet::new() },
+            },
+            2 | 3 => Command::CreateIncident {
+                kind: IncidentKind::Fire,
+                priority: Priority::P2,
+                location: Point::parse(2.35, 48.85).unwrap(),
+                area: None,
+                address: format!("rue {}", state.incidents.len()),
+                lead_agency: agency,
+                restricted: d.below(2) == 0,
+            },
+            4 => Command::ShareIncident { incident_id: incident, agency },
+            5 => Command::UnshareIncident { incident_id: incident, agency },
+            6 => Command::RestrictIncident { incident_id: incident, restricted: d.below(2) == 0 },
+            7 => Command::HideUnit { unit_id: unit, agency },
+            8 => Command::RevealUnit { unit_id: unit, agency },
+            9 => Command::AssignUnit { incident_id: incident, unit_id: unit },
+            10 => Command::ReleaseUnit { incident_id: incident, unit_id: unit },
+            11 => {
+                let fixes = (0..3)
+                    .map(|i| {
+                        let u = UnitId(1 + d.below(state.units.len().max(1) as u64) as u32);
+                        Fix::parse(u, 2.3 + i as f64 * 0.01, 48.8, None, None, None, t).unwrap()
+                    })
+                    .collect::<Vec<_>>();
+                let mut seen = BTreeSet::new();
+                Command::ReportPositions { fixes: fixes.into_iter().filter(|f| seen.insert(f.unit_id)).collect() }
+            }
+            12 => {
+                let channels: Vec<ChannelId> = state.channels.keys().cloned().collect();
+                Command::PostMessage {
+                    channel_id: d.pick(&channels),
+                    sender_agency: agency,
+                    priority: MessagePriority::Routine,
+                    body: "message".into(),
+                    ack_required: true,
+                }
+            }
+            13 => Command::AcknowledgeMessage {
+                message_id: crate::MessageId(1 + d.below(state.messages.len().max(1) as u64)),
+                agency,
+            },
+            14 => Command::ChangeIncidentStatus { incident_id: incident, status: IncidentStatus::Dispatched },
+            _ => Command::UpdateIncident {
+                incident_id: incident,
+                changes: crate::event::IncidentChanges { lead_agency: Some(agency), ..Default::default() },
+            },
+        }
+    }
+
+    /// Random logs; for every viewer, what [`see`] gives, folded event by event, is at every step
+    /// the viewer's [`view`] of the room.
+    #[test]
+    fn folding_what_a_viewer_is_sent_equals_its_view_of_the_folded_room() {
+        let viewers: Vec<Viewer> =
+            std::iter::once(Viewer::Room).chain(CODES.iter().map(|c| Viewer::Agency(code(c)))).collect();
+        let mut pictures = 0;
+        for seed in 0..24u64 {
+            let mut d = Dice(seed);
+            let mut room = State::default();
+            let mut folds: Vec<State> = viewers.iter().map(|_| State::default()).collect();
+            let mut seq = 0;
+            let agencies = CODES.iter().map(|c| Command::RegisterAgency {
+                agency: Agency::parse(c, c, c, AgencyKind::Police, "FR", "#224466").unwrap(),
+            });
+            let commands: Vec<Command> = agencies.collect();
+            for i in 0..300 {
+                let t = 1_795_000_000_000 + i * 1000;
+                let command = commands.get(i as usize).cloned().unwrap_or_else(|| random_command(&room, &mut d, t));
+                let Ok(events) = decide(&room, &command, "tester", t) else { continue };
+                for event in events {
+                    seq += 1;
+                    let logged = LoggedEvent { seq, at_ms: t, actor: "tester".into(), event };
+                    let before = room.clone();
+                    room.apply(&logged);
+                    for (viewer, fold) in viewers.iter().zip(folds.iter_mut()) {
+                        match see(&before, &room, viewer, &logged) {
+                            Seen::All => fold.apply(&logged),
+                            Seen::Part(event) => fold.apply(&LoggedEvent { event, ..logged.clone() }),
+                            Seen::Nothing => {}
+                            Seen::Picture => {
+                                pictures += 1;
+                                *fold = view(&room, viewer);
+                            }
+                        }
+                        let (mut got, mut want) = (fold.clone(), view(&room, viewer));
+                        (got.seq, got.at_ms, want.seq, want.at_ms) = (0, 0, 0, 0);
+                        assert_eq!(got, want, "seed {seed}, seq {seq}, {viewer:?} after {:?}", logged.event);
+                    }
+                }
+            }
+            assert!(room.incidents.values().any(|i| i.restricted), "seed {seed} restricted nothing");
+        }
+        assert!(pictures > 0, "visibility changes happened");
+    }
+
+    #[test]
+    fn a_restricted_incident_and_a_hidden_unit_are_invisible_to_others_and_so_is_whom_they_are_shared_with() {
+        let mut room = State::default();
+        let mut seq = 0;
+        let mut run = |room: &mut State, command: Command| {
+            for event in decide(room, &command, "t", 1_795_000_000_000).unwrap() {
+                seq += 1;
+                room.apply(&LoggedEvent { seq, at_ms: 1_795_000_000_000, actor: "t".into(), event });
+            }
+        };
+        for c in CODES {
+            run(
+                &mut room,
+                Command::RegisterAgency {
+                    agency: Agency::parse(c, c, c, AgencyKind::Police, "FR", "#224466").unwrap(),
+                },
+            );
+        }
+        run(
+            &mut room,
+            Command::RegisterUnit {
+                callsign: "UC-1".into(),
+                agency: code("PP"),
+                kind: UnitKind::PatrolCar,
+                status: UnitStatus::Available,
+                hidden_from: [code("BKA"), code("FBI")].into(),
+            },
+        );
+        run(
+            &mut room,
+            Command::CreateIncident {
+                kind: IncidentKind::Hostage,
+                priority: Priority::P1,
+                location: Point::parse(2.35, 48.85).unwrap(),
+                area: None,
+                address: "quai".into(),
+                lead_agency: code("PP"),
+                restricted: true,
+            },
+        );
+        run(&mut room, Command::ShareIncident { incident_id: IncidentId(1), agency: code("BSPP") });
+        let bka = view(&room, &Viewer::Agency(code("BKA")));
+        assert!(bka.units.is_empty() && bka.incidents.is_empty(), "BKA sees neither");
+        assert!(!bka.channels.contains_key(&ChannelId::for_incident(IncidentId(1))), "nor the incident's channel");
+        let bspp = view(&room, &Viewer::Agency(code("BSPP")));
+        assert!(bspp.incidents[&IncidentId(1)].shared_with.is_empty(), "BSPP sees the incident, not the share list");
+        assert!(bspp.units[&UnitId(1)].hidden_from.is_empty(), "nor whom PP hides its unit from");
+        let pp = view(&room, &Viewer::Agency(code("PP")));
+        assert_eq!(pp.incidents[&IncidentId(1)].shared_with, [code("BSPP")].into());
+        assert_eq!(pp.units[&UnitId(1)].hidden_from.len(), 2);
+    }
+}
