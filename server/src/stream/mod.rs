@@ -122,9 +122,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Client<T> {
         mut replies: mpsc::Receiver<Reply>,
     ) -> Ended {
         loop {
-            let sub = source
-                .projection()
-                .subscribe(audience.clone(), |head, epoch| source.wants_snapshot(since, head, epoch));
+            // An agency's audience starts from its picture: the log's past events would need the
+            // room as it was at each to be filtered, and its picture is exactly what it may hold.
+            let sub = source.projection().subscribe(audience.clone(), |head, epoch| match &audience {
+                Audience::Room => source.wants_snapshot(since, head, epoch),
+                Audience::Agency(_) => since != Some(head),
+            });
             let greeting = source.greeting((self.timing.now_ms)());
             let caught_up = match sub.snapshot {
                 Some(snapshot) => {
@@ -132,7 +135,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Client<T> {
                     self.send(greeting.into_iter().chain(std::iter::once(snapshot))).await
                 }
                 None => match self.send(greeting.into_iter()).await {
-                    Ok(()) => self.catch_up(source, &audience, since.unwrap_or(0), sub.head).await,
+                    Ok(()) => self.catch_up(source, since.unwrap_or(0), sub.head).await,
                     Err(why) => Err(why),
                 },
             };
@@ -155,14 +158,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Client<T> {
         }
     }
 
-    /// Sends the log after `from` up to `head`, a page at a time, as `audience` may see it.
-    async fn catch_up<S: Source>(
-        &mut self,
-        source: &S,
-        audience: &Audience,
-        from: Seq,
-        head: Seq,
-    ) -> Result<(), &'static str> {
+    /// Sends the log after `from` up to `head`, a page at a time (the whole room's audience only:
+    /// an agency starts from its picture).
+    async fn catch_up<S: Source>(&mut self, source: &S, from: Seq, head: Seq) -> Result<(), &'static str> {
         self.at = from;
         while self.at < head {
             let page = match source.read_after(self.at, head).await {
@@ -173,19 +171,14 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Client<T> {
                     return Err("the log could not be read; reconnect with since");
                 }
             };
-            let mut frames: Vec<Frame> = Vec::with_capacity(page.len());
             let mut prev = self.at;
+            let mut frames = Vec::with_capacity(page.len());
             for e in page.into_iter().take_while(|e| e.seq <= head) {
                 let seq = e.seq;
-                let frame = if audience.sees(&e) { Frame::shared(prev, e) } else { Frame::Advance { prev, seq } };
-                // Withheld events in a row go as one advance.
-                match (frames.last_mut(), &frame) {
-                    (Some(Frame::Advance { seq: end, .. }), Frame::Advance { .. }) => *end = seq,
-                    _ => frames.push(frame),
-                }
+                frames.push(Frame::shared(prev, e).to_bytes());
                 prev = seq;
             }
-            self.send(frames.iter().map(Frame::to_bytes)).await?;
+            self.send(frames.into_iter()).await?;
             self.at = prev;
         }
         Ok(())
@@ -259,7 +252,7 @@ mod tests {
     use tokio_tungstenite::tungstenite::protocol::Role;
     use tokio_tungstenite::tungstenite::Message;
     use vigie_domain::wire::{Cursor, Step};
-    use vigie_domain::{Event, IncidentId, State};
+    use vigie_domain::{AgencyCode, Event, IncidentId, State};
 
     /// A log in memory, served like the live room.
     struct Log {
@@ -276,68 +269,161 @@ mod tests {
             1_000
         }
         async fn read_after(&self, after: Seq, up_to: Seq) -> anyhow::Result<Vec<LoggedEvent>> {
-            // Small pages, so a withheld run spans pages.
+            // Small pages, so a catch-up takes several.
             Ok(self.log.iter().filter(|e| e.seq > after && e.seq <= up_to).take(4).cloned().collect())
         }
     }
 
-    fn note(seq: Seq, incident: u32) -> LoggedEvent {
-        let event = Event::NoteAdded { incident_id: IncidentId(incident), text: format!("note {seq}") };
-        LoggedEvent { seq, at_ms: 1_795_000_000_000, actor: "d".into(), event }
+    fn logged(seq: Seq, event: Event) -> LoggedEvent {
+        LoggedEvent { seq, at_ms: 1_795_000_000_000 + seq as i64, actor: "d".into(), event }
     }
 
-    #[tokio::test]
-    async fn a_viewer_whose_events_are_withheld_moves_by_ranges_without_a_gap_and_ends_up_to_date() {
-        // Incident 2's notes only for this viewer: seqs 1–10 are in the log before it connects,
-        // 11–40 arrive live, and 11–25 (a whole live range) hold nothing it may see.
-        let incident = |seq: Seq| if seq.is_multiple_of(4) && !(11..=25).contains(&seq) { 2 } else { 1 };
-        let log: Vec<LoggedEvent> = (1..=40).map(|seq| note(seq, incident(seq))).collect();
-        let mut state = State::default();
-        log[..10].iter().for_each(|e| state.apply(e));
-        let source = Arc::new(Log { room: Projection::new(state, (), 1 << 20), log: log.clone() });
-        let audience = Audience::Only(Arc::new(|e: &LoggedEvent| {
-            matches!(e.event, Event::NoteAdded { incident_id: IncidentId(2), .. })
-        }));
+    fn note(seq: Seq, incident: u32) -> LoggedEvent {
+        logged(seq, Event::NoteAdded { incident_id: IncidentId(incident), text: format!("note {seq}") })
+    }
+
+    /// Two agencies, PP's restricted incident 1 and an open incident 2 (seqs 1 to 4).
+    fn opening() -> Vec<LoggedEvent> {
+        let agency = |c: &str| Event::AgencyRegistered {
+            agency: vigie_domain::Agency::parse(c, c, c, vigie_domain::AgencyKind::Police, "FR", "#224466").unwrap(),
+        };
+        let incident = |id: u32, restricted: bool| Event::IncidentCreated {
+            incident_id: IncidentId(id),
+            kind: vigie_domain::IncidentKind::Hostage,
+            priority: vigie_domain::Priority::P1,
+            location: vigie_domain::Point::parse(2.35, 48.85).unwrap(),
+            area: None,
+            address: format!("secret {id}"),
+            lead_agency: AgencyCode::parse("PP").unwrap(),
+            restricted,
+        };
+        vec![
+            logged(1, agency("PP")),
+            logged(2, agency("BKA")),
+            logged(3, incident(1, true)),
+            logged(4, incident(2, false)),
+        ]
+    }
+
+    async fn pair(
+        source: Arc<Log>,
+        audience: Audience,
+        since: Option<Seq>,
+    ) -> (tokio::task::JoinHandle<()>, WebSocketStream<tokio::io::DuplexStream>) {
         let (server_io, client_io) = tokio::io::duplex(64 * 1024);
         let server_ws = WebSocketStream::from_raw_socket(server_io, Role::Server, None).await;
-        let mut client = WebSocketStream::from_raw_socket(client_io, Role::Client, None).await;
+        let client = WebSocketStream::from_raw_socket(client_io, Role::Client, None).await;
         let timing = Timing {
             write_timeout: Duration::from_secs(5),
             heartbeat: Duration::from_secs(60),
             now_ms: Arc::new(|| 1_795_000_000_000),
         };
-        let (_stop, shutdown) = watch::channel(false);
-        let serving = tokio::spawn({
-            let source = source.clone();
-            async move { serve(&*source, audience, server_ws, Some(3), timing, shutdown).await }
+        let (stop, shutdown) = watch::channel(false);
+        let serving = tokio::spawn(async move {
+            serve(&*source, audience, server_ws, since, timing, shutdown).await;
+            drop(stop);
         });
-        // The catch-up is taken; now the room moves on, in batches of five.
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        for batch in log[10..].chunks(5) {
-            source.room.publish(batch, false).unwrap();
-        }
-        let mut cursor = Cursor::at(3);
-        let (mut seen, mut advances, mut advanced_over) = (Vec::new(), 0, Vec::new());
-        while cursor.seq < 40 {
-            let Some(Ok(Message::Text(text))) = client.next().await else {
-                panic!("the stream ended at {}", cursor.seq)
-            };
-            let message: ServerMessage = serde_json::from_str(&text).unwrap();
-            let (prev, seq) = message.range().expect("only ranges on this stream");
-            assert_eq!(cursor.step(prev, seq), Step::Apply, "({prev}, {seq}] at {}", cursor.seq);
-            match message {
-                ServerMessage::Advance { .. } => {
-                    advances += 1;
-                    advanced_over.extend(prev + 1..=seq);
+        (serving, client)
+    }
+
+    #[tokio::test]
+    async fn an_agency_moves_by_ranges_over_what_it_may_not_see_and_ends_with_exactly_its_picture() {
+        // BKA may not see PP's restricted incident 1: its notes (5–24) are a whole range it is
+        // never sent; then PP shares it (25), a note follows (26), PP unshares it (27).
+        let bka = Audience::Agency(AgencyCode::parse("BKA").unwrap());
+        let mut log = opening();
+        log.extend((5..=24).map(|seq| note(seq, if seq % 5 == 0 { 2 } else { 1 })));
+        let share = |seq, shared: bool| {
+            let (incident_id, agency) = (IncidentId(1), AgencyCode::parse("BKA").unwrap());
+            logged(
+                seq,
+                if shared {
+                    Event::IncidentShared { incident_id, agency }
+                } else {
+                    Event::IncidentUnshared { incident_id, agency }
+                },
+            )
+        };
+        log.extend([share(25, true), note(26, 1), share(27, false), note(28, 2)]);
+        let mut room = State::default();
+        log[..4].iter().for_each(|e| room.apply(e));
+        let source = Arc::new(Log { room: Projection::new(room, (), 1 << 20), log: log.clone() });
+        let (serving, mut client) = pair(source.clone(), bka.clone(), None).await;
+        let (mut cursor, mut held, mut advances, mut pictures) = (Cursor::default(), State::default(), 0, 0);
+        let (mut texts, mut before_share) = (String::new(), String::new());
+        // In three steps, each read before the next is published: a picture supersedes whatever
+        // waits before it in an outbox (as it should), which would hide what the test looks at.
+        for (published, read_to) in [(&log[4..24], 24), (&log[24..26], 26), (&log[26..], 28)] {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            for batch in published.chunks(5) {
+                source.room.publish(batch, false).unwrap();
+            }
+            if read_to == 26 {
+                before_share = texts.clone();
+            }
+            while cursor.seq < read_to {
+                let Some(Ok(Message::Text(text))) = client.next().await else {
+                    panic!("the stream ended at {}", cursor.seq)
+                };
+                texts.push_str(&text);
+                match serde_json::from_str::<ServerMessage>(&text).unwrap() {
+                    ServerMessage::Snapshot { seq, state } => {
+                        (cursor, held) = (Cursor::at(seq), *state);
+                        pictures += 1;
+                    }
+                    message => {
+                        let (prev, seq) = message.range().expect("only ranges and pictures on this stream");
+                        assert_eq!(cursor.step(prev, seq), Step::Apply, "({prev}, {seq}] at {}", cursor.seq);
+                        match message.into_logged() {
+                            Some(e) => held.apply(&e),
+                            None => advances += 1,
+                        }
+                    }
                 }
-                message => seen.push(message.into_logged().unwrap().seq),
             }
         }
-        let visible: Vec<Seq> = (4..=40).filter(|&s| incident(s) == 2).collect();
-        assert_eq!(seen, visible, "exactly what it may see, once, in order");
-        assert!(advanced_over.iter().all(|s| incident(*s) == 1), "advances cover only withheld events");
-        assert_eq!(seen.len() + advanced_over.len(), 37, "every seq after 3 is covered once");
-        assert!(advanced_over.contains(&25) && advances < 37 - seen.len(), "withheld runs go as one advance");
+        let mut want = source.room.read(|s| vigie_domain::visibility::view(s, &bka));
+        (held.at_ms, want.at_ms) = (0, 0);
+        assert_eq!(held, want, "BKA holds exactly its picture of the room");
+        assert!(!held.incidents.contains_key(&IncidentId(1)), "unshared again: gone");
+        assert_eq!(
+            pictures, 3,
+            "its first picture, then one when the share made incident 1 appear and one when it went"
+        );
+        assert!((1..20).contains(&advances), "withheld runs go as few advances ({advances})");
+        assert!(
+            !before_share.contains("secret 1"),
+            "nothing of the restricted incident left the server before the share"
+        );
+        assert!(
+            !before_share.contains("note 6") && before_share.contains("note 10"),
+            "only the open incident's notes did"
+        );
+        assert!(texts.contains("note 26"), "while shared, its notes reach BKA");
+        serving.abort();
+    }
+
+    #[tokio::test]
+    async fn the_whole_room_resumes_from_the_log_an_agency_from_its_picture() {
+        let log = opening();
+        let mut room = State::default();
+        log.iter().for_each(|e| room.apply(e));
+        let source = Arc::new(Log { room: Projection::new(room, (), 1 << 20), log: log.clone() });
+        let (serving, mut client) = pair(source.clone(), Audience::Room, Some(2)).await;
+        let Some(Ok(Message::Text(text))) = client.next().await else { panic!() };
+        assert_eq!(
+            serde_json::from_str::<ServerMessage>(&text).unwrap().range(),
+            Some((2, 3)),
+            "the room: the log after 2"
+        );
+        serving.abort();
+        let bka = Audience::Agency(AgencyCode::parse("BKA").unwrap());
+        let (serving, mut client) = pair(source, bka, Some(2)).await;
+        let Some(Ok(Message::Text(text))) = client.next().await else { panic!() };
+        let ServerMessage::Snapshot { seq, state } = serde_json::from_str::<ServerMessage>(&text).unwrap() else {
+            panic!("an agency resumes from its picture")
+        };
+        assert_eq!((seq, state.incidents.len()), (4, 1), "without the restricted incident");
         serving.abort();
     }
 }

@@ -1,47 +1,29 @@
 //! A room folded from the log and the clients watching it: the live room and every replay session
 //! are one of these.
 //!
-//! [`Projection::publish`] folds contiguous events into the state and queues their frames — each
-//! serialised once, outside the lock, and shared — in every subscriber's [`Outbox`], as the
-//! subscriber's [`Audience`] allows (what it may not see becomes an advance over the range).
+//! [`Projection::publish`] folds contiguous events into the state and queues their frames in every
+//! subscriber's [`Outbox`]. Subscribers are grouped by audience — the domain's
+//! [`Viewer`](vigie_domain::visibility::Viewer): the whole room, or one agency's need-to-know — and
+//! each frame is serialised once per audience that has subscribers, never once per client. The
+//! whole room's frames are serialised outside the lock and shared; an agency gets each event as
+//! [`see`](vigie_domain::visibility::see_after) decides: as is (the same bytes), in part
+//! (re-serialised once for it), as an advance over the range, or — when something appeared or
+//! disappeared for it — its whole picture again as a snapshot.
+//!
 //! Subscribing happens under the same lock, so a new client gets its starting point (a snapshot,
 //! or the seq to catch up to from the log) and its live queue atomically: nothing falls between.
 
 use bytes::Bytes;
 use parking_lot::Mutex;
 use std::sync::{Arc, Weak};
+use vigie_domain::visibility::{see_after, see_before, view, Seen, Viewer};
 use vigie_domain::{LoggedEvent, Seq, State};
 
 use super::frame::{frames_for, snapshot_bytes, Frame};
 use super::outbox::Outbox;
 
-/// What a subscriber may see of the log. Everyone in the room sees everything today; need-to-know
-/// (the identity issue) narrows it per principal, and the protocol already carries the result: a
-/// withheld event reaches the client as an advance over its range, never as a gap.
-#[derive(Clone, Default)]
-pub enum Audience {
-    #[default]
-    Room,
-    /// Sees the events the predicate accepts.
-    Only(Arc<dyn Fn(&LoggedEvent) -> bool + Send + Sync>),
-}
-
-impl Audience {
-    pub fn sees(&self, event: &LoggedEvent) -> bool {
-        match self {
-            Audience::Room => true,
-            Audience::Only(accepts) => accepts(event),
-        }
-    }
-
-    /// `frame` as this audience receives it.
-    fn view(&self, frame: &Frame) -> Frame {
-        match frame {
-            Frame::Shared { prev, seq, event, .. } if !self.sees(event) => Frame::Advance { prev: *prev, seq: *seq },
-            other => other.clone(),
-        }
-    }
-}
+/// Who a subscriber is, for what it may see: the domain's viewer.
+pub type Audience = Viewer;
 
 /// Something kept beside the state and folded under the same lock (the live room's latest events).
 pub trait Fold: Send + 'static {
@@ -111,7 +93,10 @@ impl<X: Fold> Projection<X> {
         let outbox = Arc::new(Outbox::new(self.outbox_bytes));
         let mut inner = self.inner.lock();
         let head = inner.state.seq;
-        let snapshot = wants_state(head, inner.epoch).then(|| inner.snapshot_now());
+        let snapshot = wants_state(head, inner.epoch).then(|| match &audience {
+            Viewer::Room => inner.snapshot_now(),
+            viewer => snapshot_bytes(&view(&inner.state, viewer)),
+        });
         inner.subscribers.push(Subscriber { outbox: Arc::downgrade(&outbox), audience });
         Subscription { outbox, head, snapshot }
     }
@@ -149,11 +134,39 @@ impl<X: Fold> Projection<X> {
             drop(inner);
             return self.publish_in(epoch, events, merge_runs);
         }
-        for e in fresh {
+        inner.subscribers.retain(|s| s.outbox.strong_count() > 0);
+        let mut viewers: Vec<Viewer> = Vec::new();
+        for s in &inner.subscribers {
+            if s.audience != Viewer::Room && !viewers.contains(&s.audience) {
+                viewers.push(s.audience.clone());
+            }
+        }
+        // Each agency's frames, decided event by event as the room moves (one per event, so an
+        // agency's ranges are contiguous by construction).
+        let mut theirs: Vec<Vec<Frame>> = vec![Vec::with_capacity(fresh.len()); viewers.len()];
+        let one_to_one = !merge_runs;
+        for (n, e) in fresh.iter().enumerate() {
+            let before: Vec<_> = viewers.iter().map(|v| see_before(&inner.state, v, &e.event)).collect();
             inner.state.apply(e);
             inner.extra.fold(e);
+            for ((viewer, was), frames_of) in viewers.iter().zip(before).zip(theirs.iter_mut()) {
+                let prev = e.seq - 1;
+                frames_of.push(match see_after(was, &inner.state, viewer, e) {
+                    Seen::All if one_to_one => frames[n].clone(),
+                    Seen::All => Frame::shared(prev, e.clone()),
+                    Seen::Part(event) => Frame::shared(prev, LoggedEvent { event, ..e.clone() }),
+                    Seen::Nothing => Frame::Advance { prev, seq: e.seq },
+                    Seen::Picture => Frame::Snapshot { seq: e.seq, bytes: snapshot_bytes(&view(&inner.state, viewer)) },
+                });
+            }
         }
-        inner.each_subscriber(|outbox, audience| frames.iter().for_each(|f| outbox.push(audience.view(f))));
+        inner.each_subscriber(|outbox, audience| {
+            let mine = match viewers.iter().position(|v| v == audience) {
+                Some(i) => &theirs[i],
+                None => &frames,
+            };
+            mine.iter().for_each(|f| outbox.push(f.clone()));
+        });
         Ok(Some(fresh))
     }
 
@@ -166,8 +179,28 @@ impl<X: Fold> Projection<X> {
         let seq = state.seq;
         inner.state = state;
         inner.snapshot = Some((inner.epoch, seq, bytes.clone()));
-        let frame = Frame::Snapshot { seq, bytes };
-        inner.each_subscriber(|outbox, _| outbox.push(frame.clone()));
+        let room = Frame::Snapshot { seq, bytes };
+        // Each audience gets its own picture, made once.
+        let mut pictures: Vec<(Viewer, Frame)> = Vec::new();
+        let Inner { state, subscribers, .. } = &mut *inner;
+        subscribers.retain(|s| match s.outbox.upgrade() {
+            Some(outbox) => {
+                let frame = match &s.audience {
+                    Viewer::Room => room.clone(),
+                    viewer => match pictures.iter().find(|(v, _)| v == viewer) {
+                        Some((_, frame)) => frame.clone(),
+                        None => {
+                            let frame = Frame::Snapshot { seq, bytes: snapshot_bytes(&view(state, viewer)) };
+                            pictures.push((viewer.clone(), frame.clone()));
+                            frame
+                        }
+                    },
+                };
+                outbox.push(frame);
+                true
+            }
+            None => false,
+        });
         inner.epoch
     }
 
