@@ -19,12 +19,14 @@
 //!   parsers as live commands.
 //! - [`replay`]: the replay clock (play, pause, speed, seek, step), pinned notes, sessions.
 //! - [`timeline`]: which events the timeline shows, on which lane, about what.
+//! - [`authority`]: roles, principals and who may give which command (the role table).
 //! - [`visibility`]: need-to-know — what a viewer may see of the room and of each event.
 //! - [`wire`]: the WebSocket protocol between server and browser.
 //! - [`api`]: the HTTP API's request and answer bodies and its error codes, for both sides.
 
 pub mod agency;
 pub mod api;
+pub mod authority;
 pub mod command;
 pub mod event;
 pub mod geometry;
