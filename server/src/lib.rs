@@ -13,6 +13,7 @@
 //!   (the room's own host names, no cross-site writes, a deadline, security headers).
 //! - [`api`]: the HTTP API by feature (the live stream's endpoint included).
 //! - [`replay`]: replay sessions (clock, pins, followers), past moments, scenario files.
+//! - [`identity`]: accounts (argon2id) and the principals they sign in as; `vigie user`.
 //! - [`jobs`]: long work (export, import) with progress.
 //! - [`demo`]: the seeded joint Paris / New York exercise behind `vigie demo`.
 //! - [`clock`], [`config`], [`token`]: injected time, run-time settings, random tokens.
@@ -26,6 +27,7 @@ pub mod config;
 pub mod demo;
 pub mod http;
 pub mod hub;
+pub mod identity;
 pub mod jobs;
 pub mod listener;
 pub mod replay;

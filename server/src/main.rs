@@ -27,6 +27,13 @@ enum Cmd {
         #[command(flatten)]
         demo: vigie::demo::DemoOptions,
     },
+    /// Manage the room's accounts.
+    User {
+        #[command(subcommand)]
+        action: vigie::identity::cli::Action,
+        #[arg(long, global = true, env = "VIGIE_DATABASE_URL", default_value = "sqlite://data/vigie.db")]
+        database_url: String,
+    },
     /// Manage the room's cartography (GeoJSON base and jurisdiction layers).
     Basemap {
         #[command(subcommand)]
@@ -56,6 +63,13 @@ async fn main() -> anyhow::Result<()> {
             result
         }
         Cmd::Basemap { action, database_url } => vigie::basemap::cli::run(action, &database_url).await,
+        Cmd::User { action, database_url } => {
+            println!(
+                "{}",
+                vigie::identity::cli::run(action, &database_url, vigie::identity::cli::read_password).await?
+            );
+            Ok(())
+        }
     }
 }
 

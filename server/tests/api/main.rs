@@ -5,6 +5,7 @@ mod basemap;
 mod commands;
 mod feed;
 mod hostile;
+mod identity;
 mod pages;
 mod replay;
 mod restart;

@@ -1,0 +1,121 @@
+//! `vigie user add|passwd|disable|enable|list`: what a room's administrator runs on the server.
+//! A password is read from `VIGIE_PASSWORD` when set (scripts), else from the first line of
+//! standard input; it is never an argument (arguments show in the process list).
+
+use std::collections::BTreeSet;
+use std::io::BufRead;
+use vigie_domain::authority::Role;
+use vigie_domain::AgencyCode;
+
+use super::password;
+use super::users::User;
+use crate::store::Store;
+
+#[derive(clap::Subcommand)]
+pub enum Action {
+    /// Create an account (the password is read as said above).
+    Add {
+        login: String,
+        /// The agency the account acts for, e.g. PP.
+        #[arg(long)]
+        agency: String,
+        /// One or more of dispatcher, commander, liaison, trainer, trainee, auditor, admin.
+        #[arg(long = "role", required = true, value_parser = parse_role)]
+        roles: Vec<Role>,
+        /// The name shown to others; defaults to the login.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Set an account's password.
+    Passwd { login: String },
+    /// Disable an account (it stays, so the record keeps its name).
+    Disable { login: String },
+    /// Enable a disabled account again.
+    Enable { login: String },
+    /// List the accounts.
+    List,
+}
+
+fn parse_role(raw: &str) -> Result<Role, String> {
+    serde_json::from_value(serde_json::Value::String(raw.to_owned()))
+        .map_err(|_| format!("{raw} is not a role: dispatcher, commander, liaison, trainer, trainee, auditor or admin"))
+}
+
+/// The password to set: `VIGIE_PASSWORD`, else the first line of standard input.
+pub fn read_password() -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var("VIGIE_PASSWORD") {
+        return Ok(p);
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+/// Runs `action` on the accounts beside the log at `database_url`, taking a password from
+/// `password` when one is needed. Returns what to print.
+pub async fn run(
+    action: Action,
+    database_url: &str,
+    password: impl FnOnce() -> anyhow::Result<String>,
+) -> anyhow::Result<String> {
+    let store = Store::open(database_url).await?;
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
+    let said = match action {
+        Action::Add { login, agency, roles, name } => {
+            let agency = AgencyCode::parse(&agency).map_err(|e| anyhow::anyhow!("--agency: {}", e.message))?;
+            let secret = password()?;
+            password::check_policy(&secret).map_err(anyhow::Error::msg)?;
+            let user = User {
+                display_name: name.unwrap_or_else(|| login.clone()),
+                login,
+                agency,
+                roles: roles.into_iter().collect::<BTreeSet<_>>(),
+                disabled: false,
+                created_at_ms: now_ms,
+            };
+            store.add_user(&user, &password::hash(&secret)?).await?;
+            let known = store.load_state().await?.state.agencies.contains_key(&user.agency);
+            let warning = if known { "" } else { " (that agency is not registered in the room yet)" };
+            format!("added {} of {} as {}{warning}", user.login, user.agency, roles_text(&user.roles))
+        }
+        Action::Passwd { login } => {
+            let secret = password()?;
+            password::check_policy(&secret).map_err(anyhow::Error::msg)?;
+            anyhow::ensure!(store.set_password(&login, &password::hash(&secret)?, now_ms).await?, "no account {login}");
+            format!("password of {login} changed")
+        }
+        Action::Disable { login } => {
+            anyhow::ensure!(store.set_disabled(&login, true).await?, "no account {login}");
+            format!("{login} disabled")
+        }
+        Action::Enable { login } => {
+            anyhow::ensure!(store.set_disabled(&login, false).await?, "no account {login}");
+            format!("{login} enabled")
+        }
+        Action::List => {
+            let users = store.users().await?;
+            if users.is_empty() {
+                "no accounts yet: create the first admin with `vigie user add LOGIN --agency CODE --role admin`".into()
+            } else {
+                users
+                    .iter()
+                    .map(|u| {
+                        let state = if u.disabled { " (disabled)" } else { "" };
+                        format!("{}\t{}\t{}\t{}{state}", u.login, u.agency, roles_text(&u.roles), u.display_name)
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }
+        }
+    };
+    store.close().await;
+    Ok(said)
+}
+
+fn roles_text(roles: &BTreeSet<Role>) -> String {
+    roles
+        .iter()
+        .map(|r| serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join(",")
+}
