@@ -64,6 +64,12 @@ pub enum ErrorCode {
     Unavailable,
     /// 500: the server's log says why.
     Internal,
+    /// 401: no live session.
+    Unauthenticated,
+    /// 401: a sign-in refused (one answer whatever the reason).
+    SignInFailed,
+    /// 429: too many failed sign-ins for this login or from this address.
+    TooManyAttempts,
 }
 
 impl ErrorCode {
@@ -96,6 +102,9 @@ impl ErrorCode {
             ErrorCode::ImportRunning => "import_running",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
+            ErrorCode::Unauthenticated => "unauthenticated",
+            ErrorCode::SignInFailed => "sign_in_failed",
+            ErrorCode::TooManyAttempts => "too_many_attempts",
         }
     }
 }
@@ -456,6 +465,9 @@ mod tests {
             ErrorCode::ImportRunning,
             ErrorCode::Unavailable,
             ErrorCode::Internal,
+            ErrorCode::Unauthenticated,
+            ErrorCode::SignInFailed,
+            ErrorCode::TooManyAttempts,
         ];
         for code in all {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str(), "{code:?}");

@@ -78,6 +78,8 @@ pub struct Shared {
     pub intake_by_address: Arc<listener::Slots>,
     /// The room's own names and origins.
     pub origins: http::guard::Origins,
+    /// Failed sign-ins, per login and per address, to slow guessing down.
+    pub sign_ins: Arc<identity::throttle::Throttle>,
     /// Turns true when the server stops; long-lived tasks watch it.
     pub shutdown: watch::Receiver<bool>,
     pub leptos_options: LeptosOptions,
@@ -231,6 +233,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         intake: Arc::new(Semaphore::new(config.intake_bytes)),
         intake_by_address: listener::Slots::new(usize::MAX, (config.intake_bytes / 4).max(api::POSITIONS_BODY_LIMIT)),
         origins: http::guard::Origins::new(&config, addr),
+        sign_ins: Arc::default(),
         config: config.clone(),
         clock,
         store,

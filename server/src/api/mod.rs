@@ -7,6 +7,7 @@ mod incidents;
 mod log;
 mod messages;
 pub mod replay;
+pub mod session;
 mod stream;
 mod units;
 
@@ -47,6 +48,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/api/v1/openapi.json", get(openapi))
         .merge(commands)
         .merge(replay::router())
+        .merge(session::router())
         .merge(stream::router())
 }
 

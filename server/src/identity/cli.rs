@@ -82,11 +82,13 @@ pub async fn run(
             let secret = password()?;
             password::check_policy(&secret).map_err(anyhow::Error::msg)?;
             anyhow::ensure!(store.set_password(&login, &password::hash(&secret)?, now_ms).await?, "no account {login}");
-            format!("password of {login} changed")
+            let ended = store.close_sessions_of(&login).await?;
+            format!("password of {login} changed; {ended} session(s) ended")
         }
         Action::Disable { login } => {
             anyhow::ensure!(store.set_disabled(&login, true).await?, "no account {login}");
-            format!("{login} disabled")
+            let ended = store.close_sessions_of(&login).await?;
+            format!("{login} disabled; {ended} session(s) ended")
         }
         Action::Enable { login } => {
             anyhow::ensure!(store.set_disabled(&login, false).await?, "no account {login}");

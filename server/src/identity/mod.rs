@@ -4,4 +4,6 @@
 
 pub mod cli;
 pub mod password;
+pub mod sessions;
+pub mod throttle;
 pub mod users;

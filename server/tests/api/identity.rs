@@ -49,3 +49,103 @@ async fn accounts_are_added_listed_signed_into_and_disabled_without_telling_whic
     let missing = run(Action::Disable { login: "nobody".into() }, &url, || unreachable!()).await.unwrap_err();
     assert!(missing.to_string().contains("no account nobody"));
 }
+
+async fn add_account(app: &crate::support::TestApp, login: &str, password: &str) {
+    let store = &app.running.as_ref().unwrap().state.store;
+    let user = vigie::identity::users::User {
+        login: login.into(),
+        display_name: login.into(),
+        agency: vigie_domain::AgencyCode::parse("PP").unwrap(),
+        roles: [Role::Dispatcher].into(),
+        disabled: false,
+        created_at_ms: crate::support::T0_MS,
+    };
+    store.add_user(&user, &vigie::identity::password::hash(password).unwrap()).await.unwrap();
+}
+
+#[tokio::test]
+async fn signing_in_sets_an_http_only_strict_cookie_a_session_ends_on_sign_out_idleness_or_disabling() {
+    use serde_json::json;
+    let app = crate::support::spawn_app().await;
+    add_account(&app, "pp.dispatcher", "correct horse battery").await;
+    let url = format!("{}/api/v1/session", app.base);
+    let signed = app
+        .http
+        .post(&url)
+        .json(&json!({"login": "pp.dispatcher", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), 200);
+    let cookie = signed.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Path=/"), "{cookie}");
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let me: serde_json::Value =
+        app.http.get(&url).header("cookie", &session).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (me["login"].as_str(), me["agency"].as_str(), me["roles"][0].as_str()),
+        (Some("pp.dispatcher"), Some("PP"), Some("dispatcher"))
+    );
+    assert_eq!(app.http.get(&url).send().await.unwrap().status(), 401, "no cookie, no session");
+
+    // Idle past the timeout: ended.
+    app.clock.advance_ms(vigie::identity::sessions::IDLE_MS + 1);
+    assert_eq!(app.http.get(&url).header("cookie", &session).send().await.unwrap().status(), 401);
+
+    // Sign in again, then sign out: the session is gone even if the browser kept the cookie.
+    let signed = app
+        .http
+        .post(&url)
+        .json(&json!({"login": "pp.dispatcher", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap();
+    let session = signed.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    assert_eq!(app.http.delete(&url).header("cookie", &session).send().await.unwrap().status(), 204);
+    assert_eq!(app.http.get(&url).header("cookie", &session).send().await.unwrap().status(), 401);
+
+    // Disabling ends the account's sessions.
+    let signed = app
+        .http
+        .post(&url)
+        .json(&json!({"login": "pp.dispatcher", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap();
+    let session = signed.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let store = &app.running.as_ref().unwrap().state.store;
+    store.set_disabled("pp.dispatcher", true).await.unwrap();
+    assert_eq!(app.http.get(&url).header("cookie", &session).send().await.unwrap().status(), 401);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_failed_sign_in_says_the_same_for_any_reason_and_repeated_failures_are_slowed() {
+    use serde_json::json;
+    let app = crate::support::spawn_app().await;
+    add_account(&app, "pp.dispatcher", "correct horse battery").await;
+    let url = format!("{}/api/v1/session", app.base);
+    let attempt = |login: &'static str, password: &'static str| {
+        app.http.post(&url).json(&json!({"login": login, "password": password})).send()
+    };
+    let wrong: serde_json::Value = attempt("pp.dispatcher", "wrong").await.unwrap().json().await.unwrap();
+    let unknown: serde_json::Value = attempt("nobody", "wrong").await.unwrap().json().await.unwrap();
+    assert_eq!(wrong, unknown, "no account enumeration");
+    assert_eq!(wrong["error"]["code"], "sign_in_failed");
+    for _ in 0..4 {
+        assert_eq!(attempt("pp.dispatcher", "wrong").await.unwrap().status(), 401);
+    }
+    let slowed = attempt("pp.dispatcher", "correct horse battery").await.unwrap();
+    assert_eq!(slowed.status(), 429, "even the right password waits once the login is throttled");
+    assert!(slowed.headers().contains_key("retry-after"));
+    let same_for_unknown = {
+        for _ in 0..5 {
+            attempt("ghost", "wrong").await.unwrap();
+        }
+        attempt("ghost", "wrong").await.unwrap().status()
+    };
+    assert_eq!(same_for_unknown, 429, "an unknown login is throttled the same way");
+    app.clock.advance_ms(2_000);
+    assert_eq!(attempt("pp.dispatcher", "correct horse battery").await.unwrap().status(), 200, "after the wait");
+    app.stop().await;
+}

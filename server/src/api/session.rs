@@ -1,0 +1,126 @@
+//! Signing in and out: `POST /api/v1/session` (login and password → a session cookie),
+//! `GET /api/v1/session` (who this browser is), `DELETE /api/v1/session` (sign out).
+//!
+//! A failed sign-in answers 401 with one message whatever the reason (unknown login, wrong
+//! password, disabled account) after the same work; repeated failures are slowed down per login
+//! and per address (429 with `Retry-After`, also without telling whether the login exists).
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use vigie_domain::api::ErrorCode;
+use vigie_domain::authority::{Principal, Role};
+
+use crate::http::error::ApiError;
+use crate::identity::sessions::{ABSOLUTE_MS, COOKIE};
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/session", post(sign_in).get(whoami).delete(sign_out))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignIn {
+    login: String,
+    password: String,
+}
+
+/// Who a session is: what the top bar shows.
+#[derive(Serialize)]
+struct Me {
+    login: String,
+    agency: String,
+    roles: Vec<Role>,
+}
+
+impl From<Principal> for Me {
+    fn from(p: Principal) -> Self {
+        Me { login: p.user, agency: p.agency.to_string(), roles: p.roles.into_iter().collect() }
+    }
+}
+
+fn refused() -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::SignInFailed, "wrong login or password")
+}
+
+async fn sign_in(State(app): State<AppState>, request: Request) -> Result<Response, ApiError> {
+    let address = crate::http::peer_ip(&request);
+    let body = axum::body::to_bytes(request.into_body(), 4 * 1024)
+        .await
+        .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::TooLarge, "a sign-in is a few bytes"))?;
+    let SignIn { login, password } = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::BadBody, format!("not a sign-in: {e}")))?;
+    let now_ms = app.clock.now_ms();
+    let wait_ms = app.sign_ins.wait_ms(&login, address, now_ms);
+    if wait_ms > 0 {
+        let seconds = (wait_ms + 999) / 1000;
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::TooManyAttempts,
+            format!("too many failed sign-ins; try again in {seconds} s"),
+        )
+        .retry_after(u32::try_from(seconds).unwrap_or(u32::MAX)));
+    }
+    let principal = app.store.sign_in(&login, &password).await.map_err(|e| ApiError::internal("signing in", e))?;
+    let Some(principal) = principal else {
+        app.sign_ins.failed(&login, address, now_ms);
+        return Err(refused());
+    };
+    app.sign_ins.succeeded(&login);
+    let token = app
+        .store
+        .open_session(&principal.user, now_ms)
+        .await
+        .map_err(|e| ApiError::internal("opening a session", e))?;
+    let secure = app.config.public_url.as_deref().is_some_and(|u| u.starts_with("https://"));
+    let cookie = format!(
+        "{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
+        ABSOLUTE_MS / 1000,
+        if secure { "; Secure" } else { "" }
+    );
+    let mut response = Json(Me::from(principal)).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("hex and ASCII"));
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// The session token the request carries, if any.
+pub fn token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+        .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The principal of the request's live session, or 401.
+pub async fn principal(app: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    let Some(token) = token(headers) else {
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated, "sign in first"));
+    };
+    let found =
+        app.store.session(token, app.clock.now_ms()).await.map_err(|e| ApiError::internal("reading a session", e))?;
+    found.ok_or_else(|| {
+        ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated, "the session has ended; sign in again")
+    })
+}
+
+async fn whoami(State(app): State<AppState>, headers: HeaderMap) -> Result<Json<Me>, ApiError> {
+    Ok(Json(principal(&app, &headers).await?.into()))
+}
+
+async fn sign_out(State(app): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    if let Some(token) = token(&headers) {
+        app.store.close_session(token).await.map_err(|e| ApiError::internal("closing a session", e))?;
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let expired = format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&expired).expect("ASCII"));
+    Ok(response)
+}
