@@ -63,23 +63,28 @@ async fn add_account(app: &crate::support::TestApp, login: &str, password: &str)
     store.add_user(&user, &vigie::identity::password::hash(password).unwrap()).await.unwrap();
 }
 
+/// Signs in as pp.dispatcher: the whole `Set-Cookie` value, and the `name=token` pair to send back.
+async fn sign_in(app: &crate::support::TestApp) -> (String, String) {
+    let url = format!("{}/api/v1/session", app.base);
+    let body = serde_json::json!({"login": "pp.dispatcher", "password": "correct horse battery"});
+    let signed = app.http.post(&url).json(&body).send().await.unwrap();
+    assert_eq!(signed.status(), 200);
+    let cookie = signed.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let session = cookie.split(';').next().unwrap().to_owned();
+    (cookie, session)
+}
+
 #[tokio::test]
 async fn signing_in_sets_an_http_only_strict_cookie_a_session_ends_on_sign_out_idleness_or_disabling() {
-    use serde_json::json;
     let app = crate::support::spawn_app().await;
     add_account(&app, "pp.dispatcher", "correct horse battery").await;
     let url = format!("{}/api/v1/session", app.base);
-    let signed = app
-        .http
-        .post(&url)
-        .json(&json!({"login": "pp.dispatcher", "password": "correct horse battery"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed.status(), 200);
-    let cookie = signed.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let status = |session: String| {
+        let request = app.http.get(&url).header("cookie", session);
+        async move { request.send().await.unwrap().status() }
+    };
+    let (cookie, session) = sign_in(&app).await;
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Path=/"), "{cookie}");
-    let session = cookie.split(';').next().unwrap().to_owned();
     let me: serde_json::Value =
         app.http.get(&url).header("cookie", &session).send().await.unwrap().json().await.unwrap();
     assert_eq!(
@@ -90,32 +95,17 @@ async fn signing_in_sets_an_http_only_strict_cookie_a_session_ends_on_sign_out_i
 
     // Idle past the timeout: ended.
     app.clock.advance_ms(vigie::identity::sessions::IDLE_MS + 1);
-    assert_eq!(app.http.get(&url).header("cookie", &session).send().await.unwrap().status(), 401);
+    assert_eq!(status(session).await, 401);
 
     // Sign in again, then sign out: the session is gone even if the browser kept the cookie.
-    let signed = app
-        .http
-        .post(&url)
-        .json(&json!({"login": "pp.dispatcher", "password": "correct horse battery"}))
-        .send()
-        .await
-        .unwrap();
-    let session = signed.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let (_, session) = sign_in(&app).await;
     assert_eq!(app.http.delete(&url).header("cookie", &session).send().await.unwrap().status(), 204);
-    assert_eq!(app.http.get(&url).header("cookie", &session).send().await.unwrap().status(), 401);
+    assert_eq!(status(session).await, 401);
 
     // Disabling ends the account's sessions.
-    let signed = app
-        .http
-        .post(&url)
-        .json(&json!({"login": "pp.dispatcher", "password": "correct horse battery"}))
-        .send()
-        .await
-        .unwrap();
-    let session = signed.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
-    let store = &app.running.as_ref().unwrap().state.store;
-    store.set_disabled("pp.dispatcher", true).await.unwrap();
-    assert_eq!(app.http.get(&url).header("cookie", &session).send().await.unwrap().status(), 401);
+    let (_, session) = sign_in(&app).await;
+    app.running.as_ref().unwrap().state.store.set_disabled("pp.dispatcher", true).await.unwrap();
+    assert_eq!(status(session).await, 401);
     app.stop().await;
 }
 
