@@ -47,6 +47,11 @@ pub fn t(lang: Lang, english: &str) -> String {
     }
 }
 
+/// `english` in `lang`, its `{}` filled with `values` in order (a template of the table).
+pub fn tf(lang: Lang, english: &str, values: &[&dyn std::fmt::Display]) -> String {
+    values.iter().fold(t(lang, english), |text, v| text.replacen("{}", &v.to_string(), 1))
+}
+
 const FR: &[(&str, &str)] = &[
     // Panels and actions.
     ("Incidents", "Incidents"),
@@ -247,6 +252,7 @@ mod tests {
         assert_eq!(t(Lang::Fr, "on scene"), "sur les lieux");
         assert_eq!(t(Lang::En, "on scene"), "on scene");
         assert_eq!(t(Lang::Fr, "not translated"), "not translated");
+        assert_eq!(tf(Lang::Fr, "acknowledged by {} of {} agencies", &[&2, &3]), "acquitté par 2 services sur 3");
     }
 
     #[test]

@@ -222,33 +222,17 @@ pub fn authorize(state: &State, principal: &Principal, command: &Command) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::command::decide;
+    use crate::testing::{agency, code, must};
     use crate::{
-        Agency, AgencyKind, ChannelId, Fix, IncidentKind, IncidentStatus, LoggedEvent, MessageId, MessagePriority,
-        Point, Priority, UnitKind, UnitStatus,
+        Agency, AgencyKind, ChannelId, Fix, IncidentKind, IncidentStatus, MessageId, MessagePriority, Point, Priority,
+        UnitKind, UnitStatus,
     };
-
-    fn code(c: &str) -> AgencyCode {
-        AgencyCode::parse(c).unwrap()
-    }
 
     /// PP and BSPP; unit 1 is PP's, unit 2 BSPP's; incident 1 is led by PP, 2 by BSPP.
     fn room() -> State {
         let mut state = State::default();
-        let mut seq = 0;
-        let mut run = |state: &mut State, command: Command| {
-            for event in decide(state, &command, "seed", 1_795_000_000_000).unwrap() {
-                seq += 1;
-                state.apply(&LoggedEvent { seq, at_ms: 1_795_000_000_000, actor: "seed".into(), event });
-            }
-        };
         for c in ["PP", "BSPP"] {
-            run(
-                &mut state,
-                Command::RegisterAgency {
-                    agency: Agency::parse(c, c, c, AgencyKind::Police, "FR", "#224466").unwrap(),
-                },
-            );
+            must(&mut state, agency(c));
         }
         for (callsign, agency) in [("PS-1", "PP"), ("FPT-1", "BSPP")] {
             let unit = Command::RegisterUnit {
@@ -258,10 +242,10 @@ mod tests {
                 status: UnitStatus::Available,
                 hidden_from: BTreeSet::new(),
             };
-            run(&mut state, unit);
+            must(&mut state, unit);
         }
         for lead in ["PP", "BSPP"] {
-            run(&mut state, incident(lead));
+            must(&mut state, incident(lead));
         }
         state
     }

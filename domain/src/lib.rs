@@ -38,6 +38,8 @@ pub mod refusal;
 pub mod replay;
 pub mod state;
 pub mod summary;
+#[cfg(test)]
+mod testing;
 pub mod time;
 pub mod timeline;
 pub mod unit;

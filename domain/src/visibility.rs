@@ -265,9 +265,10 @@ pub fn see_after(was: Before, after: &State, viewer: &Viewer, logged: &LoggedEve
 mod tests {
     use super::*;
     use crate::command::{decide, Command};
+    use crate::testing::{agency, code, must};
     use crate::{
-        Agency, AgencyKind, ChannelId, Fix, IncidentId, IncidentKind, IncidentStatus, MessagePriority, Point, Priority,
-        UnitId, UnitKind, UnitStatus,
+        ChannelId, Fix, IncidentId, IncidentKind, IncidentStatus, MessagePriority, Point, Priority, UnitId, UnitKind,
+        UnitStatus,
     };
 
     /// A small deterministic generator (no dependency needed for a test's dice).
@@ -284,10 +285,6 @@ mod tests {
     }
 
     const CODES: [&str; 4] = ["PP", "BSPP", "BKA", "FBI"];
-
-    fn code(c: &str) -> AgencyCode {
-        AgencyCode::parse(c).unwrap()
-    }
 
     fn random_command(state: &State, d: &mut Dice, t: i64) -> Command {
         let agency = code(CODES[d.below(4) as usize]);
@@ -361,10 +358,7 @@ mod tests {
             let mut room = State::default();
             let mut folds: Vec<State> = viewers.iter().map(|_| State::default()).collect();
             let mut seq = 0;
-            let agencies = CODES.iter().map(|c| Command::RegisterAgency {
-                agency: Agency::parse(c, c, c, AgencyKind::Police, "FR", "#224466").unwrap(),
-            });
-            let commands: Vec<Command> = agencies.collect();
+            let commands: Vec<Command> = CODES.iter().map(|c| agency(c)).collect();
             for i in 0..300 {
                 let t = 1_795_000_000_000 + i * 1000;
                 let command = commands.get(i as usize).cloned().unwrap_or_else(|| random_command(&room, &mut d, t));
@@ -398,22 +392,10 @@ mod tests {
     #[test]
     fn a_restricted_incident_and_a_hidden_unit_are_invisible_to_others_and_so_is_whom_they_are_shared_with() {
         let mut room = State::default();
-        let mut seq = 0;
-        let mut run = |room: &mut State, command: Command| {
-            for event in decide(room, &command, "t", 1_795_000_000_000).unwrap() {
-                seq += 1;
-                room.apply(&LoggedEvent { seq, at_ms: 1_795_000_000_000, actor: "t".into(), event });
-            }
-        };
         for c in CODES {
-            run(
-                &mut room,
-                Command::RegisterAgency {
-                    agency: Agency::parse(c, c, c, AgencyKind::Police, "FR", "#224466").unwrap(),
-                },
-            );
+            must(&mut room, agency(c));
         }
-        run(
+        must(
             &mut room,
             Command::RegisterUnit {
                 callsign: "UC-1".into(),
@@ -423,7 +405,7 @@ mod tests {
                 hidden_from: [code("BKA"), code("FBI")].into(),
             },
         );
-        run(
+        must(
             &mut room,
             Command::CreateIncident {
                 kind: IncidentKind::Hostage,
@@ -435,7 +417,7 @@ mod tests {
                 restricted: true,
             },
         );
-        run(&mut room, Command::ShareIncident { incident_id: IncidentId(1), agency: code("BSPP") });
+        must(&mut room, Command::ShareIncident { incident_id: IncidentId(1), agency: code("BSPP") });
         let bka = view(&room, &Viewer::Agency(code("BKA")));
         assert!(bka.units.is_empty() && bka.incidents.is_empty(), "BKA sees neither");
         assert!(!bka.channels.contains_key(&ChannelId::for_incident(IncidentId(1))), "nor the incident's channel");

@@ -9,11 +9,11 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 use tokio::sync::broadcast;
-use vigie_domain::{LoggedEvent, Seq, State};
+use vigie_domain::{LoggedEvent, State};
 
 use crate::store::Store;
 pub use crate::stream::Gap;
-use crate::stream::{Audience, Fold, Projection, Subscription};
+use crate::stream::{Fold, Projection};
 
 /// Non-position events kept in memory for a page's "latest events" list.
 pub const RECENT_EVENTS: usize = 50;
@@ -66,11 +66,6 @@ impl Hub {
     /// The room as the stream engine serves it.
     pub fn projection(&self) -> &Projection<Recent> {
         &self.room
-    }
-
-    /// Subscribes a client of the whole room; `wants_state(head)` says whether it needs the state.
-    pub fn subscribe(&self, wants_state: impl FnOnce(Seq) -> bool) -> Subscription {
-        self.room.subscribe(Audience::Room, |head, _| wants_state(head))
     }
 
     /// Every committed batch from now on, for in-process reactors (CoT egress, alerts, a NATS
@@ -128,10 +123,10 @@ impl Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stream::Frame;
+    use crate::stream::{Audience, Frame};
     use vigie_domain::wire::ServerMessage;
     use vigie_domain::UnitStatus;
-    use vigie_domain::{Event, Fix, UnitId};
+    use vigie_domain::{Event, Fix, Seq, UnitId};
 
     fn positions(seq: Seq, unit: u32, lon: f64, at: i64) -> LoggedEvent {
         let fix = Fix::parse(UnitId(unit), lon, 48.85, None, None, None, at).unwrap();
@@ -146,7 +141,7 @@ mod tests {
     #[test]
     fn consecutive_position_batches_merge_latest_wins_but_other_events_keep_their_place() {
         let hub = Hub::new(State::default(), 1 << 20);
-        let sub = hub.subscribe(|_| false);
+        let sub = hub.projection().subscribe(Audience::Room, |_, _| false);
         hub.publish(&[positions(1, 1, 2.30, 10), positions(2, 2, 2.31, 10), positions(3, 1, 2.32, 20)]).unwrap();
         hub.publish(&[status(4), positions(5, 1, 2.33, 30)]).unwrap();
         let drained = sub.outbox.drain();
@@ -164,7 +159,7 @@ mod tests {
     #[test]
     fn an_outbox_past_its_bound_is_emptied_and_flagged_for_resync() {
         let hub = Hub::new(State::default(), 4096);
-        let sub = hub.subscribe(|_| false);
+        let sub = hub.projection().subscribe(Audience::Room, |_, _| false);
         for seq in 1..=200 {
             hub.publish(&[status(seq)]).unwrap();
             assert!(sub.outbox.queued_bytes() <= 4096);
@@ -178,11 +173,11 @@ mod tests {
     fn subscribing_hands_over_the_head_and_only_later_events() {
         let hub = Hub::new(State::default(), 1 << 20);
         hub.publish(&[status(1), status(2)]).unwrap();
-        let sub = hub.subscribe(|head| head > 0);
+        let sub = hub.projection().subscribe(Audience::Room, |head, _| head > 0);
         assert_eq!(sub.head, 2);
         let snapshot: ServerMessage = serde_json::from_slice(&sub.snapshot.clone().unwrap()).unwrap();
         assert!(matches!(snapshot, ServerMessage::Snapshot { seq: 2, ref state } if state.seq == 2));
-        let again = hub.subscribe(|_| true);
+        let again = hub.projection().subscribe(Audience::Room, |_, _| true);
         assert_eq!(
             again.snapshot.as_ref().unwrap().as_ptr(),
             sub.snapshot.as_ref().unwrap().as_ptr(),

@@ -13,7 +13,7 @@ use vigie_domain::replay::SessionInfo;
 
 #[cfg(feature = "hydrate")]
 use crate::api;
-use crate::i18n::{t, Lang};
+use crate::i18n::{t, tf, Lang};
 use crate::live::WithRoom;
 use crate::room::replay_bar::ReplayBar;
 use crate::room::{Outcome, Room};
@@ -220,9 +220,7 @@ fn run_job(
 ) {
     download.set(None);
     progress.set(Some((0, 1)));
-    let say = move |template: &str, values: &[&dyn std::fmt::Display]| {
-        values.iter().fold(t(lang, template), |text, v| text.replacen("{}", &v.to_string(), 1))
-    };
+    let say = move |template: &str, values: &[&dyn std::fmt::Display]| tf(lang, template, values);
     status.set(say(if matches!(job, Job::Import(_)) { "Uploading…" } else { "Exporting…" }, &[]));
     #[cfg(feature = "hydrate")]
     wasm_bindgen_futures::spawn_local(async move {

@@ -205,7 +205,7 @@ fn MessageRow(message: Message, acks: (usize, usize)) -> impl IntoView {
             </header>
             <p class="body">{message.body.clone()}</p>
             <Show when=move || ack_required>
-                <footer class="acks" data-testid="ack-state">{move || ui.tr("acknowledged by {} of {} agencies").replacen("{}", &acks.0.to_string(), 1).replacen("{}", &acks.1.to_string(), 1)}</footer>
+                <footer class="acks" data-testid="ack-state">{move || ui.trf("acknowledged by {} of {} agencies", &[&acks.0, &acks.1])}</footer>
             </Show>
             <Show when=needs_my_ack.clone()>
                 <button class="primary small" data-testid=format!("ack-{id}") on:click=move |_| ui.acknowledge(id)>{move || ui.tr("Acknowledge")}</button>
@@ -242,7 +242,7 @@ pub fn FlashBanner() -> impl IntoView {
                     <strong>"FLASH"</strong>
                     <span class="from">{m.sender_agency.to_string()} " → " {m.channel_id.to_string()}</span>
                     <span class="body">{m.body.clone()}</span>
-                    {(more > 0).then(|| view! { <span class="more">{move || ui.tr("+{} more").replacen("{}", &more.to_string(), 1)}</span> })}
+                    {(more > 0).then(|| view! { <span class="more">{move || ui.trf("+{} more", &[&more])}</span> })}
                     <button class="primary" data-testid="flash-ack" on:click=move |_| ui.acknowledge(id)>{move || ui.tr("Acknowledge")}</button>
                     <button on:click=move |_| ui.side.set(SideTab::Messages)>{move || ui.tr("Open")}</button>
                 </div>

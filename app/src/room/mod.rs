@@ -83,6 +83,11 @@ impl Ui {
         t(self.lang.get(), english)
     }
 
+    /// A template of the table in the screen's language, filled with `values` (reactive).
+    pub fn trf(&self, english: &str, values: &[&dyn std::fmt::Display]) -> String {
+        crate::i18n::tf(self.lang.get(), english, values)
+    }
+
     pub fn read_only(&self) -> bool {
         self.mode.with_value(Mode::read_only)
     }

@@ -169,7 +169,7 @@ pub fn UnitCard() -> impl IntoView {
                                 let age = elapsed(ui.live.now_ms.get(), f.reported_at_ms);
                                 let speed = f.speed_mps.map(|v| format!(" · {:.0} km/h", v * 3.6)).unwrap_or_default();
                                 let heading = f.heading_deg.map(|h| format!(" · {h:.0}°")).unwrap_or_default();
-                                format!("{} · {:.5}, {:.5}{speed}{heading}", ui.tr("{} ago").replacen("{}", &age, 1), f.position.lat, f.position.lon)
+                                format!("{} · {:.5}, {:.5}{speed}{heading}", ui.trf("{} ago", &[&age]), f.position.lat, f.position.lon)
                             }
                             None => "—".to_string(),
                         }}

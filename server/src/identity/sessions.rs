@@ -37,29 +37,28 @@ impl Store {
     /// account disabled) is removed and gives `None`.
     pub async fn session(&self, token: &str, now_ms: i64) -> anyhow::Result<Option<Principal>> {
         let key = digest(token);
-        let row = sqlx::query("SELECT login, created_at_ms, last_seen_ms FROM sessions WHERE token_sha256 = $1")
-            .bind(&key)
-            .fetch_optional(&self.pool)
-            .await?;
+        // The session and its account in one read.
+        let row = sqlx::query(
+            "SELECT u.*, s.created_at_ms AS session_created_ms, s.last_seen_ms FROM sessions s \
+             JOIN users u ON u.login = s.login WHERE s.token_sha256 = $1",
+        )
+        .bind(&key)
+        .fetch_optional(&self.pool)
+        .await?;
         let Some(row) = row else { return Ok(None) };
-        let (login, created, seen): (String, i64, i64) =
-            (row.get("login"), row.get("created_at_ms"), row.get("last_seen_ms"));
-        let user = self.user(&login).await?;
+        let (created, seen): (i64, i64) = (row.get("session_created_ms"), row.get("last_seen_ms"));
         let live = now_ms - seen <= IDLE_MS && now_ms - created <= ABSOLUTE_MS;
-        match user.filter(|u| live && !u.disabled) {
-            Some(user) => {
-                sqlx::query("UPDATE sessions SET last_seen_ms = $2 WHERE token_sha256 = $1")
-                    .bind(&key)
-                    .bind(now_ms)
-                    .execute(&self.writer)
-                    .await?;
-                Ok(Some(user.principal()))
-            }
-            None => {
-                self.close_session(token).await?;
-                Ok(None)
-            }
+        let user = super::users::user_row(&row)?;
+        if !live || user.disabled {
+            self.close_session(token).await?;
+            return Ok(None);
         }
+        sqlx::query("UPDATE sessions SET last_seen_ms = $2 WHERE token_sha256 = $1")
+            .bind(&key)
+            .bind(now_ms)
+            .execute(&self.writer)
+            .await?;
+        Ok(Some(user.principal()))
     }
 
     pub async fn close_session(&self, token: &str) -> anyhow::Result<()> {

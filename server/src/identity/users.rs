@@ -45,7 +45,7 @@ fn check_name(name: &str) -> Result<(), String> {
     }
 }
 
-fn user_row(r: &sqlx::sqlite::SqliteRow) -> anyhow::Result<User> {
+pub(super) fn user_row(r: &sqlx::sqlite::SqliteRow) -> anyhow::Result<User> {
     Ok(User {
         login: r.get("login"),
         display_name: r.get("display_name"),
