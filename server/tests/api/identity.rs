@@ -137,5 +137,12 @@ async fn a_failed_sign_in_says_the_same_for_any_reason_and_repeated_failures_are
     assert_eq!(same_for_unknown, 429, "an unknown login is throttled the same way");
     app.clock.advance_ms(2_000);
     assert_eq!(attempt("pp.dispatcher", "correct horse battery").await.unwrap().status(), 200, "after the wait");
+    // A sign-in is a few bytes: a larger body is refused before it is read whole, and a body that
+    // is not a sign-in names why.
+    let huge = json!({"login": "pp.dispatcher", "password": "x".repeat(8 * 1024)});
+    assert_eq!(app.http.post(&url).json(&huge).send().await.unwrap().status(), 413);
+    let odd = app.http.post(&url).json(&json!({"login": "pp.dispatcher"})).send().await.unwrap();
+    assert_eq!(odd.status(), 400);
+    assert!(odd.text().await.unwrap().contains("password"), "the missing field is named");
     app.stop().await;
 }
