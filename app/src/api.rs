@@ -121,8 +121,9 @@ pub async fn post_message(who: &Caller, body: &PostMessage) -> Answer<Committed>
     call(Method::Post, "/messages".into(), Some(body), who).await
 }
 
-pub async fn acknowledge(who: &Caller, message: MessageId, agency: String) -> Answer<Committed> {
-    call(Method::Post, format!("/messages/{}/acks", message.0), Some(&Acknowledge { agency }), who).await
+/// Acknowledges for the signed-in user's agency (the server takes it from the session).
+pub async fn acknowledge(who: &Caller, message: MessageId) -> Answer<Committed> {
+    call(Method::Post, format!("/messages/{}/acks", message.0), Some(&Acknowledge { agency: None }), who).await
 }
 
 // ---- The log ----

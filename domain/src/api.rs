@@ -70,6 +70,12 @@ pub enum ErrorCode {
     SignInFailed,
     /// 429: too many failed sign-ins for this login or from this address.
     TooManyAttempts,
+    /// 403: the caller's roles do not open this endpoint (the message names the roles that do).
+    RoleRequired,
+    /// 403: the caller's API token lacks the scope this endpoint needs (named in the message).
+    ScopeRequired,
+    /// 403: the command needs a right the caller lacks here (the right is in `field`).
+    Forbidden,
 }
 
 impl ErrorCode {
@@ -105,6 +111,9 @@ impl ErrorCode {
             ErrorCode::Unauthenticated => "unauthenticated",
             ErrorCode::SignInFailed => "sign_in_failed",
             ErrorCode::TooManyAttempts => "too_many_attempts",
+            ErrorCode::RoleRequired => "role_required",
+            ErrorCode::ScopeRequired => "scope_required",
+            ErrorCode::Forbidden => "forbidden",
         }
     }
 }
@@ -153,10 +162,15 @@ pub struct RegisterAgency {
 #[serde(deny_unknown_fields)]
 pub struct RegisterUnit {
     pub callsign: String,
-    pub agency: String,
+    /// The owning agency; the caller's own when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency: Option<String>,
     pub kind: UnitKind,
     #[serde(default = "available")]
     pub status: UnitStatus,
+    /// Agencies that never receive this unit (intelligence, undercover, protection details).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hidden_from: Vec<String>,
 }
 
 fn available() -> UnitStatus {
@@ -209,7 +223,12 @@ pub struct CreateIncident {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub area: Option<Vec<[f64; 2]>>,
     pub address: String,
-    pub lead_agency: String,
+    /// The lead agency; the caller's own when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lead_agency: Option<String>,
+    /// Visible only to the lead agency and those it is shared with.
+    #[serde(default)]
+    pub restricted: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -260,7 +279,9 @@ pub struct CreateChannel {
 #[serde(deny_unknown_fields)]
 pub struct PostMessage {
     pub channel_id: String,
-    pub sender_agency: String,
+    /// Always the caller's agency: given, it must be that one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_agency: Option<String>,
     pub priority: MessagePriority,
     pub body: String,
     #[serde(default)]
@@ -270,6 +291,22 @@ pub struct PostMessage {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Acknowledge {
+    /// Always the caller's agency: given, it must be that one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency: Option<String>,
+}
+
+/// Restricting an incident to its lead and those it is shared with, or opening it to the room.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Restrict {
+    pub restricted: bool,
+}
+
+/// Sharing an incident with an agency, or hiding a unit from one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgencyRef {
     pub agency: String,
 }
 
@@ -468,6 +505,9 @@ mod tests {
             ErrorCode::Unauthenticated,
             ErrorCode::SignInFailed,
             ErrorCode::TooManyAttempts,
+            ErrorCode::RoleRequired,
+            ErrorCode::ScopeRequired,
+            ErrorCode::Forbidden,
         ];
         for code in all {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str(), "{code:?}");

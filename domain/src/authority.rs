@@ -47,9 +47,106 @@ impl Principal {
         self.roles.contains(&role)
     }
 
-    /// What the principal may see of the room.
+    pub fn has_any(&self, roles: &[Role]) -> bool {
+        roles.iter().any(|r| self.has(*r))
+    }
+
+    /// What the principal may see of the room: its agency's picture. An auditor (oversight: judges,
+    /// inspectors, parliamentary staff) checks what every service did, so it sees the whole room —
+    /// it has no operational right, so seeing is all it does.
     pub fn viewer(&self) -> Viewer {
-        Viewer::Agency(self.agency.clone())
+        if self.has(Role::Auditor) {
+            Viewer::Room
+        } else {
+            Viewer::Agency(self.agency.clone())
+        }
+    }
+
+    /// The role that gives `command` its right: the first of the principal's roles that would be
+    /// allowed it alone (recorded with the event, so the record says in which capacity it acted).
+    pub fn role_for(&self, state: &State, command: &Command) -> Option<Role> {
+        self.roles.iter().copied().find(|role| {
+            let alone = Principal { user: self.user.clone(), agency: self.agency.clone(), roles: [*role].into() };
+            authorize(state, &alone, command).is_ok()
+        })
+    }
+
+    /// How an event records who acted: `login@AGENCY/role`.
+    pub fn actor(&self, role: Role) -> String {
+        format!("{}@{}/{}", self.user, self.agency, role.name())
+    }
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Dispatcher => "dispatcher",
+            Role::Commander => "commander",
+            Role::Liaison => "liaison",
+            Role::Trainer => "trainer",
+            Role::Trainee => "trainee",
+            Role::Auditor => "auditor",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.name() == raw)
+    }
+}
+
+/// What an API token may be used for, on top of its owner's roles: an AVL gateway's token reports
+/// positions and nothing else, even if its owner could do more. A signed-in browser has every scope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Scope {
+    /// Read the room: state, summary, the log, the stream, the base map.
+    #[serde(rename = "room:read")]
+    RoomRead,
+    /// Report unit positions.
+    #[serde(rename = "positions:write")]
+    PositionsWrite,
+    /// Register units, change their status, dispatch them, hide them.
+    #[serde(rename = "units:write")]
+    UnitsWrite,
+    /// Open, edit, restrict and share incidents; notes.
+    #[serde(rename = "incidents:write")]
+    IncidentsWrite,
+    /// Post and acknowledge messages.
+    #[serde(rename = "messages:write")]
+    MessagesWrite,
+    /// Replay sessions, scenarios and exports.
+    #[serde(rename = "replay")]
+    Replay,
+    /// Accounts, tokens, agencies and channels.
+    #[serde(rename = "admin")]
+    Admin,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 7] = [
+        Scope::RoomRead,
+        Scope::PositionsWrite,
+        Scope::UnitsWrite,
+        Scope::IncidentsWrite,
+        Scope::MessagesWrite,
+        Scope::Replay,
+        Scope::Admin,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::RoomRead => "room:read",
+            Scope::PositionsWrite => "positions:write",
+            Scope::UnitsWrite => "units:write",
+            Scope::IncidentsWrite => "incidents:write",
+            Scope::MessagesWrite => "messages:write",
+            Scope::Replay => "replay",
+            Scope::Admin => "admin",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|s| s.name() == raw)
     }
 }
 

@@ -170,6 +170,20 @@ pub struct SessionInfo {
     pub clock: ReplayClock,
     pub pins: Vec<Pin>,
     pub created_at_ms: i64,
+    /// Whose picture the session shows: the agency of the trainer who started it (a trainer shows
+    /// trainees no more than it may see itself); `None` for the whole room (an auditor's, or a
+    /// session started before accounts existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<crate::AgencyCode>,
+}
+
+impl SessionInfo {
+    pub fn viewer(&self) -> crate::visibility::Viewer {
+        match &self.audience {
+            Some(agency) => crate::visibility::Viewer::Agency(agency.clone()),
+            None => crate::visibility::Viewer::Room,
+        }
+    }
 }
 
 /// An incident's window with margins: from `margin_ms` before its first event to `margin_ms`

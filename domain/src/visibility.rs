@@ -261,6 +261,46 @@ pub fn see_after(was: Before, after: &State, viewer: &Viewer, logged: &LoggedEve
     }
 }
 
+/// The events of a stretch of the log a viewer may read, as a record (the timeline, `/events`,
+/// a replay's events, an export): `state` is the room just before the first of `events` and is
+/// folded through them. An event the viewer sees whole is kept, one it sees in part is kept as that
+/// part, one it may not see is left out. One that changes its picture ([`Seen::Picture`]) is kept
+/// when everything it names is visible to the viewer after it (a unit of its own assigned to
+/// another agency's incident: the viewer's folded room then follows), and left out otherwise — a
+/// record entry cannot carry a picture, and such an event names what is withheld.
+pub fn record_for(state: &mut State, viewer: &Viewer, events: Vec<LoggedEvent>) -> Vec<LoggedEvent> {
+    if *viewer == Viewer::Room {
+        events.iter().for_each(|e| state.apply(e));
+        return events;
+    }
+    let mut kept = Vec::new();
+    for e in events {
+        let was = see_before(state, viewer, &e.event);
+        state.apply(&e);
+        match see_after(was, state, viewer, &e) {
+            Seen::All => kept.push(e),
+            Seen::Part(event) => kept.push(LoggedEvent { event, ..e }),
+            Seen::Picture if names_only_visible(state, viewer, &e.event) => kept.push(e),
+            Seen::Nothing | Seen::Picture => {}
+        }
+    }
+    kept
+}
+
+/// Whether every incident and unit `event` names is visible to `viewer` in `state`.
+fn names_only_visible(state: &State, viewer: &Viewer, event: &Event) -> bool {
+    let incident = |id: &crate::IncidentId| state.incidents.get(id).is_some_and(|i| viewer.sees_incident(i));
+    let unit = |id: &crate::UnitId| state.units.get(id).is_some_and(|u| viewer.sees_unit(u));
+    match event {
+        Event::UnitAssigned { incident_id, unit_id } | Event::UnitReleased { incident_id, unit_id } => {
+            incident(incident_id) && unit(unit_id)
+        }
+        Event::IncidentUpdated { incident_id, .. } => incident(incident_id),
+        // A share, a restriction or a hiding changes what the viewer holds beyond the event.
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -427,5 +467,73 @@ mod tests {
         let pp = view(&room, &Viewer::Agency(code("PP")));
         assert_eq!(pp.incidents[&IncidentId(1)].shared_with, [code("BSPP")].into());
         assert_eq!(pp.units[&UnitId(1)].hidden_from.len(), 2);
+    }
+
+    /// What an event names: the incidents and units a reader learns of from it.
+    fn named(event: &Event) -> (Vec<IncidentId>, Vec<UnitId>) {
+        match event {
+            Event::UnitRegistered { unit_id, .. }
+            | Event::UnitStatusChanged { unit_id, .. }
+            | Event::UnitHidden { unit_id, .. }
+            | Event::UnitRevealed { unit_id, .. } => (vec![], vec![*unit_id]),
+            Event::PositionsReported { fixes } => (vec![], fixes.iter().map(|f| f.unit_id).collect()),
+            Event::IncidentCreated { incident_id, .. }
+            | Event::IncidentUpdated { incident_id, .. }
+            | Event::IncidentStatusChanged { incident_id, .. }
+            | Event::NoteAdded { incident_id, .. }
+            | Event::IncidentRestricted { incident_id, .. }
+            | Event::IncidentShared { incident_id, .. }
+            | Event::IncidentUnshared { incident_id, .. } => (vec![*incident_id], vec![]),
+            Event::UnitAssigned { incident_id, unit_id } | Event::UnitReleased { incident_id, unit_id } => {
+                (vec![*incident_id], vec![*unit_id])
+            }
+            _ => (vec![], vec![]),
+        }
+    }
+
+    #[test]
+    fn a_viewers_record_names_only_what_it_sees_when_the_event_happens() {
+        let viewers: Vec<Viewer> = CODES.iter().map(|c| Viewer::Agency(code(c))).collect();
+        let (mut kept, mut left_out) = (0, 0);
+        for seed in 0..16u64 {
+            let mut d = Dice(seed);
+            let mut room = State::default();
+            let mut log = Vec::new();
+            let commands: Vec<Command> = CODES.iter().map(|c| agency(c)).collect();
+            for i in 0..300 {
+                let t = 1_795_000_000_000 + i * 1000;
+                let command = commands.get(i as usize).cloned().unwrap_or_else(|| random_command(&room, &mut d, t));
+                let Ok(events) = decide(&room, &command, "tester", t) else { continue };
+                for event in events {
+                    let logged = LoggedEvent { seq: log.len() as u64 + 1, at_ms: t, actor: "tester".into(), event };
+                    room.apply(&logged);
+                    log.push(logged);
+                }
+            }
+            for viewer in &viewers {
+                let record = record_for(&mut State::default(), viewer, log.clone());
+                kept += record.len();
+                left_out += log.len() - record.len();
+                // The room right after each kept event, to check what it names was visible then.
+                let mut at = State::default();
+                let mut next = 0;
+                for e in &record {
+                    while at.seq < e.seq {
+                        at.apply(&log[next]);
+                        next += 1;
+                    }
+                    let (incidents, units) = named(&e.event);
+                    for id in incidents {
+                        let i = &at.incidents[&id];
+                        assert!(viewer.sees_incident(i), "seed {seed}: {viewer:?} reads {:?} of {id}", e.event);
+                    }
+                    for id in units {
+                        let u = &at.units[&id];
+                        assert!(viewer.sees_unit(u), "seed {seed}: {viewer:?} reads {:?} of unit {id}", e.event);
+                    }
+                }
+            }
+        }
+        assert!(kept > 0 && left_out > 0, "the runs kept {kept} events and left out {left_out}");
     }
 }

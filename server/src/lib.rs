@@ -80,6 +80,8 @@ pub struct Shared {
     pub origins: http::guard::Origins,
     /// Failed sign-ins, per login and per address, to slow guessing down.
     pub sign_ins: Arc<identity::throttle::Throttle>,
+    /// The credentials of open streams, so a stream closes when its session or token ends.
+    pub access: Arc<identity::watch::Watch>,
     /// Turns true when the server stops; long-lived tasks watch it.
     pub shutdown: watch::Receiver<bool>,
     pub leptos_options: LeptosOptions,
@@ -117,7 +119,7 @@ pub fn app(state: AppState) -> Router {
     let room = room_source(&state);
     let replay = replay_source(&state);
     Router::new()
-        .merge(api::router(&state))
+        .merge(api::routes(&state).into_router())
         .route("/api/v1/{*rest}", axum::routing::any(api_not_found))
         .leptos_routes_with_context(
             &state,
@@ -132,6 +134,7 @@ pub fn app(state: AppState) -> Router {
             },
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), http::access::authenticate))
         .layer(axum::middleware::from_fn_with_state(state.clone(), http::guard::guard))
         .with_state(state)
 }
@@ -234,6 +237,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         intake_by_address: listener::Slots::new(usize::MAX, (config.intake_bytes / 4).max(api::POSITIONS_BODY_LIMIT)),
         origins: http::guard::Origins::new(&config, addr),
         sign_ins: Arc::default(),
+        access: Arc::default(),
         config: config.clone(),
         clock,
         store,
@@ -246,6 +250,8 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         shutdown: shutdown.clone(),
         leptos_options,
     }));
+    let now_ms = { let clock = state.clock.clone(); Arc::new(move || clock.now_ms()) };
+    tokio::spawn(identity::watch::run(state.access.clone(), state.store.clone(), now_ms, shutdown.clone()));
     let http = tokio::spawn(listener::serve(listener, app(state.clone()), config, shutdown));
     tracing::info!(%addr, "Vigie is listening");
     warn_if_streams_outgrow(&state.config);

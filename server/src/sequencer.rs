@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
+use vigie_domain::authority::{authorize, Denied, Principal};
 use vigie_domain::{decide, Command, LoggedEvent, Refusal, Seq, State};
 
 use crate::clock::Clock;
@@ -36,10 +37,45 @@ const MAX_BATCH_WEIGHT: u64 = 50_000;
 /// How long the writer waits before trying again to read a log it could not read.
 const RETRY_RECOVERY: Duration = Duration::from_millis(500);
 
+/// Who gives a command.
+#[derive(Clone, Debug)]
+pub enum Author {
+    /// A signed-in user or an integration's token: authorised by the domain's table
+    /// ([`vigie_domain::authority::authorize`]) against the room as it is when the command is decided.
+    Principal(Principal),
+    /// One of the room's own services (the demo's simulated services), named in the record; no
+    /// client can act as one.
+    Service(String),
+}
+
+impl Author {
+    pub fn service(name: impl Into<String>) -> Self {
+        Author::Service(name.into())
+    }
+
+    /// Whether it may give `command` in `state`, and if so the actor its events record.
+    fn actor_for(&self, state: &State, command: &Command) -> Result<String, Denied> {
+        match self {
+            Author::Service(name) => Ok(name.clone()),
+            Author::Principal(p) => {
+                authorize(state, p, command)?;
+                let role = match p.roles.len() {
+                    1 => p.roles.first().copied(),
+                    _ => p.role_for(state, command),
+                };
+                Ok(role.map_or_else(|| p.user.clone(), |r| p.actor(r)))
+            }
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
     #[error(transparent)]
     Refused(#[from] Refusal),
+    /// The author may not give this command: nothing was done.
+    #[error(transparent)]
+    Denied(#[from] Denied),
     /// The command was not committed (store failure or shutdown); retrying later is safe.
     #[error("{0}")]
     Unavailable(&'static str),
@@ -60,7 +96,7 @@ pub enum Health {
 }
 
 struct Submission {
-    actor: String,
+    author: Author,
     command: Command,
     reply: oneshot::Sender<Result<Vec<LoggedEvent>, CommandError>>,
     /// This command's share of [`QUEUE_WEIGHT`], given back once it is answered.
@@ -118,7 +154,7 @@ impl Sequencer {
     }
 
     /// Decides and commits `command`; returns its events once they are durable and published.
-    pub async fn submit(&self, actor: &str, command: Command) -> Result<Vec<LoggedEvent>, CommandError> {
+    pub async fn submit(&self, author: Author, command: Command) -> Result<Vec<LoggedEvent>, CommandError> {
         let weight = command.weight().min(QUEUE_WEIGHT) as u32;
         let room = tokio::time::timeout(ADMISSION_WAIT, self.room.clone().acquire_many_owned(weight)).await;
         let room = match room {
@@ -127,7 +163,7 @@ impl Sequencer {
             Ok(Ok(permit)) => permit,
         };
         let (reply, answer) = oneshot::channel();
-        let submission = Submission { actor: actor.to_owned(), command, reply, _room: room };
+        let submission = Submission { author, command, reply, _room: room };
         self.tx.send(submission).map_err(|_| CommandError::Unavailable("the server is shutting down"))?;
         answer.await.map_err(|_| CommandError::Unavailable("the server is shutting down"))?
     }
@@ -201,17 +237,24 @@ impl SequencerTask {
         let mut logged = Vec::new();
         let mut outcomes = Vec::with_capacity(batch.len());
         for s in &batch {
-            match decide(&self.state, &s.command, &s.actor, at_ms) {
+            let actor = match s.author.actor_for(&self.state, &s.command) {
+                Ok(actor) => actor,
+                Err(denied) => {
+                    outcomes.push(Err(CommandError::Denied(denied)));
+                    continue;
+                }
+            };
+            match decide(&self.state, &s.command, &actor, at_ms) {
                 Ok(events) => {
                     let start = logged.len();
                     for event in events {
-                        let e = LoggedEvent { seq: self.state.seq + 1, at_ms, actor: s.actor.clone(), event };
+                        let e = LoggedEvent { seq: self.state.seq + 1, at_ms, actor: actor.clone(), event };
                         self.state.apply(&e);
                         logged.push(e);
                     }
                     outcomes.push(Ok(start..logged.len()));
                 }
-                Err(refusal) => outcomes.push(Err(refusal)),
+                Err(refusal) => outcomes.push(Err(CommandError::Refused(refusal))),
             }
         }
         if !logged.is_empty() {
@@ -233,7 +276,7 @@ impl SequencerTask {
             }
         }
         for (s, outcome) in batch.into_iter().zip(outcomes) {
-            let answer = outcome.map(|range| logged[range].to_vec()).map_err(CommandError::from);
+            let answer = outcome.map(|range| logged[range].to_vec());
             let _ = s.reply.send(answer); // the submitter may have gone; the event stands
         }
         self.maybe_snapshot();

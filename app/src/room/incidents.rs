@@ -227,12 +227,10 @@ pub fn PlaceIncident() -> impl IntoView {
     let kind = RwSignal::new(IncidentKind::ALL[0]);
     let priority = RwSignal::new(Priority::P2);
     let address = RwSignal::new(String::new());
-    let lead = RwSignal::new(String::new());
+    let restricted = RwSignal::new(false);
     let submit = move |e: leptos::ev::SubmitEvent| {
         e.prevent_default();
         let Some((lon, lat)) = ui.placing.get_untracked() else { return };
-        let lead_agency =
-            Some(lead.get_untracked()).filter(|l| !l.is_empty()).unwrap_or_else(|| ui.operator.get_untracked().agency);
         let address = Some(address.get_untracked())
             .filter(|a| !a.trim().is_empty())
             .unwrap_or_else(|| format!("{lat:.5}, {lon:.5}"));
@@ -242,7 +240,9 @@ pub fn PlaceIncident() -> impl IntoView {
             location: LonLat { lon, lat },
             area: None,
             address,
-            lead_agency,
+            // The signed-in user's agency leads what it opens.
+            lead_agency: None,
+            restricted: restricted.get_untracked(),
         };
         ui.command(ui.tr("New incident"), move |who| async move { api::create_incident(&who, &body).await });
         ui.placing.set(None);
@@ -272,11 +272,10 @@ pub fn PlaceIncident() -> impl IntoView {
                 <label>{move || ui.tr("Address")}
                     <input data-testid="new-address" maxlength="200" prop:value=move || address.get() on:input=move |e| address.set(event_target_value(&e))/>
                 </label>
-                <label>{move || ui.tr("Lead agency")}
-                    <select data-testid="new-lead" on:change=move |e| lead.set(event_target_value(&e))>
-                        <option value="">{move || format!("{} ({})", ui.tr("mine"), ui.operator.get().agency)}</option>
-                        {move || ui.agency_codes().into_iter().map(|c| view! { <option value=c.clone()>{c.clone()}</option> }).collect_view()}
-                    </select>
+                <label class="check">
+                    <input type="checkbox" data-testid="new-restricted" prop:checked=move || restricted.get()
+                        on:change=move |e| restricted.set(event_target_checked(&e))/>
+                    {move || ui.trf("Restricted: only {} and the agencies it shares with see it", &[&ui.operator.get().agency])}
                 </label>
                 <div class="actions">
                     <button type="submit" class="primary" data-testid="create-incident">{move || ui.tr("Create")}</button>

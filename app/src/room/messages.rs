@@ -142,7 +142,7 @@ pub fn MessagePanel() -> impl IntoView {
         let p = priority.get_untracked();
         let message = PostMessage {
             channel_id: channel.get_untracked().to_string(),
-            sender_agency: ui.operator.get_untracked().agency,
+            sender_agency: None,
             priority: p,
             body: text,
             ack_required: ack_required.get_untracked() || p == MessagePriority::Flash,

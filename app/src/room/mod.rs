@@ -129,9 +129,8 @@ impl Ui {
 
     /// Acknowledges message `id` for this operator's agency.
     pub fn acknowledge(&self, id: vigie_domain::MessageId) {
-        let agency = self.operator.get_untracked().agency;
         self.command(format!("{} {id}", self.tr("Acknowledged")), move |who| async move {
-            crate::api::acknowledge(&who, id, agency).await
+            crate::api::acknowledge(&who, id).await
         });
     }
 

@@ -3,24 +3,26 @@
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
+use vigie_domain::authority::Scope;
 use serde_json::{json, Value};
 use std::sync::OnceLock;
 use tower_http::compression::CompressionLayer;
 use vigie_domain::api::ErrorCode;
 
 use crate::basemap::{builtin, Layer, Role};
+use crate::http::access::{roles, Routes, Rule};
 use crate::http::error::ApiError;
 use crate::http::extract::ApiPath;
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/basemap", get(list))
-        .route("/api/v1/basemap/{name}", get(layer))
+pub fn routes() -> Routes {
+    let read = Rule::Roles(roles::ANYONE, Scope::RoomRead);
+    Routes::default()
+        .get("/api/v1/basemap", read, list)
+        .get("/api/v1/basemap/{name}", read, layer)
         // Layers are large and compress about 5:1.
-        .layer(CompressionLayer::new())
+        .wrap(|r| r.layer(CompressionLayer::new()))
 }
 
 fn builtin_layers() -> &'static [Layer] {

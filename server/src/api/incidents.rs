@@ -2,26 +2,36 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, patch, post};
-use axum::{Json, Router};
+use axum::Json;
+use vigie_domain::authority::Scope;
 use serde_json::Value;
-use vigie_domain::api::{AddNote, AssignUnit, ChangeIncidentStatus, CreateIncident, LonLat, UpdateIncident};
+use vigie_domain::api::{
+    AddNote, AgencyRef, AssignUnit, ChangeIncidentStatus, CreateIncident, LonLat, Restrict, UpdateIncident,
+};
 use vigie_domain::event::IncidentChanges;
 use vigie_domain::{Area, Command, Event, IncidentId, Point, UnitId};
 
-use super::{agency_code as agency, created, submit, Committed};
+use super::{agency_code as agency, created, or_own, submit, Committed};
 use crate::http::error::ApiError;
-use crate::http::extract::{Actor, ApiJson, ApiPath};
+use crate::http::access::{roles, Auth, Routes, Rule};
+use crate::http::extract::{ApiJson, ApiPath};
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/incidents", post(create))
-        .route("/api/v1/incidents/{incident_id}", patch(update))
-        .route("/api/v1/incidents/{incident_id}/status", post(change_status))
-        .route("/api/v1/incidents/{incident_id}/assignments", post(assign))
-        .route("/api/v1/incidents/{incident_id}/assignments/{unit_id}", delete(release))
-        .route("/api/v1/incidents/{incident_id}/notes", post(add_note))
+pub fn routes() -> Routes {
+    let lead = Rule::Roles(roles::DISPATCH, Scope::IncidentsWrite);
+    let work = Rule::Roles(roles::WORK_INCIDENTS, Scope::IncidentsWrite);
+    let dispatch = Rule::Roles(roles::DISPATCH, Scope::UnitsWrite);
+    let share = Rule::Roles(roles::SHARE, Scope::IncidentsWrite);
+    Routes::default()
+        .post("/api/v1/incidents", lead, create)
+        .patch("/api/v1/incidents/{incident_id}", lead, update)
+        .post("/api/v1/incidents/{incident_id}/status", work, change_status)
+        .post("/api/v1/incidents/{incident_id}/restriction", work, restrict)
+        .post("/api/v1/incidents/{incident_id}/shares", share, share_with)
+        .delete("/api/v1/incidents/{incident_id}/shares/{agency}", share, unshare)
+        .post("/api/v1/incidents/{incident_id}/assignments", dispatch, assign)
+        .delete("/api/v1/incidents/{incident_id}/assignments/{unit_id}", dispatch, release)
+        .post("/api/v1/incidents/{incident_id}/notes", work, add_note)
 }
 
 fn point(l: &LonLat, field: &str) -> Result<Point, ApiError> {
@@ -34,7 +44,7 @@ fn parse_area(ring: &[[f64; 2]]) -> Result<Area, ApiError> {
 
 async fn create(
     State(state): State<AppState>,
-    Actor(actor): Actor,
+    Auth(caller): Auth,
     ApiJson(body): ApiJson<CreateIncident>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let command = Command::CreateIncident {
@@ -43,10 +53,10 @@ async fn create(
         location: point(&body.location, "location")?,
         area: body.area.as_deref().map(parse_area).transpose()?,
         address: body.address,
-        lead_agency: agency(&body.lead_agency, "lead_agency")?,
-        restricted: false,
+        lead_agency: or_own(body.lead_agency.as_deref(), &caller, "lead_agency")?,
+        restricted: body.restricted,
     };
-    let committed = submit(&state, &actor, command).await?;
+    let committed = submit(&state, &caller, command).await?;
     created(committed, "creating an incident", "incident_id", |e| match e {
         Event::IncidentCreated { incident_id, .. } => Some(u64::from(incident_id.0)),
         _ => None,
@@ -55,7 +65,7 @@ async fn create(
 
 async fn update(
     State(state): State<AppState>,
-    Actor(actor): Actor,
+    Auth(caller): Auth,
     ApiPath(incident_id): ApiPath<u32>,
     ApiJson(body): ApiJson<UpdateIncident>,
 ) -> Result<Json<Committed>, ApiError> {
@@ -72,44 +82,73 @@ async fn update(
         lead_agency: body.lead_agency.map(|c| agency(&c, "lead_agency")).transpose()?,
     };
     let command = Command::UpdateIncident { incident_id: IncidentId(incident_id), changes };
-    Ok(Json(submit(&state, &actor, command).await?))
+    Ok(Json(submit(&state, &caller, command).await?))
 }
 
 async fn change_status(
     State(state): State<AppState>,
-    Actor(actor): Actor,
+    Auth(caller): Auth,
     ApiPath(incident_id): ApiPath<u32>,
     ApiJson(body): ApiJson<ChangeIncidentStatus>,
 ) -> Result<Json<Committed>, ApiError> {
     let command = Command::ChangeIncidentStatus { incident_id: IncidentId(incident_id), status: body.status };
-    Ok(Json(submit(&state, &actor, command).await?))
+    Ok(Json(submit(&state, &caller, command).await?))
 }
 
 async fn assign(
     State(state): State<AppState>,
-    Actor(actor): Actor,
+    Auth(caller): Auth,
     ApiPath(incident_id): ApiPath<u32>,
     ApiJson(body): ApiJson<AssignUnit>,
 ) -> Result<Json<Committed>, ApiError> {
     let command = Command::AssignUnit { incident_id: IncidentId(incident_id), unit_id: UnitId(body.unit_id) };
-    Ok(Json(submit(&state, &actor, command).await?))
+    Ok(Json(submit(&state, &caller, command).await?))
 }
 
 async fn release(
     State(state): State<AppState>,
-    Actor(actor): Actor,
+    Auth(caller): Auth,
     ApiPath((incident_id, unit_id)): ApiPath<(u32, u32)>,
 ) -> Result<Json<Committed>, ApiError> {
     let command = Command::ReleaseUnit { incident_id: IncidentId(incident_id), unit_id: UnitId(unit_id) };
-    Ok(Json(submit(&state, &actor, command).await?))
+    Ok(Json(submit(&state, &caller, command).await?))
 }
 
 async fn add_note(
     State(state): State<AppState>,
-    Actor(actor): Actor,
+    Auth(caller): Auth,
     ApiPath(incident_id): ApiPath<u32>,
     ApiJson(body): ApiJson<AddNote>,
 ) -> Result<(StatusCode, Json<Committed>), ApiError> {
     let command = Command::AddNote { incident_id: IncidentId(incident_id), text: body.text };
-    Ok((StatusCode::CREATED, Json(submit(&state, &actor, command).await?)))
+    Ok((StatusCode::CREATED, Json(submit(&state, &caller, command).await?)))
+}
+
+async fn restrict(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiPath(incident_id): ApiPath<u32>,
+    ApiJson(body): ApiJson<Restrict>,
+) -> Result<Json<Committed>, ApiError> {
+    let command = Command::RestrictIncident { incident_id: IncidentId(incident_id), restricted: body.restricted };
+    Ok(Json(submit(&state, &caller, command).await?))
+}
+
+async fn share_with(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiPath(incident_id): ApiPath<u32>,
+    ApiJson(body): ApiJson<AgencyRef>,
+) -> Result<(StatusCode, Json<Committed>), ApiError> {
+    let command = Command::ShareIncident { incident_id: IncidentId(incident_id), agency: agency(&body.agency, "agency")? };
+    Ok((StatusCode::CREATED, Json(submit(&state, &caller, command).await?)))
+}
+
+async fn unshare(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiPath((incident_id, code)): ApiPath<(u32, String)>,
+) -> Result<Json<Committed>, ApiError> {
+    let command = Command::UnshareIncident { incident_id: IncidentId(incident_id), agency: agency(&code, "agency")? };
+    Ok(Json(submit(&state, &caller, command).await?))
 }

@@ -1,15 +1,20 @@
 //! Reading the room: the current state, a summary, server stats, and the log by seq or time range.
 
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
+use vigie_domain::authority::Scope;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use vigie_domain::api::EventsPage;
 use vigie_domain::time::{check_ms, EARLIEST_MS, LATEST_MS};
 use vigie_domain::wire::ServerMessage;
+use vigie_domain::visibility::{record_for, view, Viewer};
 use vigie_domain::{Seq, Summary};
 
+use crate::replay::seek::state_after_seq;
+use crate::store::replay::Log;
+
+use crate::http::access::{roles, Auth, Routes, Rule};
 use crate::http::error::ApiError;
 use crate::http::extract::ApiQuery;
 use crate::AppState;
@@ -17,22 +22,31 @@ use crate::AppState;
 /// Most events one page of `/api/v1/events` returns.
 pub const MAX_PAGE: i64 = 5_000;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/state", get(current_state))
-        .route("/api/v1/summary", get(summary))
-        .route("/api/v1/stats", get(stats))
-        .route("/api/v1/events", get(events))
+pub fn routes() -> Routes {
+    let read = Rule::Roles(roles::READ_ROOM, Scope::RoomRead);
+    Routes::default()
+        .get("/api/v1/state", read, current_state)
+        .get("/api/v1/summary", read, summary)
+        .get("/api/v1/stats", read, stats)
+        .get("/api/v1/events", read, events)
 }
 
-async fn current_state(State(state): State<AppState>) -> Json<ServerMessage> {
-    let room = state.hub.read(|s| s.clone());
+/// The caller's picture of the room ([`view`]).
+async fn current_state(State(state): State<AppState>, Auth(caller): Auth) -> Json<ServerMessage> {
+    let viewer = caller.principal.viewer();
+    let room = state.hub.read(|s| view(s, &viewer));
     Json(ServerMessage::Snapshot { seq: room.seq, state: Box::new(room) })
 }
 
-async fn summary(State(state): State<AppState>) -> Json<Value> {
+/// The summary of the caller's picture: figures count only what it may see.
+async fn summary(State(state): State<AppState>, Auth(caller): Auth) -> Json<Value> {
     let now_ms = state.clock.now_ms();
-    let (seq, summary) = state.hub.read(|s| (s.seq, Summary::of(s, now_ms, state.config.stale_after_ms())));
+    let viewer = caller.principal.viewer();
+    let stale = state.config.stale_after_ms();
+    let (seq, summary) = state.hub.read(|s| match &viewer {
+        Viewer::Room => (s.seq, Summary::of(s, now_ms, stale)),
+        viewer => (s.seq, Summary::of(&view(s, viewer), now_ms, stale)),
+    });
     Json(json!({ "seq": seq, "at_ms": now_ms, "summary": summary }))
 }
 
@@ -60,8 +74,11 @@ struct EventsQuery {
     without_positions: bool,
 }
 
+/// A page of the log as the caller may read it ([`record_for`]): an agency's page leaves out what
+/// it may not see (so a page may hold fewer events than `limit`; `next_after_seq` goes on).
 async fn events(
     State(state): State<AppState>,
+    Auth(caller): Auth,
     ApiQuery(q): ApiQuery<EventsQuery>,
 ) -> Result<Json<EventsPage>, ApiError> {
     let limit = q.limit.unwrap_or(1_000);
@@ -85,5 +102,15 @@ async fn events(
     }
     .map_err(|e| ApiError::internal("reading the log", e))?;
     let next_after_seq = page.more.then(|| page.events.last().map(|e| e.seq)).flatten();
-    Ok(Json(EventsPage { events: page.events, next_after_seq, head_seq: Some(head_seq) }))
+    let viewer = caller.principal.viewer();
+    let events = match (page.events.first(), &viewer) {
+        (Some(first), Viewer::Agency(_)) => {
+            let mut room = state_after_seq(&state.store, Log::Live, first.seq - 1)
+                .await
+                .map_err(|e| ApiError::internal("reading the log", e))?;
+            record_for(&mut room, &viewer, page.events)
+        }
+        _ => page.events,
+    };
+    Ok(Json(EventsPage { events, next_after_seq, head_seq: Some(head_seq) }))
 }

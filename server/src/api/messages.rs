@@ -2,28 +2,30 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
+use vigie_domain::authority::Scope;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use vigie_domain::api::{Acknowledge, CreateChannel, PostMessage};
 use vigie_domain::{Channel, ChannelId, Command, Event, MessageId};
 
-use super::{agency_code as agency, created, submit, Committed};
+use super::{agency_code as agency, created, or_own, submit, Committed};
 use crate::http::error::ApiError;
-use crate::http::extract::{Actor, ApiJson, ApiPath};
+use crate::http::access::{roles, Auth, Routes, Rule};
+use crate::http::extract::{ApiJson, ApiPath};
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/channels", post(create_channel))
-        .route("/api/v1/messages", post(post_message))
-        .route("/api/v1/messages/{message_id}/acks", post(acknowledge))
+pub fn routes() -> Routes {
+    let message = Rule::Roles(roles::MESSAGE, Scope::MessagesWrite);
+    Routes::default()
+        .post("/api/v1/channels", Rule::Roles(roles::ADMIN, Scope::Admin), create_channel)
+        .post("/api/v1/messages", message, post_message)
+        .post("/api/v1/messages/{message_id}/acks", message, acknowledge)
 }
 
 async fn create_channel(
     State(state): State<AppState>,
-    Actor(actor): Actor,
+    Auth(caller): Auth,
     ApiJson(body): ApiJson<CreateChannel>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let channel_id = ChannelId::inter_agency(&body.slug)?;
@@ -34,7 +36,7 @@ async fn create_channel(
         .map(|(i, m)| agency(m, &format!("members[{i}]")))
         .collect::<Result<BTreeSet<_>, _>>()?;
     let channel = Channel { channel_id: channel_id.clone(), name: body.name, members: Some(members) };
-    let committed = submit(&state, &actor, Command::CreateChannel { channel }).await?;
+    let committed = submit(&state, &caller, Command::CreateChannel { channel }).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "channel_id": channel_id, "seq": committed.seq, "events": committed.events })),
@@ -43,17 +45,17 @@ async fn create_channel(
 
 async fn post_message(
     State(state): State<AppState>,
-    Actor(actor): Actor,
+    Auth(caller): Auth,
     ApiJson(body): ApiJson<PostMessage>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let command = Command::PostMessage {
         channel_id: ChannelId::parse(&body.channel_id).map_err(|r| r.within("channel_id"))?,
-        sender_agency: agency(&body.sender_agency, "sender_agency")?,
+        sender_agency: or_own(body.sender_agency.as_deref(), &caller, "sender_agency")?,
         priority: body.priority,
         body: body.body,
         ack_required: body.ack_required,
     };
-    let committed = submit(&state, &actor, command).await?;
+    let committed = submit(&state, &caller, command).await?;
     created(committed, "posting a message", "message_id", |e| match e {
         Event::MessagePosted { message_id, .. } => Some(message_id.0),
         _ => None,
@@ -62,11 +64,11 @@ async fn post_message(
 
 async fn acknowledge(
     State(state): State<AppState>,
-    Actor(actor): Actor,
+    Auth(caller): Auth,
     ApiPath(message_id): ApiPath<u64>,
     ApiJson(body): ApiJson<Acknowledge>,
 ) -> Result<(StatusCode, Json<Committed>), ApiError> {
-    let command =
-        Command::AcknowledgeMessage { message_id: MessageId(message_id), agency: agency(&body.agency, "agency")? };
-    Ok((StatusCode::CREATED, Json(submit(&state, &actor, command).await?)))
+    let agency = or_own(body.agency.as_deref(), &caller, "agency")?;
+    let command = Command::AcknowledgeMessage { message_id: MessageId(message_id), agency };
+    Ok((StatusCode::CREATED, Json(submit(&state, &caller, command).await?)))
 }

@@ -15,14 +15,15 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
 use vigie_domain::api::ErrorCode;
 use vigie_domain::{Command, Event};
 
+use crate::http::access::{Routes, Rule};
 use crate::http::error::ApiError;
-use crate::sequencer::Health;
+use crate::identity::caller::Caller;
+use crate::sequencer::{Author, Health};
 use crate::AppState;
 
 /// Bodies of ordinary commands: an incident with a full area polygon fits with room to spare.
@@ -32,24 +33,26 @@ pub const POSITIONS_BODY_LIMIT: usize = 4 * 1024 * 1024;
 
 pub const OPENAPI: &str = include_str!("openapi.json");
 
-pub fn router(state: &AppState) -> Router<AppState> {
-    let commands = Router::new()
-        .merge(agencies::router())
-        .merge(basemap::router())
-        .merge(incidents::router())
-        .merge(messages::router())
-        .merge(log::router())
-        .layer(DefaultBodyLimit::max(COMMAND_BODY_LIMIT))
+/// Every route of the API with its rule ([`Routes`]): the router is built from it, and the
+/// route-table test walks it.
+pub fn routes(state: &AppState) -> Routes {
+    let commands = Routes::default()
+        .merge(agencies::routes())
+        .merge(basemap::routes())
+        .merge(incidents::routes())
+        .merge(messages::routes())
+        .merge(log::routes())
+        .wrap(|r| r.layer(DefaultBodyLimit::max(COMMAND_BODY_LIMIT)))
         // Registered after the general limit so their own limits apply.
-        .merge(units::router())
-        .layer(axum::middleware::from_fn_with_state(state.clone(), intake));
-    Router::new()
-        .route("/healthz", get(health))
-        .route("/api/v1/openapi.json", get(openapi))
+        .merge(units::routes())
+        .wrap(|r| r.layer(axum::middleware::from_fn_with_state(state.clone(), intake)));
+    Routes::default()
+        .get("/healthz", Rule::Public, health)
+        .get("/api/v1/openapi.json", Rule::Public, openapi)
         .merge(commands)
-        .merge(replay::router())
-        .merge(session::router())
-        .merge(stream::router())
+        .merge(replay::routes())
+        .merge(session::routes())
+        .merge(stream::routes())
 }
 
 /// How long a command's body waits for room in the intake before it is refused with 503.
@@ -61,7 +64,11 @@ const INTAKE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 /// may have, when undeclared) before it is read; past the bound it waits up to [`INTAKE_WAIT`],
 /// then gets 503 with `Retry-After`. Reads pass freely.
 async fn intake(State(app): State<AppState>, request: Request, next: Next) -> Response {
-    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    // Reads pass; so does a request without a credential, which the gate refuses before its body
+    // is read (an anonymous client holds none of the intake).
+    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        || request.extensions().get::<Caller>().is_none()
+    {
         return next.run(request).await;
     }
     let declared = request
@@ -140,9 +147,20 @@ pub fn created(
     Ok((StatusCode::CREATED, Json(Value::Object(body))))
 }
 
-/// Submits a command as `actor` and waits until it is committed.
-pub async fn submit(state: &AppState, actor: &str, command: Command) -> Result<Committed, ApiError> {
-    let events = state.sequencer.submit(actor, command).await?;
+/// The agency named in `field`, or the caller's own when none is given. Naming another one is not
+/// refused here: the domain's table decides (a dispatcher may not act for another agency; an admin
+/// registers units for any).
+pub fn or_own(given: Option<&str>, caller: &Caller, field: &str) -> Result<vigie_domain::AgencyCode, ApiError> {
+    match given {
+        Some(code) => agency_code(code, field),
+        None => Ok(caller.principal.agency.clone()),
+    }
+}
+
+/// Submits a command as the caller and waits until it is committed (the domain's table authorises
+/// it against the room when it is decided).
+pub async fn submit(state: &AppState, caller: &Caller, command: Command) -> Result<Committed, ApiError> {
+    let events = state.sequencer.submit(Author::Principal(caller.principal.clone()), command).await?;
     let seq = events.last().map_or(0, |e| e.seq);
     Ok(Committed { seq, events })
 }

@@ -8,8 +8,8 @@ use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
+use vigie_domain::authority::{Role, Scope};
 use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::Value;
@@ -21,11 +21,14 @@ use vigie_domain::api::{
     StartReplay,
 };
 use vigie_domain::replay::{incident_window, Control, Source};
+use vigie_domain::visibility::{record_for, view, Viewer};
 use vigie_domain::wire::ServerMessage;
 use vigie_domain::{IncidentId, Refusal};
 
 use crate::http::error::ApiError;
-use crate::http::extract::{Actor, ApiJson, ApiPath, ApiQuery};
+use crate::http::access::{roles, Auth, Routes, Rule};
+use crate::stream::Stops;
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::jobs::{Job, Refused};
 use crate::replay::{file, seek, ReplayError, Session};
 use crate::store::replay::Log;
@@ -40,38 +43,53 @@ pub const MAX_IMPORT_BYTES: u64 = 1024 * 1024 * 1024;
 const DEFAULT_MARGIN_S: u32 = 600;
 const MAX_MARGIN_S: u32 = 24 * 3600;
 
-pub fn router() -> Router<AppState> {
-    let import =
-        Router::new().route("/api/v1/scenarios", post(import).get(scenarios)).layer(DefaultBodyLimit::disable());
-    Router::new()
-        .route("/api/v1/replays", post(start).get(list))
-        .route("/api/v1/replays/{id}", get(info).delete(remove))
-        .route("/api/v1/replays/{id}/control", post(control))
-        .route("/api/v1/replays/{id}/pins", post(pin))
-        .route("/api/v1/replays/{id}/events", get(session_events))
-        .route("/api/v1/replays/{id}/stream", get(follow))
-        .route("/api/v1/history/state", get(state_at))
-        .route("/api/v1/exports", post(export))
-        .route("/api/v1/jobs/{id}", get(job))
-        .route("/api/v1/jobs/{id}/file", get(job_file))
-        .route("/api/v1/scenarios/{id}", axum::routing::delete(remove_scenario))
-        .layer(DefaultBodyLimit::max(super::COMMAND_BODY_LIMIT))
-        .merge(import)
+pub fn routes() -> Routes {
+    let train = Rule::Roles(roles::TRAIN, Scope::Replay);
+    let follow_ = Rule::Roles(roles::FOLLOW_REPLAYS, Scope::Replay);
+    let history = Rule::Roles(&[Role::Trainer, Role::Auditor], Scope::Replay);
+    let import_ = Routes::default()
+        .post("/api/v1/scenarios", train, import)
+        .get("/api/v1/scenarios", train, scenarios)
+        .wrap(|r| r.layer(DefaultBodyLimit::disable()));
+    Routes::default()
+        .post("/api/v1/replays", train, start)
+        .get("/api/v1/replays", follow_, list)
+        .get("/api/v1/replays/{id}", follow_, info)
+        .delete("/api/v1/replays/{id}", train, remove)
+        .post("/api/v1/replays/{id}/control", train, control)
+        .post("/api/v1/replays/{id}/pins", train, pin)
+        .get("/api/v1/replays/{id}/events", follow_, session_events)
+        .get("/api/v1/replays/{id}/stream", follow_, follow)
+        .get("/api/v1/history/state", history, state_at)
+        .post("/api/v1/exports", train, export)
+        .get("/api/v1/jobs/{id}", train, job)
+        .get("/api/v1/jobs/{id}/file", train, job_file)
+        .delete("/api/v1/scenarios/{id}", train, remove_scenario)
+        .wrap(|r| r.layer(DefaultBodyLimit::max(super::COMMAND_BODY_LIMIT)))
+        .merge(import_)
 }
 
 /// `GET /api/v1/replays/{id}/stream`: the session's room as a WebSocket stream, served by the
 /// same engine as the live one, plus `replay` messages (clock, pins) and `progress` during a far
 /// seek. Only `ping` is taken from the client: a replay cannot be commanded.
-async fn follow(State(state): State<AppState>, ApiPath(id): ApiPath<String>, request: Request) -> Response {
+async fn follow(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiPath(id): ApiPath<String>,
+    request: Request,
+) -> Response {
     let Some(session) = state.replays.get(&id) else {
         return ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, format!("no replay session {id}"))
             .into_response();
     };
+    let held = state.access.hold(caller.credential.clone(), &caller.principal.user);
     crate::http::upgrade::accept(&state, request, move |state, socket| async move {
         let timing = state.stream_timing();
-        let shutdown = state.shutdown.clone();
+        let stops = Stops { shutdown: state.shutdown.clone(), access: held.ended.clone() };
+        // The session shows its trainer's picture, whoever follows it.
+        let audience = session.info().viewer();
         // The driver runs while anyone follows; it starts (or keeps) going once this one is in.
-        let serving = crate::stream::serve(&*session, crate::stream::Audience::Room, socket, None, timing, shutdown);
+        let serving = crate::stream::serve(&*session, audience, socket, None, timing, stops);
         let started = async {
             tokio::task::yield_now().await;
             session.ensure_driver(&state);
@@ -82,6 +100,7 @@ async fn follow(State(state): State<AppState>, ApiPath(id): ApiPath<String>, req
 
 async fn start(
     State(app): State<AppState>,
+    Auth(caller): Auth,
     ApiJson(req): ApiJson<StartReplay>,
 ) -> Result<(StatusCode, Json<ReplayStarted>), ApiError> {
     let title = req.title.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
@@ -130,7 +149,7 @@ async fn start(
             (Source::Live, (from, to), "Replay".to_owned())
         }
     };
-    let started = app.replays.start(&app, title.unwrap_or(default_title), source, window.0, window.1).await?;
+    let started = app.replays.start(&app, title.unwrap_or(default_title), source, window.0, window.1, &caller.principal.viewer()).await?;
     Ok((StatusCode::CREATED, Json(started)))
 }
 
@@ -195,12 +214,12 @@ async fn control(
 async fn pin(
     State(app): State<AppState>,
     headers: HeaderMap,
-    Actor(author): Actor,
+    Auth(caller): Auth,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<NewPin>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let session = as_trainer(&app, &id, &headers)?;
-    let pin = session.pin(&app, req.at_ms, &author, &req.text).await?;
+    let pin = session.pin(&app, req.at_ms, &caller.principal.user, &req.text).await?;
     Ok((StatusCode::CREATED, Json(serde_json::to_value(pin).expect("a pin serializes"))))
 }
 
@@ -231,7 +250,18 @@ async fn session_events(
     };
     let page = read.await.map_err(|e| ApiError::internal("reading the session's events", e))?;
     let next_after_seq = page.more.then(|| page.events.last().map(|e| e.seq)).flatten();
-    Ok(Json(EventsPage { events: page.events, next_after_seq, head_seq: None }))
+    // Seen as the session's trainer may see them.
+    let viewer = session.info().viewer();
+    let events = match (page.events.first(), &viewer) {
+        (Some(first), Viewer::Agency(_)) => {
+            let mut room = seek::state_after_seq(&app.store, session.log, first.seq - 1)
+                .await
+                .map_err(|e| ApiError::internal("reading the session's events", e))?;
+            record_for(&mut room, &viewer, page.events)
+        }
+        _ => page.events,
+    };
+    Ok(Json(EventsPage { events, next_after_seq, head_seq: None }))
 }
 
 #[derive(Deserialize)]
@@ -245,6 +275,7 @@ struct AtQuery {
 /// before T), from this server's log or an imported scenario's.
 async fn state_at(
     State(app): State<AppState>,
+    Auth(caller): Auth,
     ApiQuery(q): ApiQuery<AtQuery>,
 ) -> Result<Json<ServerMessage>, ApiError> {
     let at_ms = vigie_domain::time::check_ms("at_ms", q.at_ms)?;
@@ -252,6 +283,7 @@ async fn state_at(
     let state = seek::state_at(&app.store, log, at_ms, None, |_, _| {})
         .await
         .map_err(|e| ApiError::internal("materialising a past moment", e))?;
+    let state = view(&state, &caller.principal.viewer());
     Ok(Json(ServerMessage::Snapshot { seq: state.seq, state: Box::new(state) }))
 }
 
@@ -266,6 +298,7 @@ async fn scenario_log(app: &AppState, scenario_id: Option<u32>) -> Result<Log, A
 /// Starts exporting a range as a scenario file: 202 with the job to watch and download from.
 async fn export(
     State(app): State<AppState>,
+    Auth(caller): Auth,
     ApiJson(req): ApiJson<ExportRequest>,
 ) -> Result<(StatusCode, Json<JobStarted>), ApiError> {
     vigie_domain::replay::ReplayClock::new(req.from_ms, req.to_ms, 0)?; // same window rules as a session
@@ -288,9 +321,11 @@ async fn export(
         format!("{}.vigie.gz", name.chars().map(|c| if c.is_alphanumeric() { c } else { '-' }).collect::<String>());
     let (job_id, task_job) = (job.id, job.clone());
     let now_ms = app.clock.now_ms();
+    // The file carries only what the exporter may see.
+    let viewer = caller.principal.viewer();
     tokio::spawn(async move {
         let header = file::Header::new(name, req.from_ms, req.to_ms, now_ms);
-        let result = file::export(&app.store, log, header, out, task_job.clone()).await;
+        let result = file::export(&app.store, log, header, &viewer, out, task_job.clone()).await;
         if result.is_ok() {
             task_job.set_file(path, download);
         }

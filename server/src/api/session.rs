@@ -8,18 +8,23 @@
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use vigie_domain::api::ErrorCode;
 use vigie_domain::authority::{Principal, Role};
 
+use crate::http::access::{Auth, Routes, Rule};
+use crate::identity::caller::{session_token, Credential};
+use crate::identity::sessions::digest;
 use crate::http::error::ApiError;
 use crate::identity::sessions::{ABSOLUTE_MS, COOKIE};
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/session", post(sign_in).get(whoami).delete(sign_out))
+pub fn routes() -> Routes {
+    Routes::default()
+        .post("/api/v1/session", Rule::Public, sign_in)
+        .get("/api/v1/session", Rule::Public, whoami)
+        .delete("/api/v1/session", Rule::Public, sign_out)
 }
 
 #[derive(Deserialize)]
@@ -88,36 +93,15 @@ async fn sign_in(State(app): State<AppState>, request: Request) -> Result<Respon
     Ok(response)
 }
 
-/// The session token the request carries, if any.
-pub fn token(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix(COOKIE)?.strip_prefix('='))
-        .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+async fn whoami(Auth(caller): Auth) -> Json<Me> {
+    Json(caller.principal.into())
 }
 
-/// The principal of the request's live session, or 401.
-pub async fn principal(app: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
-    let Some(token) = token(headers) else {
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated, "sign in first"));
-    };
-    let found =
-        app.store.session(token, app.clock.now_ms()).await.map_err(|e| ApiError::internal("reading a session", e))?;
-    found.ok_or_else(|| {
-        ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated, "the session has ended; sign in again")
-    })
-}
-
-async fn whoami(State(app): State<AppState>, headers: HeaderMap) -> Result<Json<Me>, ApiError> {
-    Ok(Json(principal(&app, &headers).await?.into()))
-}
-
+/// Ends the session on the server (its open streams close at once) and clears the cookie.
 async fn sign_out(State(app): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    if let Some(token) = token(&headers) {
+    if let Some(token) = session_token(&headers) {
         app.store.close_session(token).await.map_err(|e| ApiError::internal("closing a session", e))?;
+        app.access.end(&Credential::Session(digest(token)));
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
     let expired = format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");

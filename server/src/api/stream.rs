@@ -3,23 +3,23 @@
 
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
+use vigie_domain::authority::Scope;
 use serde::Deserialize;
 use vigie_domain::{LoggedEvent, Seq};
 
+use crate::http::access::{roles, Auth, Routes, Rule};
 use crate::http::error::ApiError;
 use crate::http::extract::ApiQuery;
 use crate::http::upgrade::accept;
 use crate::hub::Recent;
-use crate::stream::{serve, Audience, Projection, Source};
+use crate::stream::{serve, Projection, Source, Stops};
 use crate::AppState;
 
 /// Events per store read while catching a client up (the store also bounds a page by weight).
 const CATCH_UP_PAGE: u64 = 1_000;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/stream", get(upgrade))
+pub fn routes() -> Routes {
+    Routes::default().get("/api/v1/stream", Rule::Roles(roles::READ_ROOM, Scope::RoomRead), upgrade)
 }
 
 #[derive(Deserialize)]
@@ -28,15 +28,25 @@ struct StreamQuery {
     since: Option<Seq>,
 }
 
-async fn upgrade(State(state): State<AppState>, ApiQuery(query): ApiQuery<StreamQuery>, request: Request) -> Response {
+/// The caller's audience ([`vigie_domain::authority::Principal::viewer`]) decides what it receives;
+/// the stream closes when the caller's session or token ends.
+async fn upgrade(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    ApiQuery(query): ApiQuery<StreamQuery>,
+    request: Request,
+) -> Response {
     let since = query.since;
     if since.is_some_and(|n| n > i64::MAX as u64) {
         return ApiError::bad_request("since", format!("since is at most {}", i64::MAX)).into_response();
     }
+    let held = state.access.hold(caller.credential.clone(), &caller.principal.user);
+    let audience = caller.principal.viewer();
     accept(&state, request, move |state, socket| async move {
         let timing = state.stream_timing();
-        let shutdown = state.shutdown.clone();
-        serve(&Live(state), Audience::Room, socket, since, timing, shutdown).await;
+        let stops = Stops { shutdown: state.shutdown.clone(), access: held.ended.clone() };
+        serve(&Live(state), audience, socket, since, timing, stops).await;
+        drop(held);
     })
 }
 

@@ -16,6 +16,7 @@ use super::city::{flat_distance_m, step_towards, City};
 use super::fleet::{self, AGENCIES, CHANNELS};
 use super::DemoOptions;
 use crate::AppState;
+use crate::sequencer::Author;
 
 /// Steps a dispatched unit takes to get going.
 const TURN_OUT_STEPS: u64 = 4;
@@ -76,7 +77,7 @@ impl Sim {
             let agency =
                 Agency::parse(spec.code, spec.short_name, spec.full_name, spec.kind, spec.country, spec.colour)?;
             if !sim.room(|s| s.agencies.contains_key(&agency.code)) {
-                sim.state.sequencer.submit("exercise-director", Command::RegisterAgency { agency }).await?;
+                sim.state.sequencer.submit(Author::service("exercise-director"), Command::RegisterAgency { agency }).await?;
             }
         }
         for (slug, name, members) in CHANNELS {
@@ -85,7 +86,7 @@ impl Sim {
                 let members: BTreeSet<AgencyCode> =
                     members.iter().map(|m| AgencyCode::parse(m)).collect::<Result<_, _>>()?;
                 let channel = Channel { channel_id, name: (*name).into(), members: Some(members) };
-                sim.state.sequencer.submit("exercise-director", Command::CreateChannel { channel }).await?;
+                sim.state.sequencer.submit(Author::service("exercise-director"), Command::CreateChannel { channel }).await?;
             }
         }
         for spec in AGENCIES {
@@ -140,7 +141,7 @@ impl Sim {
             status: UnitStatus::Available,
             hidden_from: Default::default(),
         };
-        let events = self.state.sequencer.submit("exercise-director", command).await?;
+        let events = self.state.sequencer.submit(Author::service("exercise-director"), command).await?;
         match events.first().map(|e| &e.event) {
             Some(Event::UnitRegistered { unit_id, .. }) => Ok(*unit_id),
             _ => anyhow::bail!("registering {callsign} gave no unit"),
@@ -169,7 +170,7 @@ impl Sim {
                     continue;
                 }
             }
-            if let Err(e) = self.state.sequencer.submit(&actor, command).await {
+            if let Err(e) = self.state.sequencer.submit(Author::service(actor), command).await {
                 tracing::debug!(error = %e, "a demo command was refused");
             }
         }
@@ -272,7 +273,7 @@ impl Sim {
             restricted: false,
         };
         let dispatcher = format!("dispatch-{lead}");
-        let Ok(events) = self.state.sequencer.submit(&dispatcher, command).await else { return };
+        let Ok(events) = self.state.sequencer.submit(Author::service(&dispatcher), command).await else { return };
         let Some(Event::IncidentCreated { incident_id, .. }) = events.first().map(|e| e.event.clone()) else { return };
         self.incidents.insert(incident_id, SimIncident::new(self.step, &mut self.rng));
         let wanted = match priority {
@@ -282,7 +283,7 @@ impl Sim {
             Priority::P4 => 1,
         };
         for unit_id in self.nearest_fitting(room, city, kind, location, wanted) {
-            let _ = self.state.sequencer.submit(&dispatcher, Command::AssignUnit { incident_id, unit_id }).await;
+            let _ = self.state.sequencer.submit(Author::service(&dispatcher), Command::AssignUnit { incident_id, unit_id }).await;
         }
         let body = format!("{incident_id}: {} at {address}. Units assigned, en route.", kind_label(kind));
         let (channel_id, msg_priority) = (ChannelId::for_incident(incident_id), MessagePriority::Priority);
@@ -310,7 +311,7 @@ impl Sim {
         ack_required: bool,
     ) -> Option<MessageId> {
         let command = Command::PostMessage { channel_id, sender_agency, priority, body, ack_required };
-        let events = self.state.sequencer.submit(actor, command).await.ok()?;
+        let events = self.state.sequencer.submit(Author::service(actor), command).await.ok()?;
         match events.first().map(|e| &e.event) {
             Some(Event::MessagePosted { message_id, .. }) => Some(*message_id),
             _ => None,

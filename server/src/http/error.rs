@@ -60,6 +60,9 @@ impl From<CommandError> for ApiError {
     fn from(e: CommandError) -> Self {
         match e {
             CommandError::Refused(r) => r.into(),
+            CommandError::Denied(d) => {
+                Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, d.message).field(d.right.name())
+            }
             CommandError::Unavailable(why) => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable, why).retry_after(1)
             }

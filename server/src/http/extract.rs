@@ -1,5 +1,5 @@
 //! Extractors whose rejections use [`ApiError`]: a JSON body parsed with the path of the field at
-//! fault, query strings likewise, and the acting user.
+//! fault, query strings and path parameters likewise.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -84,27 +84,6 @@ fn serde_urlencoded_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiErro
     axum::extract::Query::<T>::try_from_uri(&format!("/?{query}").parse().expect("a path with a query is a URI"))
         .map(|q| q.0)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::BadQuery, e.body_text()))
-}
-
-/// Who is acting, from the `X-Vigie-User` header (1 to 64 printable characters). Attribution
-/// only: authentication and roles come with user accounts.
-pub struct Actor(pub String);
-
-pub const ACTOR_HEADER: &str = "x-vigie-user";
-
-impl<S: Send + Sync> FromRequestParts<S> for Actor {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let Some(value) = parts.headers.get(ACTOR_HEADER) else { return Ok(Actor("anonymous".into())) };
-        let name = value.to_str().map(str::trim).unwrap_or("");
-        let ok = (1..=64).contains(&name.chars().count()) && !name.chars().any(char::is_control);
-        if ok {
-            Ok(Actor(name.to_owned()))
-        } else {
-            Err(ApiError::bad_request(ACTOR_HEADER, "X-Vigie-User is 1 to 64 printable characters"))
-        }
-    }
 }
 
 /// Path parameters, with the same error shape (e.g. `/units/abc` is a 400 naming the parameter).

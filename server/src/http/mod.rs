@@ -3,6 +3,7 @@
 //! a stream ([`upgrade`]). Services (sequencer,
 //! hub, store, replay's engine) never need more of HTTP than [`error::ApiError`] conversions.
 
+pub mod access;
 pub mod error;
 pub mod extract;
 pub mod guard;

@@ -1,9 +1,12 @@
 //! Who is in the room: local accounts (air-gapped first), their passwords hashed with argon2id,
-//! and the principal each signs in as ([`vigie_domain::authority::Principal`]). Sessions, tokens
-//! and the sign-in page build on this.
+//! the sessions and API tokens they act through, and the caller each request resolves to
+//! ([`caller::Caller`], carrying a [`vigie_domain::authority::Principal`]).
 
+pub mod caller;
 pub mod cli;
 pub mod password;
 pub mod sessions;
 pub mod throttle;
+pub mod tokens;
 pub mod users;
+pub mod watch;

@@ -16,7 +16,8 @@ pub const ABSOLUTE_MS: i64 = 12 * 3_600_000;
 /// The cookie's name.
 pub const COOKIE: &str = "vigie_session";
 
-fn digest(token: &str) -> String {
+/// The SHA-256 of a token, as stored.
+pub fn digest(token: &str) -> String {
     Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -53,12 +54,65 @@ impl Store {
             self.close_session(token).await?;
             return Ok(None);
         }
-        sqlx::query("UPDATE sessions SET last_seen_ms = $2 WHERE token_sha256 = $1")
-            .bind(&key)
+        // A use is recorded at most once a minute: the idle timeout needs no finer grain, and a
+        // busy screen's every request does not write.
+        if now_ms - seen >= 60_000 {
+            sqlx::query("UPDATE sessions SET last_seen_ms = $2 WHERE token_sha256 = $1")
+                .bind(&key)
+                .bind(now_ms)
+                .execute(&self.writer)
+                .await?;
+        }
+        Ok(Some(user.principal()))
+    }
+
+    /// Which of the sessions with these stored keys are still live at `now_ms` (the watch on open
+    /// streams asks this every few seconds, in one read). Reading does not count as a use.
+    pub async fn live_session_keys(&self, keys: &[String], now_ms: i64) -> anyhow::Result<Vec<String>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "SELECT s.token_sha256 FROM sessions s JOIN users u ON u.login = s.login \
+             WHERE s.token_sha256 IN (SELECT value FROM json_each($1)) AND u.disabled = 0 \
+             AND $2 - s.last_seen_ms <= $3 AND $2 - s.created_at_ms <= $4",
+        )
+        .bind(serde_json::to_string(keys)?)
+        .bind(now_ms)
+        .bind(IDLE_MS)
+        .bind(ABSOLUTE_MS)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|r| r.get("token_sha256")).collect())
+    }
+
+    /// Marks the sessions with these stored keys as used at `now_ms` (a screen following the
+    /// stream is in use even when nobody clicks).
+    pub async fn touch_sessions(&self, keys: &[String], now_ms: i64) -> anyhow::Result<()> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        sqlx::query("UPDATE sessions SET last_seen_ms = $2 WHERE token_sha256 IN (SELECT value FROM json_each($1))")
+            .bind(serde_json::to_string(keys)?)
             .bind(now_ms)
             .execute(&self.writer)
             .await?;
-        Ok(Some(user.principal()))
+        Ok(())
+    }
+
+    /// Which of the tokens with these ids are still live (not revoked, owner not disabled).
+    pub async fn live_token_ids(&self, ids: &[i64]) -> anyhow::Result<Vec<i64>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "SELECT t.id FROM api_tokens t JOIN users u ON u.login = t.login \
+             WHERE t.id IN (SELECT value FROM json_each($1)) AND t.revoked_at_ms IS NULL AND u.disabled = 0",
+        )
+        .bind(serde_json::to_string(ids)?)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|r| r.get("id")).collect())
     }
 
     pub async fn close_session(&self, token: &str) -> anyhow::Result<()> {

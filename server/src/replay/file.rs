@@ -15,6 +15,7 @@
 //!   state), blank lines are refused, and the file may not decompress to more than
 //!   [`MAX_RATIO`] times its size (a gzip bomb stops there).
 
+use vigie_domain::visibility::{record_for, view, Viewer};
 use anyhow::Context;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
@@ -53,6 +54,10 @@ pub struct Header {
     pub exported_at_ms: i64,
     /// Events after the initial state.
     pub events: u64,
+    /// Whose picture the file holds: the exporter's agency (the events it may not see are left
+    /// out, so seqs may skip); absent for the whole room (seqs then follow one another).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<vigie_domain::AgencyCode>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -63,23 +68,50 @@ struct Start {
 impl Header {
     /// The header of an export of `[from_ms, to_ms]` made at `now_ms` (its event count comes later).
     pub fn new(name: String, from_ms: i64, to_ms: i64, now_ms: i64) -> Self {
-        Self { format: FORMAT.into(), version: VERSION, name, from_ms, to_ms, exported_at_ms: now_ms, events: 0 }
+        Self {
+            format: FORMAT.into(),
+            version: VERSION,
+            name,
+            from_ms,
+            to_ms,
+            exported_at_ms: now_ms,
+            events: 0,
+            audience: None,
+        }
     }
 }
 
-/// Writes the range `header` names, from `log`, to `file` (a job's file); returns the header.
+/// Writes the range `header` names, from `log`, as `viewer` may see it ([`view`] of the starting
+/// room, then [`record_for`] of the events) to `file` (a job's file); returns the header.
 pub async fn export(
     store: &Store,
     log: Log,
     mut header: Header,
+    viewer: &Viewer,
     file: std::fs::File,
     job: Arc<Job>,
 ) -> anyhow::Result<Header> {
-    let start = seek::state_at(store, log, header.from_ms, None, |_, _| {}).await?;
+    let room = seek::state_at(store, log, header.from_ms, None, |_, _| {}).await?;
     let last = store.seq_at(log, header.to_ms).await?;
-    let start_seq = start.seq;
-    let events = last.saturating_sub(start_seq);
+    let start_seq = room.seq;
+    let start = view(&room, viewer);
+    // The header, written first, counts the events: an agency's export counts what it keeps first.
+    let events = match viewer {
+        Viewer::Room => last.saturating_sub(start_seq),
+        viewer => {
+            let (mut pages, mut folded, mut kept) = (store.pages(log, start_seq, last), room.clone(), 0);
+            while let Some(page) = pages.next().await? {
+                kept += record_for(&mut folded, viewer, page).len() as u64;
+            }
+            kept
+        }
+    };
+    let mut room = room;
     header.events = events;
+    header.audience = match viewer {
+        Viewer::Room => None,
+        Viewer::Agency(agency) => Some(agency.clone()),
+    };
     job.progress(0, events);
     // Compression is CPU work: a blocking thread writes while this task reads the next page.
     let (tx, mut rx) = mpsc::channel::<Vec<LoggedEvent>>(4);
@@ -104,6 +136,7 @@ pub async fn export(
     let (mut pages, mut done) = (store.pages(log, start_seq, last), 0);
     let read = async {
         while let Some(page) = pages.next().await? {
+            let page = record_for(&mut room, viewer, page);
             done += page.len() as u64;
             // A send fails only when the writer stopped; its error is the one to report.
             if tx.send(page).await.is_err() {
@@ -175,7 +208,12 @@ async fn write_scenario(
                 return Err(refused("a header or state line in the middle of the file"));
             };
             for (line, e) in &page {
-                if Some(e.seq) != state.seq.checked_add(1) {
+                // An agency's file leaves out what it may not see: its seqs only increase.
+                let follows = match header.audience {
+                    None => Some(e.seq) == state.seq.checked_add(1),
+                    Some(_) => e.seq > state.seq,
+                };
+                if !follows {
                     return Err(refused(format!(
                         "line {line}: event {} follows {}: the file has a gap or is out of order",
                         e.seq, state.seq

@@ -25,6 +25,7 @@ use tokio::sync::Notify;
 use vigie_domain::api::ReplayStarted;
 use vigie_domain::replay::{Control, Direction, Pin, ReplayClock, SessionInfo, Source as Recorded};
 use vigie_domain::wire::{ServerMessage, StreamErrorCode};
+use vigie_domain::visibility::Viewer;
 use vigie_domain::{LoggedEvent, Refusal, Seq, State};
 
 use crate::store::replay::{Log, FOLD_PAGE};
@@ -329,6 +330,7 @@ impl Replays {
         source: Recorded,
         from_ms: i64,
         to_ms: i64,
+        viewer: &Viewer,
     ) -> Result<ReplayStarted, Refusal> {
         let now_ms = app.clock.now_ms();
         let clock = ReplayClock::new(from_ms, to_ms, now_ms)?;
@@ -341,8 +343,19 @@ impl Replays {
         }
         let id = crate::token::hex(6);
         let trainer_key = crate::token::hex(16);
-        let info =
-            SessionInfo { session_id: id.clone(), title, source, clock, pins: Vec::new(), created_at_ms: now_ms };
+        let audience = match viewer {
+            Viewer::Room => None,
+            Viewer::Agency(agency) => Some(agency.clone()),
+        };
+        let info = SessionInfo {
+            session_id: id.clone(),
+            title,
+            source,
+            clock,
+            pins: Vec::new(),
+            created_at_ms: now_ms,
+            audience,
+        };
         let session = Session::new(id.clone(), trainer_key.clone(), info.clone(), now_ms, self.outbox_bytes);
         session.changed(app, now_ms).await;
         self.sessions.lock().insert(id.clone(), session);

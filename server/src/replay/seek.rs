@@ -30,6 +30,29 @@ pub async fn state_at(
     Ok(state)
 }
 
+/// The room as `log` had it right after seq `seq`: the nearest snapshot at or before it plus the
+/// events up to it. What a viewer's record is filtered from ([`vigie_domain::visibility::record_for`]).
+pub async fn state_after_seq(store: &Store, log: Log, seq: Seq) -> anyhow::Result<State> {
+    let mut state = State::default();
+    if seq > 0 {
+        // A snapshot is found by time; several events may share a millisecond, so step back until
+        // the snapshot is not past `seq`.
+        let mut at_ms = store.log_range(log, seq - 1, seq, 1, false).await?.events.first().map(|e| e.at_ms);
+        while let Some(t) = at_ms {
+            match store.snapshot_before(log, t).await? {
+                Some(snap) if snap.seq <= seq => {
+                    state = snap;
+                    break;
+                }
+                Some(_) => at_ms = t.checked_sub(1),
+                None => break,
+            }
+        }
+    }
+    fold_until(store, log, &mut state, seq, |_| {}).await?;
+    Ok(state)
+}
+
 /// Folds the events after `state.seq` up to seq `up_to` into `state`, a page at a time.
 async fn fold_until(
     store: &Store,

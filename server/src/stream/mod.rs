@@ -33,7 +33,7 @@ use vigie_domain::{LoggedEvent, Seq};
 pub use frame::{encode, Frame};
 pub use outbox::Outbox;
 pub use projection::{Audience, Fold, Gap, Projection, Subscription};
-use socket::{close, read_client, write_all, Reply, CLOSE_POLICY, CLOSE_RESTART, REPLY_QUEUE};
+use socket::{close, read_client, write_all, Reply, CLOSE_POLICY, CLOSE_RESTART, CLOSE_SIGNED_OUT, REPLY_QUEUE};
 
 /// What a stream serves: its projection, and how a client that is behind is brought up to it.
 pub trait Source: Send + Sync + 'static {
@@ -79,6 +79,25 @@ enum Ended {
     ClientGone,
     WriteFailed(&'static str),
     Shutdown,
+    /// The session or token the stream was opened with has ended.
+    AccessEnded,
+}
+
+/// What ends a stream from the server's side: the server stopping, and the end of the credential
+/// the client opened it with (a receiver that never turns true for the room's own followers).
+#[derive(Clone)]
+pub struct Stops {
+    pub shutdown: watch::Receiver<bool>,
+    pub access: watch::Receiver<bool>,
+}
+
+impl Stops {
+    /// Stops on shutdown only.
+    pub fn shutdown(shutdown: watch::Receiver<bool>) -> Self {
+        // With its sender gone the value never turns true: `live` skips a closed channel.
+        let (_, access) = watch::channel(false);
+        Stops { shutdown, access }
+    }
 }
 
 /// Serves `source` to one client on `socket` until it leaves, fails or the server stops.
@@ -88,7 +107,7 @@ pub async fn serve<S, T>(
     socket: WebSocketStream<T>,
     since: Option<Seq>,
     timing: Timing,
-    shutdown: watch::Receiver<bool>,
+    stops: Stops,
 ) where
     S: Source,
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -96,10 +115,11 @@ pub async fn serve<S, T>(
     let (sink, stream) = socket.split();
     let (reply_tx, replies) = mpsc::channel(REPLY_QUEUE);
     let reader = tokio::spawn(read_client(stream, reply_tx));
-    let mut client = Client { sink, at: 0, timing, shutdown };
+    let mut client = Client { sink, at: 0, timing, stops };
     match client.run(source, audience, since, replies).await {
         Ended::WriteFailed(why) => client.close(CLOSE_POLICY, why).await,
         Ended::Shutdown => client.close(CLOSE_RESTART, "server restarting; resume with since").await,
+        Ended::AccessEnded => client.close(CLOSE_SIGNED_OUT, "the session has ended; sign in again").await,
         Ended::ClientGone | Ended::Overflowed => {}
     }
     reader.abort();
@@ -110,7 +130,7 @@ struct Client<T> {
     /// Where the client stands in the log: the end of the last range (or snapshot) it was sent.
     at: Seq,
     timing: Timing,
-    shutdown: watch::Receiver<bool>,
+    stops: Stops,
 }
 
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Client<T> {
@@ -126,7 +146,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Client<T> {
             // room as it was at each to be filtered, and its picture is exactly what it may hold.
             let sub = source.projection().subscribe(audience.clone(), |head, epoch| match &audience {
                 Audience::Room => source.wants_snapshot(since, head, epoch),
-                Audience::Agency(_) => since != Some(head),
+                // ...once the source has a picture to give (a replay before its first jump has none).
+                Audience::Agency(_) => since != Some(head) && source.wants_snapshot(None, head, epoch),
             });
             let greeting = source.greeting((self.timing.now_ms)());
             let caught_up = match sub.snapshot {
@@ -185,7 +206,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Client<T> {
     }
 
     async fn live(&mut self, outbox: &Outbox, replies: &mut mpsc::Receiver<Reply>) -> Ended {
-        let mut shutdown = self.shutdown.clone();
+        let mut shutdown = self.stops.shutdown.clone();
+        let mut access = self.stops.access.clone();
         let heartbeat = self.timing.heartbeat;
         let mut last_write = Instant::now();
         loop {
@@ -220,6 +242,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Client<T> {
             let reply = tokio::select! {
                 _ = outbox.ready() => continue,
                 _ = shutdown.wait_for(|stop| *stop) => return Ended::Shutdown,
+                Ok(_) = access.wait_for(|ended| *ended) => return Ended::AccessEnded,
                 reply = replies.recv() => match reply {
                     Some(reply) => reply,
                     None => return Ended::ClientGone,
@@ -320,7 +343,7 @@ mod tests {
         };
         let (stop, shutdown) = watch::channel(false);
         let serving = tokio::spawn(async move {
-            serve(&*source, audience, server_ws, since, timing, shutdown).await;
+            serve(&*source, audience, server_ws, since, timing, Stops::shutdown(shutdown)).await;
             drop(stop);
         });
         (serving, client)

@@ -46,6 +46,8 @@ pub const REPLY_QUEUE: usize = 16;
 pub const CLOSE_POLICY: u16 = 1008;
 /// WebSocket close code for "service restart".
 pub const CLOSE_RESTART: u16 = 1012;
+/// WebSocket close code (private range) for "the session or token has ended; sign in again".
+pub const CLOSE_SIGNED_OUT: u16 = 4401;
 
 /// The limits every stream socket runs with (see the constants above).
 pub fn config() -> WebSocketConfig {

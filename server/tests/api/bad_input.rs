@@ -22,19 +22,21 @@ async fn each_bad_request_is_refused_precisely_and_changes_nothing() {
     let url = |path: &str| format!("{}{path}", app.base);
     let raw =
         |path: &str, body: &'static str| app.http.post(url(path)).header("content-type", "application/json").body(body);
+    // Incident 1 is BSPP's: its dispatcher works it.
+    let bspp = app.as_("bspp").http;
 
     // (request, status, code, field)
     let cases: Vec<(reqwest::RequestBuilder, u16, &str, Option<&str>)> = vec![
         (raw("/api/v1/incidents", "{\"kind\": \"fire\","), 400, "malformed_json", None),
         (app.http.post(url("/api/v1/incidents")).body("kind=fire"), 415, "unsupported_media_type", None),
-        (app.http.post(url("/api/v1/incidents")).json(&json!({"kind": "fire", "priority": "P2", "location": {"lon": 2.3, "lat": 48.8}, "address": "x", "lead_agency": "BSPP", "colour": "red"})), 422, "invalid", Some("colour")),
-        (app.http.post(url("/api/v1/incidents")).json(&json!({"kind": "fire", "priority": "P2", "address": "x", "lead_agency": "BSPP"})), 422, "invalid", None),
-        (app.http.post(url("/api/v1/incidents")).json(&json!({"kind": "volcano", "priority": "P2", "location": {"lon": 2.3, "lat": 48.8}, "address": "x", "lead_agency": "BSPP"})), 422, "invalid", Some("kind")),
-        (app.http.post(url("/api/v1/incidents")).json(&incident(json!({"lon": 2.3, "lat": 95.0}))), 422, "invalid", Some("location.lat")),
-        (app.http.post(url("/api/v1/incidents")).json(&incident(json!({"lon": -181.0, "lat": 48.0}))), 422, "invalid", Some("location.lon")),
-        (app.http.post(url("/api/v1/incidents")).json(&incident(json!({"lon": 2.3, "lat": "north"}))), 422, "invalid", Some("location.lat")),
-        (app.http.post(url("/api/v1/incidents")).json(&json!({"kind": "fire", "priority": "P2", "location": {"lon": 2.3, "lat": 48.8}, "address": "x", "lead_agency": "FBI"})), 404, "not_found", Some("lead_agency")),
-        (app.http.post(url("/api/v1/incidents")).json(&json!({"kind": "fire", "priority": "P2", "location": {"lon": 2.3, "lat": 48.8}, "area": [[2.3, 48.8], [2.4, 91.0], [2.4, 48.9]], "address": "x", "lead_agency": "BSPP"})), 422, "invalid", Some("area[1].lat")),
+        (bspp.post(url("/api/v1/incidents")).json(&json!({"kind": "fire", "priority": "P2", "location": {"lon": 2.3, "lat": 48.8}, "address": "x", "lead_agency": "BSPP", "colour": "red"})), 422, "invalid", Some("colour")),
+        (bspp.post(url("/api/v1/incidents")).json(&json!({"kind": "fire", "priority": "P2", "address": "x", "lead_agency": "BSPP"})), 422, "invalid", None),
+        (bspp.post(url("/api/v1/incidents")).json(&json!({"kind": "volcano", "priority": "P2", "location": {"lon": 2.3, "lat": 48.8}, "address": "x", "lead_agency": "BSPP"})), 422, "invalid", Some("kind")),
+        (bspp.post(url("/api/v1/incidents")).json(&incident(json!({"lon": 2.3, "lat": 95.0}))), 422, "invalid", Some("location.lat")),
+        (bspp.post(url("/api/v1/incidents")).json(&incident(json!({"lon": -181.0, "lat": 48.0}))), 422, "invalid", Some("location.lon")),
+        (bspp.post(url("/api/v1/incidents")).json(&incident(json!({"lon": 2.3, "lat": "north"}))), 422, "invalid", Some("location.lat")),
+        (bspp.post(url("/api/v1/incidents")).json(&json!({"kind": "fire", "priority": "P2", "location": {"lon": 2.3, "lat": 48.8}, "address": "x", "lead_agency": "FBI"})), 403, "forbidden", Some("lead_incidents")),
+        (bspp.post(url("/api/v1/incidents")).json(&json!({"kind": "fire", "priority": "P2", "location": {"lon": 2.3, "lat": 48.8}, "area": [[2.3, 48.8], [2.4, 91.0], [2.4, 48.9]], "address": "x", "lead_agency": "BSPP"})), 422, "invalid", Some("area[1].lat")),
         (app.http.post(url("/api/v1/positions")).json(&json!({"reports": [{"unit_id": 1, "lon": 2.3, "lat": 48.8, "reported_at_ms": T0_MS}, {"unit_id": 2, "lon": 200.0, "lat": 48.8, "reported_at_ms": T0_MS}]})), 422, "invalid", Some("reports[1].lon")),
         (app.http.post(url("/api/v1/positions")).json(&json!({"reports": [{"unit_id": 1, "lon": 2.3, "lat": 48.8, "speed_mps": 900, "reported_at_ms": T0_MS}]})), 422, "invalid", Some("reports[0].speed_mps")),
         (app.http.post(url("/api/v1/positions")).json(&json!({"reports": [{"unit_id": 1, "lon": 2.3, "lat": 48.8, "reported_at_ms": T0_MS}, {"unit_id": 99, "lon": 2.3, "lat": 48.8, "reported_at_ms": T0_MS}]})), 404, "not_found", Some("reports[1].unit_id")),
@@ -42,14 +44,14 @@ async fn each_bad_request_is_refused_precisely_and_changes_nothing() {
         (app.http.post(url("/api/v1/positions")).json(&json!({"reports": []})), 422, "invalid", Some("reports")),
         (app.http.post(url("/api/v1/incidents/1/assignments")).json(&json!({"unit_id": 42})), 404, "not_found", Some("unit_id")),
         (app.http.post(url("/api/v1/incidents/77/status")).json(&json!({"status": "closed"})), 404, "not_found", Some("incident_id")),
-        (app.http.post(url("/api/v1/incidents/1/status")).json(&json!({"status": "contained"})), 409, "conflict", Some("status")),
+        (bspp.post(url("/api/v1/incidents/1/status")).json(&json!({"status": "contained"})), 409, "conflict", Some("status")),
         (app.http.post(url("/api/v1/units/1/status")).json(&json!({"status": "on_scene"})), 409, "conflict", Some("status")),
         (app.http.post(url("/api/v1/units")).json(&json!({"callsign": "u-0", "agency": "PP", "kind": "patrol_car"})), 409, "conflict", Some("callsign")),
         (app.http.post(url("/api/v1/units")).json(&json!({"callsign": "X", "agency": "pp", "kind": "patrol_car"})), 422, "invalid", Some("agency")),
         (app.http.post(url("/api/v1/units/abc/status")).json(&json!({"status": "available"})), 400, "bad_path", None),
-        (app.http.post(url("/api/v1/messages")).json(&json!({"channel_id": "incident-1", "sender_agency": "PP", "priority": "flash", "body": "x"})), 409, "conflict", Some("sender_agency")),
+        (app.http.post(url("/api/v1/messages")).json(&json!({"channel_id": "incident-1", "priority": "flash", "body": "x"})), 403, "forbidden", Some("post_messages")),
+        (app.http.post(url("/api/v1/messages")).json(&json!({"channel_id": "room", "sender_agency": "BSPP", "priority": "flash", "body": "x"})), 403, "forbidden", Some("post_messages")),
         (app.http.post(url("/api/v1/messages")).json(&json!({"channel_id": "room", "sender_agency": "PP", "priority": "flash", "body": "x".repeat(2001)})), 422, "invalid", Some("body")),
-        (app.http.post(url("/api/v1/incidents/1/notes")).header("x-vigie-user", "").json(&json!({"text": "x"})), 400, "bad_request", Some("x-vigie-user")),
         (app.http.get(url("/api/v1/events?limit=0")), 400, "bad_request", Some("limit")),
         (app.http.get(url("/api/v1/events?limit=abc")), 400, "bad_query", None),
         (app.http.get(url("/api/v1/events?from_ms=10&to_ms=5")), 400, "bad_request", Some("to_ms")),
@@ -71,7 +73,7 @@ async fn oversized_bodies_are_refused_with_413() {
     let app = spawn_app().await;
     app.seed(1).await;
     let huge_note = json!({"text": "x".repeat(100 * 1024)});
-    let (status, body) = app.post("/api/v1/incidents/1/notes", huge_note).await;
+    let (status, body) = app.as_("bspp").post("/api/v1/incidents/1/notes", huge_note).await;
     assert_eq!(status, 413, "{body}");
     assert_error(&body, "too_large", None);
 
@@ -83,16 +85,18 @@ async fn oversized_bodies_are_refused_with_413() {
     let padded: Vec<Value> = (0..40_000).map(|_| report.clone()).collect();
     let (status, _) = app.post("/api/v1/positions", json!({"reports": padded})).await;
     assert_eq!(status, 413);
-    assert_eq!(app.post("/api/v1/incidents/1/notes", json!({"text": "still fine"})).await.0, 201);
+    assert_eq!(app.as_("bspp").post("/api/v1/incidents/1/notes", json!({"text": "still fine"})).await.0, 201);
     app.stop().await;
 }
 
 #[tokio::test]
 async fn the_stream_refuses_other_origins_and_bad_client_messages() {
     let app = spawn_with(|c| c.allowed_origins = vec!["http://ops-wall.local".into()]).await;
+    let token = app.tokens["pp"].clone();
     let with_origin = |origin: &str| {
         let mut request = format!("{}/api/v1/stream", app.ws_base).into_client_request().unwrap();
         request.headers_mut().insert("origin", origin.parse().unwrap());
+        request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
         request
     };
     let refused = tokio_tungstenite::connect_async(with_origin("http://evil.example")).await;

@@ -8,7 +8,8 @@ use crate::support::*;
 async fn an_incident_goes_through_its_lifecycle_over_http() {
     let app = spawn_app().await;
     app.seed(3).await;
-    let (status, body) = app.post("/api/v1/incidents/1/assignments", json!({"unit_id": 2})).await;
+    let bspp = app.as_("bspp");
+    let (status, body) = bspp.post("/api/v1/incidents/1/assignments", json!({"unit_id": 2})).await;
     assert_eq!(status, 200, "{body}");
     let kinds: Vec<&str> =
         body["events"].as_array().unwrap().iter().map(|e| e["event"]["type"].as_str().unwrap()).collect();
@@ -16,24 +17,17 @@ async fn an_incident_goes_through_its_lifecycle_over_http() {
     assert_eq!(body["seq"], body["events"][2]["seq"]);
 
     for status in ["on_scene", "contained"] {
-        let (code, body) = app.post("/api/v1/incidents/1/status", json!({"status": status})).await;
+        let (code, body) = bspp.post("/api/v1/incidents/1/status", json!({"status": status})).await;
         assert_eq!(code, 200, "{body}");
     }
-    let note = app
-        .send(
-            app.http
-                .post(format!("{}/api/v1/incidents/1/notes", app.base))
-                .header("x-vigie-user", "cos-bspp")
-                .json(&json!({"text": "Fire out"})),
-        )
-        .await;
+    let note = bspp.post("/api/v1/incidents/1/notes", json!({"text": "Fire out"})).await;
     assert_eq!(note.0, 201);
-    assert_eq!(note.1["events"][0]["actor"], "cos-bspp");
-    assert_eq!(app.post("/api/v1/incidents/1/status", json!({"status": "closed"})).await.0, 200);
+    assert_eq!(note.1["events"][0]["actor"], "bspp@BSPP/dispatcher");
+    assert_eq!(bspp.post("/api/v1/incidents/1/status", json!({"status": "closed"})).await.0, 200);
 
     let state = app.state().await;
     assert_eq!(state["incidents"]["1"]["status"], "closed");
-    assert_eq!(state["incidents"]["1"]["notes"][0]["author"], "cos-bspp");
+    assert_eq!(state["incidents"]["1"]["notes"][0]["author"], "bspp@BSPP/dispatcher");
     assert_eq!(state["units"]["2"]["status"], "available", "closing released the unit");
     app.stop().await;
 }
@@ -43,9 +37,10 @@ async fn units_change_status_and_are_released() {
     let app = spawn_app().await;
     app.seed(2).await;
     assert_eq!(app.post("/api/v1/units/1/status", json!({"status": "out_of_service"})).await.0, 200);
-    assert_eq!(app.post("/api/v1/incidents/1/assignments", json!({"unit_id": 2})).await.0, 200);
-    assert_eq!(app.post("/api/v1/units/2/status", json!({"status": "en_route"})).await.0, 200);
-    let released = app.send(app.http.delete(format!("{}/api/v1/incidents/1/assignments/2", app.base))).await;
+    let bspp = app.as_("bspp");
+    assert_eq!(bspp.post("/api/v1/incidents/1/assignments", json!({"unit_id": 2})).await.0, 200);
+    assert_eq!(bspp.post("/api/v1/units/2/status", json!({"status": "en_route"})).await.0, 200);
+    let released = bspp.delete("/api/v1/incidents/1/assignments/2").await;
     assert_eq!(released.0, 200, "{}", released.1);
     let state = app.state().await;
     assert_eq!(state["units"]["1"]["status"], "out_of_service");
@@ -59,33 +54,31 @@ async fn positions_messages_and_acks_are_recorded() {
     app.seed(2).await;
     let reports = json!({"reports": [
         {"unit_id": 1, "lon": 2.3522, "lat": 48.8566, "heading_deg": 90, "speed_mps": 12.5, "accuracy_m": 4, "reported_at_ms": T0_MS - 500},
-        {"unit_id": 2, "lon": 2.2945, "lat": 48.8584, "reported_at_ms": T0_MS - 400}
+        {"unit_id": 1, "lon": 2.3523, "lat": 48.8566, "heading_deg": 90, "speed_mps": 12.5, "accuracy_m": 4, "reported_at_ms": T0_MS - 400}
     ]});
     let (status, body) = app.post("/api/v1/positions", reports).await;
     assert_eq!((status, body["accepted"].as_u64()), (200, Some(2)), "{body}");
+    // A batch naming another agency's unit is refused whole.
+    let theirs = json!({"reports": [{"unit_id": 2, "lon": 2.2945, "lat": 48.8584, "reported_at_ms": T0_MS - 400}]});
+    let (status, body) = app.post("/api/v1/positions", theirs).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (403, Some("report_positions")), "{body}");
 
     let channel = json!({"slug": "joint", "name": "Joint command", "members": ["PP", "BSPP"]});
     assert_eq!(app.post("/api/v1/channels", channel).await.0, 201);
-    let message = json!({"channel_id": "inter-joint", "sender_agency": "PP", "priority": "flash", "body": "<b>Evacuate</b> the quay", "ack_required": true});
+    let message = json!({"channel_id": "inter-joint", "priority": "flash", "body": "<b>Evacuate</b> the quay", "ack_required": true});
     let (status, body) = app.post("/api/v1/messages", message).await;
     assert_eq!(status, 201, "{body}");
     let message_id = body["message_id"].as_u64().unwrap();
-    let ack = app
-        .send(
-            app.http
-                .post(format!("{}/api/v1/messages/{message_id}/acks", app.base))
-                .header("x-vigie-user", "op-bspp")
-                .json(&json!({"agency": "BSPP"})),
-        )
-        .await;
+    let ack = app.as_("bspp").post(&format!("/api/v1/messages/{message_id}/acks"), json!({})).await;
     assert_eq!(ack.0, 201, "{}", ack.1);
 
     let state = app.state().await;
-    assert_eq!(state["units"]["1"]["last_fix"]["position"]["lon"], 2.3522);
+    assert_eq!(state["units"]["1"]["last_fix"]["position"]["lon"], 2.3523);
     assert_eq!(state["units"]["1"]["last_fix"]["heading_deg"], 90.0);
     let stored = &state["messages"][message_id.to_string()];
     assert_eq!(stored["body"], "<b>Evacuate</b> the quay", "stored verbatim; the UI renders it as text");
-    assert_eq!(stored["acks"][0]["user"], "op-bspp");
+    assert_eq!(stored["acks"][0]["user"], "bspp@BSPP/dispatcher");
+    assert_eq!(stored["acks"][0]["agency"], "BSPP");
     let (_, summary) = app.get("/api/v1/summary").await;
     assert_eq!(summary["summary"]["units_by_status"]["available"], 2);
     app.stop().await;
@@ -96,7 +89,7 @@ async fn the_log_reads_by_seq_and_by_time_with_paging() {
     let app = spawn_app().await;
     app.seed(4).await; // 2 agencies + 4 units + 1 incident = seq 1..=7, all at T0
     app.clock.advance_ms(60_000);
-    assert_eq!(app.post("/api/v1/incidents/1/notes", json!({"text": "later"})).await.0, 201);
+    assert_eq!(app.as_("bspp").post("/api/v1/incidents/1/notes", json!({"text": "later"})).await.0, 201);
 
     let (_, page) = app.get("/api/v1/events?after_seq=0&limit=3").await;
     let seqs: Vec<u64> = page["events"].as_array().unwrap().iter().map(|e| e["seq"].as_u64().unwrap()).collect();

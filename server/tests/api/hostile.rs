@@ -55,8 +55,9 @@ async fn silent_slow_and_trickling_connections_are_closed_and_the_room_keeps_ans
     // Declares a body and trickles it.
     let mut slow_body = connect_from(&app, [127, 0, 0, 1]).await;
     let head = format!(
-        "POST /api/v1/incidents/1/notes HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{",
-        addr(&app)
+        "POST /api/v1/incidents/1/notes HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{",
+        addr(&app),
+        app.tokens["bspp"]
     );
     slow_body.write_all(head.as_bytes()).await.unwrap();
     let body_trickle = tokio::spawn(async move {
@@ -87,7 +88,7 @@ async fn silent_slow_and_trickling_connections_are_closed_and_the_room_keeps_ans
     assert!(answer.starts_with("HTTP/1.1 408"), "a trickled body gets 408: {answer:?}");
     assert!(started.elapsed() < Duration::from_secs(6), "{:?}", started.elapsed());
     assert_eq!(app.get("/healthz").await.0, 200);
-    assert_eq!(app.post("/api/v1/incidents/1/notes", json!({"text": "still here"})).await.0, 201);
+    assert_eq!(app.as_("bspp").post("/api/v1/incidents/1/notes", json!({"text": "still here"})).await.0, 201);
     app.stop().await;
 }
 
@@ -114,7 +115,9 @@ async fn one_address_cannot_take_every_connection_or_stream_and_others_still_get
         let app = &app;
         async move {
             let tcp = connect_from(app, from).await;
-            let request = format!("{}/api/v1/stream", app.ws_base).into_client_request().unwrap();
+            let mut request = format!("{}/api/v1/stream", app.ws_base).into_client_request().unwrap();
+            let bearer = format!("Bearer {}", app.tokens["pp"]);
+            request.headers_mut().insert("authorization", bearer.parse().unwrap());
             tokio_tungstenite::client_async(request, tcp).await
         }
     };
@@ -377,7 +380,7 @@ async fn pages_of_the_log_are_bounded_by_fixes_not_by_events() {
     app.seed(2).await;
     let head_before = app.seq().await;
     let fixes: Vec<Value> = (0..10_000)
-        .map(|i| json!({"unit_id": 1 + i % 2, "lon": 2.3, "lat": 48.8, "reported_at_ms": T0_MS - 1000 + i64::from(i)}))
+        .map(|i| json!({"unit_id": 1, "lon": 2.3, "lat": 48.8, "reported_at_ms": T0_MS - 1000 + i64::from(i)}))
         .collect();
     for _ in 0..7 {
         let (status, body) = app.post("/api/v1/positions", json!({"reports": fixes})).await;
@@ -414,11 +417,12 @@ async fn a_flood_of_large_bodies_is_shed_with_503_and_retry_after_and_loses_noth
     app.seed(1).await;
     // A client declares a large body and sends it slowly: it holds the whole intake.
     let mut hog = connect_from(&app, [127, 0, 0, 5]).await;
-    let head = format!("POST /api/v1/positions HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: 300000\r\n\r\n{{", addr(&app));
+    let head = format!("POST /api/v1/positions HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 300000\r\n\r\n{{", addr(&app), app.tokens["pp"]);
     hog.write_all(head.as_bytes()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     let started = Instant::now();
     let response = app
+        .as_("bspp")
         .http
         .post(format!("{}/api/v1/incidents/1/notes", app.base))
         .json(&json!({"text": "waits, then is shed"}))
@@ -433,7 +437,7 @@ async fn a_flood_of_large_bodies_is_shed_with_503_and_retry_after_and_loses_noth
     tokio::time::sleep(Duration::from_millis(100)).await;
     let before = app.seq().await;
     assert_eq!(
-        app.post("/api/v1/incidents/1/notes", json!({"text": "accepted"})).await.0,
+        app.as_("bspp").post("/api/v1/incidents/1/notes", json!({"text": "accepted"})).await.0,
         201,
         "the intake is free again"
     );
@@ -446,30 +450,26 @@ async fn caps_on_what_the_room_holds_answer_a_clear_refusal() {
     let app = spawn_app().await;
     app.seed(1).await;
     for i in 0..vigie_domain::command::MAX_NOTES_PER_INCIDENT {
-        assert_eq!(app.post("/api/v1/incidents/1/notes", json!({"text": format!("note {i}")})).await.0, 201);
+        assert_eq!(app.as_("bspp").post("/api/v1/incidents/1/notes", json!({"text": format!("note {i}")})).await.0, 201);
     }
-    let (status, body) = app.post("/api/v1/incidents/1/notes", json!({"text": "one too many"})).await;
+    let (status, body) = app.as_("bspp").post("/api/v1/incidents/1/notes", json!({"text": "one too many"})).await;
     assert_eq!(status, 409, "{body}");
     assert_error(&body, "limit_reached", None);
 
-    let (_, posted) = app.post("/api/v1/messages", json!({"channel_id": "room", "sender_agency": "PP", "priority": "flash", "body": "ack me", "ack_required": true})).await;
+    let (_, posted) = app.post("/api/v1/messages", json!({"channel_id": "room", "priority": "flash", "body": "ack me", "ack_required": true})).await;
     let message = posted["message_id"].as_u64().unwrap();
-    for i in 0..vigie_domain::command::MAX_ACKS_PER_MESSAGE {
-        let ack = app
-            .http
-            .post(format!("{}/api/v1/messages/{message}/acks", app.base))
-            .header("x-vigie-user", format!("user-{i}"))
-            .json(&json!({"agency": "PP"}));
-        assert_eq!(app.send(ack).await.0, 201);
+    let running = app.running.as_ref().unwrap();
+    for i in 0..=vigie_domain::command::MAX_ACKS_PER_MESSAGE {
+        let token = add_account(running, &format!("op-{i}"), "PP", &[vigie_domain::authority::Role::Dispatcher]).await;
+        let ack = client_with(&token).post(format!("{}/api/v1/messages/{message}/acks", app.base)).json(&json!({}));
+        let (status, body) = app.send(ack).await;
+        if i < vigie_domain::command::MAX_ACKS_PER_MESSAGE {
+            assert_eq!(status, 201, "{body}");
+            continue;
+        }
+        assert_eq!(status, 409, "{body}");
+        assert_error(&body, "limit_reached", Some("message_id"));
     }
-    let ack = app
-        .http
-        .post(format!("{}/api/v1/messages/{message}/acks", app.base))
-        .header("x-vigie-user", "one-more")
-        .json(&json!({"agency": "PP"}));
-    let (status, body) = app.send(ack).await;
-    assert_eq!(status, 409, "{body}");
-    assert_error(&body, "limit_reached", Some("message_id"));
 
     for _ in 0..vigie::replay::MAX_SESSIONS {
         assert_eq!(app.post("/api/v1/replays", json!({"from_ms": T0_MS - 60_000, "to_ms": T0_MS})).await.0, 201);
@@ -495,18 +495,18 @@ async fn a_failed_commit_changes_nothing_an_ambiguous_one_is_published_and_healt
     let seq = app.seq().await;
 
     store.inject_fault(Fault::BeforeCommit);
-    let (status, body) = app.post("/api/v1/incidents/1/notes", json!({"text": "lost?"})).await;
+    let (status, body) = app.as_("bspp").post("/api/v1/incidents/1/notes", json!({"text": "lost?"})).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(app.seq().await, seq, "nothing was committed, nothing published");
     assert_eq!(
-        app.post("/api/v1/incidents/1/notes", json!({"text": "after"})).await.0,
+        app.as_("bspp").post("/api/v1/incidents/1/notes", json!({"text": "after"})).await.0,
         201,
         "the writer is in step again"
     );
     assert_eq!(app.seq().await, seq + 1);
 
     store.inject_fault(Fault::AfterCommit);
-    let (status, body) = app.post("/api/v1/incidents/1/notes", json!({"text": "committed despite the error"})).await;
+    let (status, body) = app.as_("bspp").post("/api/v1/incidents/1/notes", json!({"text": "committed despite the error"})).await;
     assert_eq!(status, 201, "the log holds it, so it is acknowledged: {body}");
     assert_eq!(app.seq().await, seq + 2);
     let (status, health) = app.get("/healthz").await;
@@ -586,7 +586,7 @@ async fn heavy_reads_all_at_once_do_not_hold_up_commands() {
     let app = spawn_with(|c| c.snapshot_every_events = 1_000_000).await;
     app.seed(2).await;
     let fixes: Vec<Value> = (0..10_000)
-        .map(|i| json!({"unit_id": 1 + i % 2, "lon": 2.3, "lat": 48.8, "reported_at_ms": T0_MS - 1000 + i64::from(i)}))
+        .map(|i| json!({"unit_id": 1, "lon": 2.3, "lat": 48.8, "reported_at_ms": T0_MS - 1000 + i64::from(i)}))
         .collect();
     for _ in 0..10 {
         assert_eq!(app.post("/api/v1/positions", json!({"reports": fixes})).await.0, 200);
@@ -605,7 +605,7 @@ async fn heavy_reads_all_at_once_do_not_hold_up_commands() {
     let started = Instant::now();
     for i in 0..20 {
         let (status, body) =
-            app.post("/api/v1/incidents/1/notes", json!({"text": format!("during the reads {i}")})).await;
+            app.as_("bspp").post("/api/v1/incidents/1/notes", json!({"text": format!("during the reads {i}")})).await;
         assert_eq!(status, 201, "{body}");
     }
     let commands = started.elapsed();
@@ -656,14 +656,18 @@ async fn a_client_that_stops_reading_a_response_is_cut_off_after_the_idle_time()
     let app = spawn_with(|c| c.idle_timeout_ms = 1_000).await;
     app.seed(2).await;
     let fixes: Vec<Value> = (0..10_000)
-        .map(|i| json!({"unit_id": 1 + i % 2, "lon": 2.3, "lat": 48.8, "reported_at_ms": T0_MS - 1000 + i64::from(i)}))
+        .map(|i| json!({"unit_id": 1, "lon": 2.3, "lat": 48.8, "reported_at_ms": T0_MS - 1000 + i64::from(i)}))
         .collect();
     for _ in 0..5 {
         assert_eq!(app.post("/api/v1/positions", json!({"reports": fixes})).await.0, 200);
     }
     // A response of several MB, far more than the sockets' buffers hold; the client reads none of it.
     let mut stalled = connect_from(&app, [127, 0, 0, 8]).await;
-    let request = format!("GET /api/v1/events?limit=5000 HTTP/1.1\r\nHost: {}\r\n\r\n", addr(&app));
+    let request = format!(
+        "GET /api/v1/events?limit=5000 HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\r\n",
+        addr(&app),
+        app.tokens["pp"]
+    );
     stalled.write_all(request.as_bytes()).await.unwrap();
     tokio::time::sleep(Duration::from_secs(3)).await;
     // Reading now yields what the kernel buffered, then the end: the server gave up on the rest.

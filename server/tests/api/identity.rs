@@ -67,7 +67,7 @@ async fn add_account(app: &crate::support::TestApp, login: &str, password: &str)
 async fn sign_in(app: &crate::support::TestApp) -> (String, String) {
     let url = format!("{}/api/v1/session", app.base);
     let body = serde_json::json!({"login": "pp.dispatcher", "password": "correct horse battery"});
-    let signed = app.http.post(&url).json(&body).send().await.unwrap();
+    let signed = reqwest::Client::new().post(&url).json(&body).send().await.unwrap();
     assert_eq!(signed.status(), 200);
     let cookie = signed.headers()["set-cookie"].to_str().unwrap().to_owned();
     let session = cookie.split(';').next().unwrap().to_owned();
@@ -80,18 +80,18 @@ async fn signing_in_sets_an_http_only_strict_cookie_a_session_ends_on_sign_out_i
     add_account(&app, "pp.dispatcher", "correct horse battery").await;
     let url = format!("{}/api/v1/session", app.base);
     let status = |session: String| {
-        let request = app.http.get(&url).header("cookie", session);
+        let request = reqwest::Client::new().get(&url).header("cookie", session);
         async move { request.send().await.unwrap().status() }
     };
     let (cookie, session) = sign_in(&app).await;
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Path=/"), "{cookie}");
     let me: serde_json::Value =
-        app.http.get(&url).header("cookie", &session).send().await.unwrap().json().await.unwrap();
+        reqwest::Client::new().get(&url).header("cookie", &session).send().await.unwrap().json().await.unwrap();
     assert_eq!(
         (me["login"].as_str(), me["agency"].as_str(), me["roles"][0].as_str()),
         (Some("pp.dispatcher"), Some("PP"), Some("dispatcher"))
     );
-    assert_eq!(app.http.get(&url).send().await.unwrap().status(), 401, "no cookie, no session");
+    assert_eq!(reqwest::Client::new().get(&url).send().await.unwrap().status(), 401, "no cookie, no session");
 
     // Idle past the timeout: ended.
     app.clock.advance_ms(vigie::identity::sessions::IDLE_MS + 1);
@@ -99,7 +99,7 @@ async fn signing_in_sets_an_http_only_strict_cookie_a_session_ends_on_sign_out_i
 
     // Sign in again, then sign out: the session is gone even if the browser kept the cookie.
     let (_, session) = sign_in(&app).await;
-    assert_eq!(app.http.delete(&url).header("cookie", &session).send().await.unwrap().status(), 204);
+    assert_eq!(reqwest::Client::new().delete(&url).header("cookie", &session).send().await.unwrap().status(), 204);
     assert_eq!(status(session).await, 401);
 
     // Disabling ends the account's sessions.
@@ -116,7 +116,7 @@ async fn a_failed_sign_in_says_the_same_for_any_reason_and_repeated_failures_are
     add_account(&app, "pp.dispatcher", "correct horse battery").await;
     let url = format!("{}/api/v1/session", app.base);
     let attempt = |login: &'static str, password: &'static str| {
-        app.http.post(&url).json(&json!({"login": login, "password": password})).send()
+        reqwest::Client::new().post(&url).json(&json!({"login": login, "password": password})).send()
     };
     let wrong: serde_json::Value = attempt("pp.dispatcher", "wrong").await.unwrap().json().await.unwrap();
     let unknown: serde_json::Value = attempt("nobody", "wrong").await.unwrap().json().await.unwrap();
@@ -140,8 +140,8 @@ async fn a_failed_sign_in_says_the_same_for_any_reason_and_repeated_failures_are
     // A sign-in is a few bytes: a larger body is refused before it is read whole, and a body that
     // is not a sign-in names why.
     let huge = json!({"login": "pp.dispatcher", "password": "x".repeat(8 * 1024)});
-    assert_eq!(app.http.post(&url).json(&huge).send().await.unwrap().status(), 413);
-    let odd = app.http.post(&url).json(&json!({"login": "pp.dispatcher"})).send().await.unwrap();
+    assert_eq!(reqwest::Client::new().post(&url).json(&huge).send().await.unwrap().status(), 413);
+    let odd = reqwest::Client::new().post(&url).json(&json!({"login": "pp.dispatcher"})).send().await.unwrap();
     assert_eq!(odd.status(), 400);
     assert!(odd.text().await.unwrap().contains("password"), "the missing field is named");
     app.stop().await;

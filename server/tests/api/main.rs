@@ -1,5 +1,6 @@
 //! Integration tests: the real server on port 0, driven over real HTTP and WebSockets.
 
+mod access;
 mod bad_input;
 mod basemap;
 mod commands;

@@ -22,7 +22,8 @@ async fn activity(app: &TestApp, seed: u64, steps: usize) -> Vec<(i64, Value)> {
     for i in 0..steps {
         let unit = rng.random_range(1..=6);
         let now = T0_MS + rng.random_range(0..1_000_000);
-        let (path, body) = match rng.random_range(0..6) {
+        let kind = rng.random_range(0..6);
+        let (path, body) = match kind {
             0 | 1 => (
                 "/api/v1/positions".to_string(),
                 json!({"reports": [{"unit_id": unit, "lon": 2.3 + rng.random_range(0.0..0.1), "lat": 48.85, "reported_at_ms": now}]}),
@@ -38,7 +39,9 @@ async fn activity(app: &TestApp, seed: u64, steps: usize) -> Vec<(i64, Value)> {
             ),
             _ => (format!("/api/v1/incidents/{}/assignments", rng.random_range(1..=3)), json!({"unit_id": unit})),
         };
-        app.post(&path, body).await; // refusals are part of the game: they change nothing
+        // Notes and new incidents are BSPP's (it leads them); a unit is worked by its own agency.
+        let who = if matches!(kind, 3 | 4) { app.as_("bspp") } else { app.owner_of(unit) };
+        who.post(&path, body).await; // refusals are part of the game: they change nothing
         seen.push((app.clock.now_ms(), app.state().await));
         app.clock.advance_ms(rng.random_range(1..20_000));
     }
@@ -128,7 +131,7 @@ async fn followers_see_the_room_at_the_trainers_moment_as_it_plays_pauses_seeks_
     assert_eq!(started["clock"]["playing"], false);
 
     let mut ws =
-        tokio_tungstenite::connect_async(format!("{}/api/v1/replays/{id}/stream", app.ws_base)).await.unwrap().0;
+        app.ws(&format!("/api/v1/replays/{id}/stream"), &app.tokens["pp"]).await;
     let mut room = State::default();
     let first = follow_until(&mut ws, &mut room, |m, _| matches!(m, ServerMessage::Replay { .. })).await;
     let ServerMessage::Replay { session, .. } = first else { unreachable!() };
@@ -175,7 +178,6 @@ async fn followers_see_the_room_at_the_trainers_moment_as_it_plays_pauses_seeks_
             app.http
                 .post(format!("{}/api/v1/replays/{id}/pins", app.base))
                 .header("x-vigie-trainer-key", &key)
-                .header("x-vigie-user", "trainer")
                 .json(&json!({"at_ms": stepped_to, "text": "Here the first engine arrives"})),
         )
         .await;
@@ -188,7 +190,7 @@ async fn followers_see_the_room_at_the_trainers_moment_as_it_plays_pauses_seeks_
     .await;
     let ServerMessage::Replay { session, .. } = told else { unreachable!() };
     assert_eq!(session.pins[0].text, "Here the first engine arrives");
-    assert_eq!(session.pins[0].author, "trainer");
+    assert_eq!(session.pins[0].author, "pp", "the signed-in trainer");
 
     let (status, body) = control(&app, &id, "wrong-key", json!({"action": "play"})).await;
     assert_eq!(status, 403);
@@ -215,7 +217,7 @@ async fn sessions_start_from_an_incident_and_survive_a_restart_paused() {
     let app = spawn_app().await;
     app.seed(2).await;
     app.clock.advance_ms(60_000);
-    assert_eq!(app.post("/api/v1/incidents/1/notes", json!({"text": "smoke"})).await.0, 201);
+    assert_eq!(app.as_("bspp").post("/api/v1/incidents/1/notes", json!({"text": "smoke"})).await.0, 201);
     app.clock.advance_ms(3_600_000);
     let (id, key, started) = start_session(&app, json!({"incident_id": 1, "margin_s": 300})).await;
     assert_eq!(started["clock"]["from_ms"], T0_MS - 300_000);
@@ -336,7 +338,7 @@ async fn a_quiet_paused_session_keeps_its_followers_alive_with_heartbeats() {
     app.clock.advance_ms(10_000);
     let (id, _, _) = start_session(&app, json!({"from_ms": T0_MS, "to_ms": T0_MS + 5_000})).await;
     let mut ws =
-        tokio_tungstenite::connect_async(format!("{}/api/v1/replays/{id}/stream", app.ws_base)).await.unwrap().0;
+        app.ws(&format!("/api/v1/replays/{id}/stream"), &app.tokens["pp"]).await;
     let mut room = State::default();
     follow_until(&mut ws, &mut room, |m, _| matches!(m, ServerMessage::Snapshot { .. })).await;
     let beat = follow_until(&mut ws, &mut room, |m, _| matches!(m, ServerMessage::Heartbeat { .. })).await;
@@ -378,7 +380,7 @@ async fn a_far_seek_on_a_long_tail_reports_progress_before_the_room() {
     let end = T0_MS + 12_001 * 10;
     let (id, key, _) = start_session(&app, json!({"from_ms": T0_MS, "to_ms": end})).await;
     let mut ws =
-        tokio_tungstenite::connect_async(format!("{}/api/v1/replays/{id}/stream", app.ws_base)).await.unwrap().0;
+        app.ws(&format!("/api/v1/replays/{id}/stream"), &app.tokens["pp"]).await;
     let mut room = State::default();
     follow_until(&mut ws, &mut room, |m, _| matches!(m, ServerMessage::Snapshot { .. })).await;
     assert_eq!(control(&app, &id, &key, json!({"action": "seek", "at_ms": end})).await.0, 200);

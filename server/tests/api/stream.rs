@@ -63,7 +63,8 @@ impl Follower {
 async fn produce(app: &TestApp, count: usize, writers: usize, units: u32) -> JoinSet<()> {
     let mut tasks = JoinSet::new();
     for w in 0..writers {
-        let (http, base) = (app.http.clone(), app.base.clone());
+        let base = app.base.clone();
+        let (pp, bspp) = (app.as_("pp").http, app.as_("bspp").http);
         tasks.spawn(async move {
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(w as u64);
             for i in 0..count / writers {
@@ -73,6 +74,8 @@ async fn produce(app: &TestApp, count: usize, writers: usize, units: u32) -> Joi
                     1 => ("/api/v1/positions".to_string(), json!({"reports": [{"unit_id": unit, "lon": 2.3 + rng.random_range(0.0..0.1), "lat": 48.85, "reported_at_ms": T0_MS + i as i64}]})),
                     _ => (format!("/api/v1/units/{unit}/status"), json!({"status": if rng.random_bool(0.5) { "out_of_service" } else { "available" }})),
                 };
+                // Notes go to BSPP's incident; a unit is worked by its own agency (odd: PP).
+                let http = if i % 3 != 0 && unit % 2 == 1 { &pp } else { &bspp };
                 let response = http.post(format!("{base}{path}")).json(&body).send().await.expect("post");
                 assert!(matches!(response.status().as_u16(), 200 | 201 | 409), "{}", response.text().await.unwrap());
             }
@@ -97,7 +100,7 @@ async fn a_new_client_gets_a_snapshot_then_live_events_in_order() {
     let Some(ServerMessage::Snapshot { seq, state }) = next_message(&mut ws).await else { panic!("snapshot first") };
     assert_eq!(seq, 5);
     assert_eq!(state.units.len(), 2);
-    assert_eq!(app.post("/api/v1/incidents/1/notes", json!({"text": "live"})).await.0, 201);
+    assert_eq!(app.as_("bspp").post("/api/v1/incidents/1/notes", json!({"text": "live"})).await.0, 201);
     let Some(ServerMessage::Event { seq, event, .. }) = next_message(&mut ws).await else { panic!("an event") };
     assert_eq!((seq, event.kind()), (6, "note_added"));
     app.stop().await;
@@ -139,7 +142,7 @@ async fn resuming_with_since_gives_exactly_the_missed_events() {
     }
     assert_eq!(seqs, [3, 4, 5]);
     let mut at_head = app.connect(Some(5)).await;
-    assert_eq!(app.post("/api/v1/incidents/1/notes", json!({"text": "x"})).await.0, 201);
+    assert_eq!(app.as_("bspp").post("/api/v1/incidents/1/notes", json!({"text": "x"})).await.0, 201);
     assert_eq!(next_message(&mut at_head).await.unwrap().seq(), 6);
     let mut from_the_future = app.connect(Some(1_000)).await;
     assert!(
@@ -208,7 +211,7 @@ async fn a_client_that_stops_reading_stays_within_the_bound_and_is_disconnected(
     let note = "n".repeat(1_500);
     let mut peak = 0u64;
     for i in 0..4_000 {
-        let (status, _) = app.post("/api/v1/incidents/1/notes", json!({"text": format!("{i} {note}")})).await;
+        let (status, _) = app.as_("bspp").post("/api/v1/incidents/1/notes", json!({"text": format!("{i} {note}")})).await;
         assert_eq!(status, 201);
         if i % 100 == 0 {
             let stats = app.get("/api/v1/stats").await.1;
@@ -242,7 +245,7 @@ async fn a_slow_reader_is_resynced_explicitly_and_misses_nothing() {
     // Large events fill the loopback socket buffers, so the writer blocks and the outbox overflows.
     let note = "n".repeat(1_500);
     for i in 0..4_000 {
-        let (status, _) = app.post("/api/v1/incidents/1/notes", json!({"text": format!("{i} {note}")})).await;
+        let (status, _) = app.as_("bspp").post("/api/v1/incidents/1/notes", json!({"text": format!("{i} {note}")})).await;
         assert_eq!(status, 201);
     }
     // Only now start reading.

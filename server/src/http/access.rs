@@ -1,0 +1,206 @@
+//! Who may call what. Every API route is registered through [`Routes`] with a [`Rule`] — there is
+//! no other way to add one — and the rule is checked before the handler runs: no credential → 401,
+//! a role the rule does not name or a token without the rule's scope → 403 naming what is missing.
+//! [`Routes::table`] lists every route with its rule; the route-table test walks it, so a new
+//! route is tested the day it is added.
+//!
+//! The rule is the coarse gate (which roles reach an endpoint at all); what a principal may do to
+//! which unit or incident is decided per command in the domain
+//! ([`vigie_domain::authority::authorize`]), and what it may read by [`vigie_domain::visibility`].
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::handler::Handler;
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
+use axum::Router;
+use vigie_domain::api::ErrorCode;
+use vigie_domain::authority::{Role, Scope};
+
+use crate::http::error::ApiError;
+use crate::identity::caller::{self, Caller};
+use crate::AppState;
+
+/// Who may call a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rule {
+    /// Anyone, signed in or not: signing in, health, the API's description.
+    Public,
+    /// A caller with one of these roles, through a credential that has this scope.
+    Roles(&'static [Role], Scope),
+}
+
+impl Rule {
+    pub fn admits(&self, role: Role) -> bool {
+        match self {
+            Rule::Public => true,
+            Rule::Roles(roles, _) => roles.contains(&role),
+        }
+    }
+}
+
+/// The roles of a rule, named by what they do in the room.
+pub mod roles {
+    use vigie_domain::authority::Role::{self, *};
+
+    /// Everyone who reads the live room (a trainee follows replays only).
+    pub const READ_ROOM: &[Role] = &[Dispatcher, Commander, Liaison, Trainer, Auditor, Admin];
+    /// Everyone signed in.
+    pub const ANYONE: &[Role] = &[Dispatcher, Commander, Liaison, Trainer, Trainee, Auditor, Admin];
+    pub const DISPATCH: &[Role] = &[Dispatcher];
+    /// Who works incidents: the dispatcher, and the commander on its own agency's.
+    pub const WORK_INCIDENTS: &[Role] = &[Dispatcher, Commander];
+    /// Who registers units: a dispatcher for its agency, an admin for any.
+    pub const REGISTER_UNITS: &[Role] = &[Dispatcher, Admin];
+    /// Who hides units: a commander for its agency, an admin for any.
+    pub const HIDE_UNITS: &[Role] = &[Commander, Admin];
+    /// Who shares incidents: the lead's dispatcher or commander, an admin.
+    pub const SHARE: &[Role] = &[Dispatcher, Commander, Admin];
+    /// Who posts and acknowledges messages.
+    pub const MESSAGE: &[Role] = &[Dispatcher, Commander, Liaison];
+    pub const ADMIN: &[Role] = &[Admin];
+    /// Who drives replays, scenarios and exports.
+    pub const TRAIN: &[Role] = &[Trainer];
+    /// Who follows replays.
+    pub const FOLLOW_REPLAYS: &[Role] = &[Trainer, Trainee];
+}
+
+/// One route and its rule.
+#[derive(Clone, Debug)]
+pub struct RouteRule {
+    pub method: Method,
+    pub path: &'static str,
+    pub rule: Rule,
+}
+
+/// Routes with their rules: the only way a route is added to the API.
+pub struct Routes {
+    router: Router<AppState>,
+    table: Vec<RouteRule>,
+}
+
+impl Default for Routes {
+    fn default() -> Self {
+        Routes { router: Router::new(), table: Vec::new() }
+    }
+}
+
+impl Routes {
+    pub fn get<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, rule: Rule, handler: H) -> Self {
+        self.add(Method::GET, path, rule, axum::routing::get(handler))
+    }
+
+    pub fn post<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, rule: Rule, handler: H) -> Self {
+        self.add(Method::POST, path, rule, axum::routing::post(handler))
+    }
+
+    pub fn patch<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, rule: Rule, handler: H) -> Self {
+        self.add(Method::PATCH, path, rule, axum::routing::patch(handler))
+    }
+
+    pub fn delete<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, rule: Rule, handler: H) -> Self {
+        self.add(Method::DELETE, path, rule, axum::routing::delete(handler))
+    }
+
+    fn add(mut self, method: Method, path: &'static str, rule: Rule, handler: MethodRouter<AppState>) -> Self {
+        let gated = handler.route_layer(axum::middleware::from_fn(move |request: Request, next: Next| {
+            gate(rule, request, next)
+        }));
+        self.router = self.router.route(path, gated);
+        self.table.push(RouteRule { method, path, rule });
+        self
+    }
+
+    pub fn merge(mut self, other: Routes) -> Self {
+        self.router = self.router.merge(other.router);
+        self.table.extend(other.table);
+        self
+    }
+
+    /// Wraps these routes' router (a body limit, a middleware) without touching their rules.
+    pub fn wrap(mut self, f: impl FnOnce(Router<AppState>) -> Router<AppState>) -> Self {
+        self.router = f(self.router);
+        self
+    }
+
+    pub fn table(&self) -> &[RouteRule] {
+        &self.table
+    }
+
+    pub fn into_router(self) -> Router<AppState> {
+        self.router
+    }
+}
+
+fn unauthenticated() -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated, "sign in first (or send an API token)")
+}
+
+/// Marks a request whose credential could not be checked (the store did not answer).
+#[derive(Clone, Copy)]
+struct Unreadable;
+
+async fn gate(rule: Rule, request: Request, next: Next) -> Response {
+    let Rule::Roles(roles, scope) = rule else { return next.run(request).await };
+    if request.extensions().get::<Unreadable>().is_some() {
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Unavailable,
+            "the room's store cannot be read; retry in a moment",
+        )
+        .retry_after(1)
+        .into_response();
+    }
+    let Some(caller) = request.extensions().get::<Caller>() else { return unauthenticated().into_response() };
+    if !caller.principal.has_any(roles) {
+        let names: Vec<&str> = roles.iter().map(|r| r.name()).collect();
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::RoleRequired,
+            format!("this needs the role {}", names.join(" or ")),
+        )
+        .into_response();
+    }
+    if !caller.may(scope) {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::ScopeRequired,
+            format!("this token lacks the scope {}", scope.name()),
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
+/// Resolves the request's credential (if it carries one) into a [`Caller`] in its extensions, for
+/// the gate, the handlers and the pages. A credential that is not live leaves none: the gate
+/// answers 401 and a page sends the browser to sign in.
+pub async fn authenticate(State(app): State<AppState>, mut request: Request, next: Next) -> Response {
+    if caller::carries_credential(request.headers()) {
+        match caller::resolve(&app.store, request.headers(), app.clock.now_ms()).await {
+            Ok(Some(caller)) => {
+                request.extensions_mut().insert(caller);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                // A public route (health above all) still answers; a gated one says why it cannot.
+                tracing::error!(error = %format!("{e:#}"), "reading a credential");
+                request.extensions_mut().insert(Unreadable);
+            }
+        }
+    }
+    next.run(request).await
+}
+
+/// The authenticated caller of a gated route (401 when there is none).
+pub struct Auth(pub Caller);
+
+impl<S: Send + Sync> FromRequestParts<S> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parts.extensions.get::<Caller>().cloned().map(Auth).ok_or_else(unauthenticated)
+    }
+}
