@@ -104,9 +104,11 @@ pub mod ssr {
         }
     }
 
-    /// Reads the live room on the server; provided as context by the server crate.
+    /// Reads the live room on the server as a principal sees it; provided by the server crate.
     #[derive(Clone)]
-    pub struct RoomSource(pub Arc<dyn Fn() -> crate::live::InitialRoom + Send + Sync>);
+    pub struct RoomSource(
+        pub Arc<dyn Fn(&vigie_domain::authority::Principal) -> crate::live::InitialRoom + Send + Sync>,
+    );
 
     /// A replay session's room, or why not.
     pub type ReplayRoom =
@@ -114,5 +116,13 @@ pub mod ssr {
 
     /// Reads a replay session's room at its clock's moment; provided by the server crate.
     #[derive(Clone)]
-    pub struct ReplaySource(pub Arc<dyn Fn(String) -> ReplayRoom + Send + Sync>);
+    pub struct ReplaySource(pub Arc<dyn Fn(String, vigie_domain::authority::Principal) -> ReplayRoom + Send + Sync>);
+
+    /// The signed-in principal of the request being rendered (the server's gate put it there), or
+    /// why not.
+    pub fn principal() -> Result<vigie_domain::authority::Principal, leptos::prelude::ServerFnError> {
+        leptos::prelude::use_context::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<vigie_domain::authority::Principal>().cloned())
+            .ok_or_else(|| leptos::prelude::ServerFnError::new("sign in first"))
+    }
 }

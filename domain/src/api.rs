@@ -296,6 +296,36 @@ pub struct Acknowledge {
     pub agency: Option<String>,
 }
 
+/// A sign-in: `POST /api/v1/session`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignIn {
+    pub login: String,
+    pub password: String,
+}
+
+/// Who a session is: what the top bar shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Me {
+    pub login: String,
+    pub agency: String,
+    pub roles: Vec<crate::authority::Role>,
+}
+
+impl From<crate::authority::Principal> for Me {
+    fn from(p: crate::authority::Principal) -> Self {
+        Me { login: p.user, agency: p.agency.to_string(), roles: p.roles.into_iter().collect() }
+    }
+}
+
+/// The accounts the sign-in page offers for one click, in a demo only.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DemoAccount {
+    pub login: String,
+    pub agency: String,
+    pub roles: Vec<crate::authority::Role>,
+}
+
 /// Restricting an incident to its lead and those it is shared with, or opening it to the room.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

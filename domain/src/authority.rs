@@ -34,6 +34,33 @@ impl Role {
         [Role::Dispatcher, Role::Commander, Role::Liaison, Role::Trainer, Role::Trainee, Role::Auditor, Role::Admin];
 }
 
+/// Groups of roles, named by what they open in the room: the server's route rules and pages and
+/// the UI's server functions use the same ones.
+pub mod roles {
+    use super::Role::{self, *};
+
+    /// Everyone who reads the live room (a trainee follows replays only).
+    pub const READ_ROOM: &[Role] = &[Dispatcher, Commander, Liaison, Trainer, Auditor, Admin];
+    /// Everyone signed in.
+    pub const ANYONE: &[Role] = &[Dispatcher, Commander, Liaison, Trainer, Trainee, Auditor, Admin];
+    pub const DISPATCH: &[Role] = &[Dispatcher];
+    /// Who works incidents: the dispatcher, and the commander on its own agency's.
+    pub const WORK_INCIDENTS: &[Role] = &[Dispatcher, Commander];
+    /// Who registers units: a dispatcher for its agency, an admin for any.
+    pub const REGISTER_UNITS: &[Role] = &[Dispatcher, Admin];
+    /// Who hides units: a commander for its agency, an admin for any.
+    pub const HIDE_UNITS: &[Role] = &[Commander, Admin];
+    /// Who shares incidents: the lead's dispatcher or commander, an admin.
+    pub const SHARE: &[Role] = &[Dispatcher, Commander, Admin];
+    /// Who posts and acknowledges messages.
+    pub const MESSAGE: &[Role] = &[Dispatcher, Commander, Liaison];
+    pub const ADMIN: &[Role] = &[Admin];
+    /// Who drives replays, scenarios and exports.
+    pub const TRAIN: &[Role] = &[Trainer];
+    /// Who follows replays.
+    pub const FOLLOW_REPLAYS: &[Role] = &[Trainer, Trainee];
+}
+
 /// Who acts: a signed-in user (or an integration's token) of one agency, with its roles.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Principal {

@@ -287,6 +287,39 @@ pub fn record_for(state: &mut State, viewer: &Viewer, events: Vec<LoggedEvent>) 
     kept
 }
 
+/// Whether `viewer` may read `event` judged on the room as it is now (`state`): what it names is
+/// visible, and it tells nothing that is another agency's business (whom an incident is shared
+/// with, whom a unit is hidden from). For a short list of recent events on a page's first paint,
+/// where the room before each is not at hand; never more than [`record_for`] would give.
+pub fn readable_now(state: &State, viewer: &Viewer, event: &Event) -> bool {
+    let Some(agency) = viewer.agency() else { return true };
+    let incident = |id: &crate::IncidentId| state.incidents.get(id).is_some_and(|i| viewer.sees_incident(i));
+    let leads = |id: &crate::IncidentId| state.incidents.get(id).is_some_and(|i| i.lead_agency == *agency);
+    let unit = |id: &crate::UnitId| state.units.get(id).is_some_and(|u| viewer.sees_unit(u));
+    let owns = |id: &crate::UnitId| state.units.get(id).is_some_and(|u| u.agency == *agency);
+    let reads = |channel: &crate::ChannelId| state.channels.get(channel).is_some_and(|c| viewer.reads_channel(state, c));
+    match event {
+        Event::AgencyRegistered { .. } => true,
+        Event::UnitRegistered { unit_id, hidden_from, .. } => unit(unit_id) && (hidden_from.is_empty() || owns(unit_id)),
+        Event::UnitStatusChanged { unit_id, .. } => unit(unit_id),
+        Event::PositionsReported { fixes } => fixes.iter().all(|f| unit(&f.unit_id)),
+        Event::IncidentCreated { incident_id, .. }
+        | Event::IncidentUpdated { incident_id, .. }
+        | Event::IncidentStatusChanged { incident_id, .. }
+        | Event::NoteAdded { incident_id, .. } => incident(incident_id),
+        Event::IncidentRestricted { incident_id, .. }
+        | Event::IncidentShared { incident_id, .. }
+        | Event::IncidentUnshared { incident_id, .. } => leads(incident_id),
+        Event::UnitAssigned { incident_id, unit_id } | Event::UnitReleased { incident_id, unit_id } => {
+            incident(incident_id) && unit(unit_id)
+        }
+        Event::UnitHidden { unit_id, .. } | Event::UnitRevealed { unit_id, .. } => owns(unit_id),
+        Event::ChannelCreated { channel } => viewer.sees_channel(state, channel),
+        Event::MessagePosted { channel_id, .. } => reads(channel_id),
+        Event::MessageAcknowledged { message_id, .. } => state.messages.get(message_id).is_some_and(|m| reads(&m.channel_id)),
+    }
+}
+
 /// Whether every incident and unit `event` names is visible to `viewer` in `state`.
 fn names_only_visible(state: &State, viewer: &Viewer, event: &Event) -> bool {
     let incident = |id: &crate::IncidentId| state.incidents.get(id).is_some_and(|i| viewer.sees_incident(i));

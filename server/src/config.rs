@@ -10,6 +10,10 @@ pub const DEFAULT_SNAPSHOT_EVERY: u64 = 200_000;
 
 #[derive(Clone, Debug, Args)]
 pub struct Config {
+    /// Set by `vigie demo`: the sign-in page offers the demo's accounts for one click.
+    #[arg(skip)]
+    pub demo: bool,
+
     /// Address to listen on.
     #[arg(long, env = "VIGIE_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,

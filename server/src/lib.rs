@@ -47,6 +47,8 @@ use std::sync::Arc;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 use vigie_domain::api::ErrorCode;
+use vigie_domain::authority::Principal;
+use vigie_domain::visibility::{view, Viewer};
 
 use clock::Clock;
 use config::Config;
@@ -134,6 +136,7 @@ pub fn app(state: AppState) -> Router {
             },
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(axum::middleware::from_fn(http::access::pages))
         .layer(axum::middleware::from_fn_with_state(state.clone(), http::access::authenticate))
         .layer(axum::middleware::from_fn_with_state(state.clone(), http::guard::guard))
         .with_state(state)
@@ -150,10 +153,20 @@ async fn api_not_found() -> http::error::ApiError {
 /// How the UI's server functions read the room on the server.
 fn room_source(state: &AppState) -> app::ssr::RoomSource {
     let state = state.clone();
-    app::ssr::RoomSource(Arc::new(move || {
+    app::ssr::RoomSource(Arc::new(move |principal: &Principal| {
         let now_ms = state.clock.now_ms();
-        let (room, recent) = state.hub.read_with_recent(|s, recent| (s.clone(), recent.to_vec()));
+        let viewer = principal.viewer();
+        let (room, recent) = state.hub.read_with_recent(|s, recent| {
+            // The latest events the page shows, as this viewer may read them (folded from the room
+            // before them: `recent` ends at the room's head).
+            let recent = match &viewer {
+                Viewer::Room => recent.to_vec(),
+                viewer => recent_for(s, viewer, recent),
+            };
+            (view(s, &viewer), recent)
+        });
         app::live::InitialRoom {
+            me: Some(principal.clone()),
             state: room,
             recent,
             now_ms,
@@ -167,7 +180,7 @@ fn room_source(state: &AppState) -> app::ssr::RoomSource {
 /// How the replay page's server function reads a session's room: at its clock's moment.
 fn replay_source(state: &AppState) -> app::ssr::ReplaySource {
     let state = state.clone();
-    app::ssr::ReplaySource(Arc::new(move |id: String| {
+    app::ssr::ReplaySource(Arc::new(move |id: String, principal: Principal| {
         let state = state.clone();
         Box::pin(async move {
             let session = state.replays.get(&id).ok_or_else(|| format!("no replay session {id}"))?;
@@ -178,7 +191,10 @@ fn replay_source(state: &AppState) -> app::ssr::ReplaySource {
                     tracing::error!(error = %format!("{e:#}"), session = %id, "materialising a replay page");
                     "the log could not be read; the server's log says why".to_owned()
                 })?;
+            // The session shows its trainer's picture.
+            let room = view(&room, &info.viewer());
             Ok(app::live::InitialRoom {
+                me: Some(principal),
                 state: room,
                 recent: Vec::new(),
                 now_ms: at_ms,
@@ -188,6 +204,12 @@ fn replay_source(state: &AppState) -> app::ssr::ReplaySource {
             })
         })
     }))
+}
+
+/// The latest events as `viewer` may read them, judged on the room as it is
+/// ([`vigie_domain::visibility::readable_now`]): a short list for a page's first paint.
+fn recent_for(room: &vigie_domain::State, viewer: &Viewer, recent: &[vigie_domain::LoggedEvent]) -> Vec<vigie_domain::LoggedEvent> {
+    recent.iter().filter(|e| vigie_domain::visibility::readable_now(room, viewer, &e.event)).cloned().collect()
 }
 
 /// A running server. Dropping it does not stop it; call [`Running::stop`].

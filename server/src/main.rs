@@ -54,9 +54,18 @@ async fn main() -> anyhow::Result<()> {
         .command
         .unwrap_or_else(|| Cmd::Serve { config: Cli::parse_from(["vigie", "serve"]).serve_config() });
     match command {
-        Cmd::Serve { config } => vigie::start(config, Arc::new(SystemClock)).await?.until_signalled().await,
-        Cmd::Demo { config, demo } => {
+        Cmd::Serve { config } => {
+            if !vigie::identity::cli::has_accounts(&config.database_url).await? {
+                eprintln!("{}", vigie::identity::cli::FIRST_ADMIN);
+                std::process::exit(2);
+            }
+            vigie::start(config, Arc::new(SystemClock)).await?.until_signalled().await
+        }
+        Cmd::Demo { mut config, demo } => {
+            config.demo = true;
             let running = vigie::start(config, Arc::new(SystemClock)).await?;
+            let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
+            vigie::demo::ensure_accounts(&running.state.store, now_ms).await?;
             let sim = vigie::demo::spawn(running.state.clone(), demo);
             let result = running.until_signalled().await;
             sim.abort();

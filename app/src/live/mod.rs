@@ -30,13 +30,20 @@ pub struct InitialRoom {
     /// Set on a replay page: the session this room replays.
     #[serde(default)]
     pub replay: Option<SessionInfo>,
+    /// Who is signed in at this screen.
+    #[serde(default)]
+    pub me: Option<vigie_domain::authority::Principal>,
 }
 
 #[server(prefix = "/leptos", endpoint = "load_room")]
 pub async fn load_room() -> Result<InitialRoom, ServerFnError> {
     let source =
         use_context::<crate::ssr::RoomSource>().ok_or_else(|| ServerFnError::new("the room is not available"))?;
-    let mut room = (source.0)();
+    let principal = crate::ssr::principal()?;
+    if !principal.has_any(vigie_domain::authority::roles::READ_ROOM) {
+        return Err(ServerFnError::new("your roles do not open the live room"));
+    }
+    let mut room = (source.0)(&principal);
     room.lang = request_lang();
     Ok(room)
 }
@@ -46,7 +53,11 @@ pub async fn load_room() -> Result<InitialRoom, ServerFnError> {
 pub async fn load_replay(id: String) -> Result<InitialRoom, ServerFnError> {
     let source =
         use_context::<crate::ssr::ReplaySource>().ok_or_else(|| ServerFnError::new("replay is not available"))?;
-    let mut room = (source.0)(id).await.map_err(ServerFnError::new)?;
+    let principal = crate::ssr::principal()?;
+    if !principal.has_any(vigie_domain::authority::roles::FOLLOW_REPLAYS) {
+        return Err(ServerFnError::new("your roles do not open replays"));
+    }
+    let mut room = (source.0)(id, principal).await.map_err(ServerFnError::new)?;
     room.lang = request_lang();
     Ok(room)
 }

@@ -9,9 +9,8 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use vigie_domain::api::{DemoAccount, Me, SignIn};
 use vigie_domain::api::ErrorCode;
-use vigie_domain::authority::{Principal, Role};
 
 use crate::http::access::{Auth, Routes, Rule};
 use crate::identity::caller::{session_token, Credential};
@@ -25,27 +24,23 @@ pub fn routes() -> Routes {
         .post("/api/v1/session", Rule::Public, sign_in)
         .get("/api/v1/session", Rule::Public, whoami)
         .delete("/api/v1/session", Rule::Public, sign_out)
+        .get("/api/v1/session/demo-accounts", Rule::Public, demo_accounts)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SignIn {
-    login: String,
-    password: String,
-}
-
-/// Who a session is: what the top bar shows.
-#[derive(Serialize)]
-struct Me {
-    login: String,
-    agency: String,
-    roles: Vec<Role>,
-}
-
-impl From<Principal> for Me {
-    fn from(p: Principal) -> Self {
-        Me { login: p.user, agency: p.agency.to_string(), roles: p.roles.into_iter().collect() }
+/// The demo's accounts, offered for one click on the sign-in page — in `vigie demo` only; a real
+/// room answers 404.
+async fn demo_accounts(State(app): State<AppState>) -> Result<Json<Vec<DemoAccount>>, ApiError> {
+    if !app.config.demo {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "only a demo offers its accounts"));
     }
+    let users = app.store.users().await.map_err(|e| ApiError::internal("listing the demo's accounts", e))?;
+    Ok(Json(
+        users
+            .into_iter()
+            .filter(|u| !u.disabled)
+            .map(|u| DemoAccount { login: u.login, agency: u.agency.to_string(), roles: u.roles.into_iter().collect() })
+            .collect(),
+    ))
 }
 
 fn refused() -> ApiError {
@@ -54,6 +49,12 @@ fn refused() -> ApiError {
 
 async fn sign_in(State(app): State<AppState>, request: Request) -> Result<Response, ApiError> {
     let address = crate::http::peer_ip(&request);
+    // A session the browser already holds is ended: a sign-in always starts a fresh one (no
+    // fixation: a token planted before sign-in never becomes a signed-in session).
+    if let Some(old) = session_token(request.headers()) {
+        app.store.close_session(old).await.map_err(|e| ApiError::internal("closing a session", e))?;
+        app.access.end(&Credential::Session(digest(old)));
+    }
     let body = axum::body::to_bytes(request.into_body(), 4 * 1024)
         .await
         .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::TooLarge, "a sign-in is a few bytes"))?;

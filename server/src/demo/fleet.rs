@@ -91,6 +91,16 @@ pub const AGENCIES: &[AgencySpec] = &[
         units: &[(U::LiaisonOfficer, 3, "BKA-LO")],
     },
     AgencySpec {
+        code: "FBI",
+        short_name: "FBI liaison",
+        full_name: "Federal Bureau of Investigation, legal attaché and liaison officers",
+        kind: A::Liaison,
+        country: "US",
+        colour: "#5c6f82",
+        city: NewYork,
+        units: &[(U::LiaisonOfficer, 2, "FBI-LO")],
+    },
+    AgencySpec {
         code: "NYPD",
         short_name: "NYPD",
         full_name: "New York City Police Department",
@@ -133,9 +143,50 @@ pub const AGENCIES: &[AgencySpec] = &[
 /// Inter-agency channels of the exercise: (slug, name, members).
 pub const CHANNELS: &[(&str, &str, &[&str])] = &[
     ("paris-joint", "Paris joint command", &["PP", "BSPP", "SAMU", "GN", "BKA"]),
-    ("nyc-joint", "NYC joint command", &["NYPD", "FDNY", "NYCEMS"]),
-    ("transatlantic", "Paris / New York liaison", &["PP", "NYPD", "BKA"]),
+    ("nyc-joint", "NYC joint command", &["NYPD", "FDNY", "NYCEMS", "FBI"]),
+    ("transatlantic", "Paris / New York liaison", &["PP", "NYPD", "BKA", "FBI"]),
 ];
+
+/// Units registered hidden from some agencies (callsign prefix, hidden from): the PP's BRI (its
+/// intervention teams) from the foreign liaisons and New York; the NYPD's ESU from the liaisons.
+pub const HIDDEN: &[(&str, &[&str])] = &[("BRI", &["BKA", "FBI", "NYPD", "FDNY", "NYCEMS"]), ("ESU", &["BKA", "FBI"])];
+
+/// Incidents of these kinds are opened restricted to the lead agency, then shared: at once with
+/// the city's other services, later (half the time) with the city's foreign liaison.
+pub fn restricted(kind: vigie_domain::IncidentKind) -> bool {
+    use vigie_domain::IncidentKind::*;
+    matches!(kind, TerroristAttack | Hostage | SuspiciousPackage)
+}
+
+/// The city's services an agency shares a restricted incident with at once, and its liaison.
+pub fn sharing(city: City) -> (&'static [&'static str], &'static str) {
+    match city {
+        Paris => (&["PP", "BSPP", "SAMU", "GN"], "BKA"),
+        NewYork => (&["NYPD", "FDNY", "NYCEMS"], "FBI"),
+    }
+}
+
+/// The demo's accounts (login, agency, roles), all with the password `demo`.
+pub const ACCOUNTS: &[(&str, &str, &[vigie_domain::authority::Role])] = {
+    use vigie_domain::authority::Role::*;
+    &[
+        ("pp.dispatcher", "PP", &[Dispatcher]),
+        ("pp.commander", "PP", &[Commander]),
+        ("bspp.dispatcher", "BSPP", &[Dispatcher]),
+        ("samu.dispatcher", "SAMU", &[Dispatcher]),
+        ("gn.dispatcher", "GN", &[Dispatcher]),
+        ("nypd.dispatcher", "NYPD", &[Dispatcher]),
+        ("nypd.commander", "NYPD", &[Commander]),
+        ("fdny.dispatcher", "FDNY", &[Dispatcher]),
+        ("nycems.dispatcher", "NYCEMS", &[Dispatcher]),
+        ("bka.liaison", "BKA", &[Liaison]),
+        ("fbi.liaison", "FBI", &[Liaison]),
+        ("trainer", "PP", &[Trainer]),
+        ("trainee", "PP", &[Trainee]),
+        ("auditor", "PP", &[Auditor]),
+        ("admin", "PP", &[Admin]),
+    ]
+};
 
 pub struct Place {
     pub name: &'static str,

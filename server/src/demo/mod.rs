@@ -30,6 +30,32 @@ impl Default for DemoOptions {
     }
 }
 
+/// The demo's accounts ([`fleet::ACCOUNTS`], password `demo`), created where missing. A demo
+/// password is far below the policy a real room's accounts meet (`vigie user add` enforces it):
+/// these accounts exist only in `vigie demo`, whose sign-in page offers them for one click.
+pub async fn ensure_accounts(store: &crate::store::Store, now_ms: i64) -> anyhow::Result<()> {
+    let mut hash = None;
+    for (login, agency, roles) in fleet::ACCOUNTS {
+        if store.user(login).await?.is_some() {
+            continue;
+        }
+        let hash = match &hash {
+            Some(h) => h,
+            None => hash.insert(crate::identity::password::hash("demo")?),
+        };
+        let user = crate::identity::users::User {
+            login: (*login).into(),
+            display_name: (*login).into(),
+            agency: vigie_domain::AgencyCode::parse(agency)?,
+            roles: roles.iter().copied().collect(),
+            disabled: false,
+            created_at_ms: now_ms,
+        };
+        store.add_user(&user, hash).await?;
+    }
+    Ok(())
+}
+
 /// Starts the exercise in the background on a running server.
 pub fn spawn(state: AppState, options: DemoOptions) -> JoinHandle<()> {
     tokio::spawn(async move {

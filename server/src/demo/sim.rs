@@ -134,13 +134,13 @@ impl Sim {
         if let Some(unit_id) = self.room(|s| s.unit_by_callsign(callsign).map(|u| u.unit_id)) {
             return Ok(unit_id);
         }
-        let command = Command::RegisterUnit {
-            callsign: callsign.into(),
-            agency: agency.clone(),
-            kind,
-            status: UnitStatus::Available,
-            hidden_from: Default::default(),
-        };
+        let hidden_from = fleet::HIDDEN
+            .iter()
+            .filter(|(prefix, _)| callsign.starts_with(&format!("{prefix}-")))
+            .flat_map(|(_, from)| from.iter().map(|c| AgencyCode::parse(c)))
+            .collect::<Result<_, _>>()?;
+        let command =
+            Command::RegisterUnit { callsign: callsign.into(), agency: agency.clone(), kind, status: UnitStatus::Available, hidden_from };
         let events = self.state.sequencer.submit(Author::service("exercise-director"), command).await?;
         match events.first().map(|e| &e.event) {
             Some(Event::UnitRegistered { unit_id, .. }) => Ok(*unit_id),
@@ -263,6 +263,7 @@ impl Sim {
         let priority = pick_priority(kind, &mut self.rng);
         let lead = lead_agency(city, kind);
         let address = format!("{}, near {}", if city == City::Paris { "Paris" } else { "Manhattan" }, place.name);
+        let restricted = fleet::restricted(kind);
         let command = Command::CreateIncident {
             kind,
             priority,
@@ -270,11 +271,24 @@ impl Sim {
             area: None,
             address: address.clone(),
             lead_agency: lead.clone(),
-            restricted: false,
+            restricted,
         };
         let dispatcher = format!("dispatch-{lead}");
         let Ok(events) = self.state.sequencer.submit(Author::service(&dispatcher), command).await else { return };
         let Some(Event::IncidentCreated { incident_id, .. }) = events.first().map(|e| e.event.clone()) else { return };
+        if restricted {
+            // Need-to-know in the demo: the city's services at once, its foreign liaison half the time.
+            let (services, liaison) = fleet::sharing(city);
+            let mut with: Vec<&str> = services.iter().copied().filter(|c| *c != lead.as_str()).collect();
+            if self.rng.random_bool(0.5) {
+                with.push(liaison);
+            }
+            for code in with {
+                let agency = AgencyCode::parse(code).expect("demo agency codes are valid");
+                let share = Command::ShareIncident { incident_id, agency };
+                let _ = self.state.sequencer.submit(Author::service(&dispatcher), share).await;
+            }
+        }
         self.incidents.insert(incident_id, SimIncident::new(self.step, &mut self.rng));
         let wanted = match priority {
             Priority::P1 => 6,

@@ -41,31 +41,7 @@ impl Rule {
     }
 }
 
-/// The roles of a rule, named by what they do in the room.
-pub mod roles {
-    use vigie_domain::authority::Role::{self, *};
-
-    /// Everyone who reads the live room (a trainee follows replays only).
-    pub const READ_ROOM: &[Role] = &[Dispatcher, Commander, Liaison, Trainer, Auditor, Admin];
-    /// Everyone signed in.
-    pub const ANYONE: &[Role] = &[Dispatcher, Commander, Liaison, Trainer, Trainee, Auditor, Admin];
-    pub const DISPATCH: &[Role] = &[Dispatcher];
-    /// Who works incidents: the dispatcher, and the commander on its own agency's.
-    pub const WORK_INCIDENTS: &[Role] = &[Dispatcher, Commander];
-    /// Who registers units: a dispatcher for its agency, an admin for any.
-    pub const REGISTER_UNITS: &[Role] = &[Dispatcher, Admin];
-    /// Who hides units: a commander for its agency, an admin for any.
-    pub const HIDE_UNITS: &[Role] = &[Commander, Admin];
-    /// Who shares incidents: the lead's dispatcher or commander, an admin.
-    pub const SHARE: &[Role] = &[Dispatcher, Commander, Admin];
-    /// Who posts and acknowledges messages.
-    pub const MESSAGE: &[Role] = &[Dispatcher, Commander, Liaison];
-    pub const ADMIN: &[Role] = &[Admin];
-    /// Who drives replays, scenarios and exports.
-    pub const TRAIN: &[Role] = &[Trainer];
-    /// Who follows replays.
-    pub const FOLLOW_REPLAYS: &[Role] = &[Trainer, Trainee];
-}
+pub use vigie_domain::authority::roles;
 
 /// One route and its rule.
 #[derive(Clone, Debug)]
@@ -181,6 +157,8 @@ pub async fn authenticate(State(app): State<AppState>, mut request: Request, nex
     if caller::carries_credential(request.headers()) {
         match caller::resolve(&app.store, request.headers(), app.clock.now_ms()).await {
             Ok(Some(caller)) => {
+                // The principal alone, for the UI's server functions (which know no server type).
+                request.extensions_mut().insert(caller.principal.clone());
                 request.extensions_mut().insert(caller);
             }
             Ok(None) => {}
@@ -192,6 +170,55 @@ pub async fn authenticate(State(app): State<AppState>, mut request: Request, nex
         }
     }
     next.run(request).await
+}
+
+/// The pages and who may open them. A page asked without a session sends the browser to sign in
+/// (and back after); one the caller's roles do not open answers 403 with a way out.
+pub const PAGES: &[(&str, &[Role])] = &[
+    ("/", roles::READ_ROOM),
+    ("/overview", roles::READ_ROOM),
+    ("/replay", roles::FOLLOW_REPLAYS),
+    ("/replay/", roles::FOLLOW_REPLAYS),
+    ("/admin", roles::ADMIN),
+];
+
+/// The roles a page path needs, if it is a page.
+pub fn page_roles(path: &str) -> Option<&'static [Role]> {
+    PAGES.iter().find(|(p, _)| if p.ends_with('/') && p.len() > 1 { path.starts_with(p) } else { path == *p }).map(|(_, r)| *r)
+}
+
+/// Sends a browser without a session from a page to the sign-in page, and refuses a page the
+/// caller's roles do not open. The UI's server functions (`/leptos/…`) check the principal
+/// themselves.
+pub async fn pages(request: Request, next: Next) -> Response {
+    let Some(needs) = page_roles(request.uri().path()) else { return next.run(request).await };
+    match request.extensions().get::<Caller>() {
+        None => {
+            let back = request.uri().path_and_query().map_or("/", |p| p.as_str());
+            let to = format!("/signin?next={}", urlencoding_path(back));
+            axum::response::Redirect::to(&to).into_response()
+        }
+        Some(caller) if !caller.principal.has_any(needs) => {
+            let body = format!(
+                "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Vigie</title></head><body>\
+                 <p>Your roles do not open this page. / Vos rôles n'ouvrent pas cette page.</p>\
+                 <p><a href=\"{}\">Vigie</a> · <a href=\"/signin\">Sign in as someone else / Changer d'utilisateur</a></p></body></html>",
+                if caller.principal.has_any(roles::READ_ROOM) { "/" } else { "/replay" }
+            );
+            (StatusCode::FORBIDDEN, axum::response::Html(body)).into_response()
+        }
+        Some(_) => next.run(request).await,
+    }
+}
+
+/// `path` with what a query value may not hold escaped (it is the room's own path, from the URI).
+fn urlencoding_path(path: &str) -> String {
+    path.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// The authenticated caller of a gated route (401 when there is none).

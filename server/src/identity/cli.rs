@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::io::BufRead;
-use vigie_domain::authority::Role;
+use vigie_domain::authority::{Role, Scope};
 use vigie_domain::AgencyCode;
 
 use super::password;
@@ -34,6 +34,44 @@ pub enum Action {
     Enable { login: String },
     /// List the accounts.
     List,
+    /// Issue an API token for an integration, acting as LOGIN's account within the scopes given;
+    /// the token is printed once.
+    Token {
+        login: String,
+        /// What the token is for (shown in listings), e.g. "AVL gateway".
+        #[arg(long)]
+        name: String,
+        /// One or more of room:read, positions:write, units:write, incidents:write,
+        /// messages:write, replay, admin.
+        #[arg(long = "scope", required = true, value_parser = parse_scope)]
+        scopes: Vec<Scope>,
+    },
+    /// List API tokens (every account's, or LOGIN's).
+    Tokens { login: Option<String> },
+    /// Revoke an API token by id.
+    Revoke { id: i64 },
+}
+
+/// What `vigie serve` says on a database without accounts (it does not run open).
+pub const FIRST_ADMIN: &str = "This room has no accounts yet, and Vigie does not run open.\n\
+Create the first administrator, then start again:\n\n\
+    VIGIE_PASSWORD='a long passphrase' vigie user add admin --agency PP --role admin\n\n\
+(or type the password on standard input). The admin then adds the room's people with\n\
+`vigie user add LOGIN --agency CODE --role ROLE`. To try Vigie, `vigie demo` opens a seeded room\n\
+with demo accounts.";
+
+/// Whether the database at `database_url` holds any account.
+pub async fn has_accounts(database_url: &str) -> anyhow::Result<bool> {
+    let store = Store::open(database_url).await?;
+    let any = !store.users().await?.is_empty();
+    store.close().await;
+    Ok(any)
+}
+
+fn parse_scope(raw: &str) -> Result<Scope, String> {
+    Scope::parse(raw).ok_or_else(|| {
+        format!("{raw} is not a scope: room:read, positions:write, units:write, incidents:write, messages:write, replay or admin")
+    })
 }
 
 fn parse_role(raw: &str) -> Result<Role, String> {
@@ -93,6 +131,27 @@ pub async fn run(
         Action::Enable { login } => {
             anyhow::ensure!(store.set_disabled(&login, false).await?, "no account {login}");
             format!("{login} enabled")
+        }
+        Action::Token { login, name, scopes } => {
+            let scopes = scopes.into_iter().collect();
+            let (id, token) = store.issue_token(&login, &name, &scopes, now_ms).await?;
+            tracing::info!(id, login = %login, "API token issued");
+            token
+        }
+        Action::Tokens { login } => store
+            .tokens(login.as_deref())
+            .await?
+            .iter()
+            .map(|t| {
+                let scopes: Vec<&str> = t.scopes.iter().map(|s| s.name()).collect();
+                let state = if t.revoked_at_ms.is_some() { " (revoked)" } else { "" };
+                format!("{}\t{}\t{}\t{}{state}", t.id, t.login, scopes.join(","), t.name)
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Action::Revoke { id } => {
+            anyhow::ensure!(store.revoke_token(id, now_ms).await?, "no live token {id}");
+            format!("token {id} revoked")
         }
         Action::List => {
             let users = store.users().await?;
