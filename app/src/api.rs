@@ -12,15 +12,14 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use vigie_domain::api::{
-    Acknowledge, AddNote, AssignUnit, ChangeIncidentStatus, ChangeUnitStatus, Committed, CreateIncident, ErrorBody,
-    ErrorCode, EventsPage, ExportRequest, JobStarted, JobView, NewPin, PostMessage, ReplayStarted, ScenarioList,
-    SessionList, StartReplay,
+    Acknowledge, AddNote, AgencyRef, AssignUnit, ChangeIncidentStatus, ChangeUnitStatus, Committed, CreateIncident,
+    DemoAccount, ErrorBody, ErrorCode, EventsPage, ExportRequest, JobStarted, JobView, Me, NewPin, PostMessage,
+    ReplayStarted, Restrict, ScenarioList, SessionList, SignIn, StartReplay,
 };
 use vigie_domain::replay::{Control, Pin, SessionInfo};
 use vigie_domain::{IncidentId, IncidentStatus, MessageId, Seq, UnitId, UnitStatus};
 
 const BASE: &str = "/api/v1";
-const USER_HEADER: &str = "X-Vigie-User";
 const TRAINER_HEADER: &str = "X-Vigie-Trainer-Key";
 
 /// Why a call failed, as the operator should read it.
@@ -58,24 +57,21 @@ impl std::fmt::Display for Failure {
 
 pub type Answer<T> = Result<T, Failure>;
 
-/// Who makes a call: the operator's name (attributes commands) and, to drive a replay session,
-/// its trainer's key.
+/// What a call carries besides the session cookie (which says who acts): to drive a replay
+/// session, its trainer's key.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Caller {
-    pub user: String,
     pub trainer_key: Option<String>,
 }
 
 impl Caller {
-    pub fn user(user: impl Into<String>) -> Self {
-        Self { user: user.into(), trainer_key: None }
+    /// The signed-in user, nothing more.
+    pub fn signed_in() -> Self {
+        Self::default()
     }
 
     fn headers(&self) -> Vec<(&'static str, String)> {
         let mut h = Vec::new();
-        if !self.user.is_empty() {
-            h.push((USER_HEADER, self.user.clone()));
-        }
         if let Some(key) = &self.trainer_key {
             h.push((TRAINER_HEADER, key.clone()));
         }
@@ -179,6 +175,61 @@ pub async fn scenarios() -> Answer<ScenarioList> {
     call::<(), _>(Method::Get, "/scenarios".into(), None, &Caller::default()).await
 }
 
+// ---- Need-to-know ----
+
+pub async fn restrict(who: &Caller, incident: IncidentId, restricted: bool) -> Answer<Committed> {
+    call(Method::Post, format!("/incidents/{}/restriction", incident.0), Some(&Restrict { restricted }), who).await
+}
+
+pub async fn share(who: &Caller, incident: IncidentId, agency: String) -> Answer<Committed> {
+    call(Method::Post, format!("/incidents/{}/shares", incident.0), Some(&AgencyRef { agency }), who).await
+}
+
+pub async fn unshare(who: &Caller, incident: IncidentId, agency: String) -> Answer<Committed> {
+    call::<(), _>(Method::Delete, format!("/incidents/{}/shares/{agency}", incident.0), None, who).await
+}
+
+pub async fn hide_unit(who: &Caller, unit: UnitId, agency: String) -> Answer<Committed> {
+    call(Method::Post, format!("/units/{}/hidden_from", unit.0), Some(&AgencyRef { agency }), who).await
+}
+
+pub async fn reveal_unit(who: &Caller, unit: UnitId, agency: String) -> Answer<Committed> {
+    call::<(), _>(Method::Delete, format!("/units/{}/hidden_from/{agency}", unit.0), None, who).await
+}
+
+// ---- Signing in ----
+
+pub async fn sign_in(login: String, password: String) -> Answer<Me> {
+    call(Method::Post, "/session".into(), Some(&SignIn { login, password }), &Caller::default()).await
+}
+
+pub async fn sign_out() -> Answer<()> {
+    match call::<(), serde::de::IgnoredAny>(Method::Delete, "/session".into(), None, &Caller::default()).await {
+        Ok(_) => Ok(()),
+        // No body: a 204 is read as "not understood"; it is the answer.
+        Err(f) if f.status == 204 => Ok(()),
+        Err(f) => Err(f),
+    }
+}
+
+pub async fn whoami() -> Answer<Me> {
+    call::<(), _>(Method::Get, "/session".into(), None, &Caller::default()).await
+}
+
+/// The demo's accounts, offered for one click (`vigie demo` only; elsewhere a 404).
+pub async fn demo_accounts() -> Answer<Vec<DemoAccount>> {
+    call::<(), _>(Method::Get, "/session/demo-accounts".into(), None, &Caller::default()).await
+}
+
+/// Where a browser goes when its session has ended: the sign-in page, then back here.
+#[cfg(feature = "hydrate")]
+pub fn to_sign_in() {
+    let location = leptos::prelude::window().location();
+    let here = location.pathname().unwrap_or_default() + &location.search().unwrap_or_default();
+    let next = js_sys::encode_uri_component(&here);
+    let _ = location.set_href(&format!("/signin?next={next}"));
+}
+
 pub async fn export(body: &ExportRequest) -> Answer<JobStarted> {
     call(Method::Post, "/exports".into(), Some(body), &Caller::default()).await
 }
@@ -236,6 +287,7 @@ async fn call<B: Serialize, T: DeserializeOwned>(
     who: &Caller,
 ) -> Answer<T> {
     use gloo_net::http::{Method as M, RequestBuilder};
+    let signing_in = method == Method::Post && path == "/session";
     let method = match method {
         Method::Get => M::GET,
         Method::Post => M::POST,
@@ -252,7 +304,13 @@ async fn call<B: Serialize, T: DeserializeOwned>(
     .map_err(|e| Failure { status: 0, code: None, message: e.to_string() })?;
     let Ok(response) = request.send().await else { return Err(Failure::unreachable()) };
     let text = response.text().await.unwrap_or_default();
-    answer(response.status(), &text)
+    let answer = answer(response.status(), &text);
+    // The session ended (signed out elsewhere, idle, disabled): back to sign-in — except for a
+    // sign-in itself, whose refusal is answered on its page.
+    if matches!(&answer, Err(f) if f.code == Some(ErrorCode::Unauthenticated)) && !signing_in {
+        to_sign_in();
+    }
+    answer
 }
 
 #[cfg(not(feature = "hydrate"))]

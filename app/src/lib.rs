@@ -3,7 +3,7 @@
 //! WebSocket stream.
 //!
 //! Layout, and the rule that keeps it free of cycles — each layer uses only those below it:
-//! - [`pages`]: the routes (`/`, `/overview`, `/replay`, `/replay/:id`); each loads a room and lays out panels.
+//! - [`pages`]: the routes (`/`, `/overview`, `/replay`, `/replay/:id`, `/signin`); each loads a room (or none) and lays out panels.
 //! - [`room`]: the panels (map, incidents, units, messages, timeline, replay bar) and the screen's
 //!   shared state ([`room::Ui`]).
 //! - [`ui`]: what pages and panels share — formatting, the one palette, summary tiles.
@@ -64,6 +64,7 @@ pub fn App() -> impl IntoView {
                 <Route path=StaticSegment("") view=pages::room::RoomPage ssr=SsrMode::Async/>
                 <Route path=StaticSegment("overview") view=pages::overview::Overview ssr=SsrMode::Async/>
                 <Route path=StaticSegment("replay") view=pages::replay::ReplayHome/>
+                <Route path=StaticSegment("signin") view=pages::signin::SignIn/>
                 <Route path=(StaticSegment("replay"), ParamSegment("id")) view=pages::replay::ReplayRoomPage ssr=SsrMode::Async/>
             </Routes>
         </Router>

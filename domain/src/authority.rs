@@ -177,6 +177,11 @@ impl Scope {
     }
 }
 
+/// The login of an actor as events record it (`login@AGENCY/role`); a service's name as is.
+pub fn login_of(actor: &str) -> &str {
+    actor.split_once('@').map_or(actor, |(login, _)| login)
+}
+
 /// The rights a command needs: what a refusal names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -297,10 +297,13 @@ pub fn readable_now(state: &State, viewer: &Viewer, event: &Event) -> bool {
     let leads = |id: &crate::IncidentId| state.incidents.get(id).is_some_and(|i| i.lead_agency == *agency);
     let unit = |id: &crate::UnitId| state.units.get(id).is_some_and(|u| viewer.sees_unit(u));
     let owns = |id: &crate::UnitId| state.units.get(id).is_some_and(|u| u.agency == *agency);
-    let reads = |channel: &crate::ChannelId| state.channels.get(channel).is_some_and(|c| viewer.reads_channel(state, c));
+    let reads =
+        |channel: &crate::ChannelId| state.channels.get(channel).is_some_and(|c| viewer.reads_channel(state, c));
     match event {
         Event::AgencyRegistered { .. } => true,
-        Event::UnitRegistered { unit_id, hidden_from, .. } => unit(unit_id) && (hidden_from.is_empty() || owns(unit_id)),
+        Event::UnitRegistered { unit_id, hidden_from, .. } => {
+            unit(unit_id) && (hidden_from.is_empty() || owns(unit_id))
+        }
         Event::UnitStatusChanged { unit_id, .. } => unit(unit_id),
         Event::PositionsReported { fixes } => fixes.iter().all(|f| unit(&f.unit_id)),
         Event::IncidentCreated { incident_id, .. }
@@ -316,7 +319,9 @@ pub fn readable_now(state: &State, viewer: &Viewer, event: &Event) -> bool {
         Event::UnitHidden { unit_id, .. } | Event::UnitRevealed { unit_id, .. } => owns(unit_id),
         Event::ChannelCreated { channel } => viewer.sees_channel(state, channel),
         Event::MessagePosted { channel_id, .. } => reads(channel_id),
-        Event::MessageAcknowledged { message_id, .. } => state.messages.get(message_id).is_some_and(|m| reads(&m.channel_id)),
+        Event::MessageAcknowledged { message_id, .. } => {
+            state.messages.get(message_id).is_some_and(|m| reads(&m.channel_id))
+        }
     }
 }
 

@@ -208,7 +208,11 @@ fn replay_source(state: &AppState) -> app::ssr::ReplaySource {
 
 /// The latest events as `viewer` may read them, judged on the room as it is
 /// ([`vigie_domain::visibility::readable_now`]): a short list for a page's first paint.
-fn recent_for(room: &vigie_domain::State, viewer: &Viewer, recent: &[vigie_domain::LoggedEvent]) -> Vec<vigie_domain::LoggedEvent> {
+fn recent_for(
+    room: &vigie_domain::State,
+    viewer: &Viewer,
+    recent: &[vigie_domain::LoggedEvent],
+) -> Vec<vigie_domain::LoggedEvent> {
     recent.iter().filter(|e| vigie_domain::visibility::readable_now(room, viewer, &e.event)).cloned().collect()
 }
 
@@ -272,7 +276,10 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         shutdown: shutdown.clone(),
         leptos_options,
     }));
-    let now_ms = { let clock = state.clock.clone(); Arc::new(move || clock.now_ms()) };
+    let now_ms = {
+        let clock = state.clock.clone();
+        Arc::new(move || clock.now_ms())
+    };
     tokio::spawn(identity::watch::run(state.access.clone(), state.store.clone(), now_ms, shutdown.clone()));
     let http = tokio::spawn(listener::serve(listener, app(state.clone()), config, shutdown));
     tracing::info!(%addr, "Vigie is listening");

@@ -135,6 +135,8 @@ impl Link {
 /// report); the figures derived from it are, and only change when they differ.
 #[derive(Clone, Copy)]
 pub struct LiveRoom {
+    /// Who is signed in at this screen (the server rendered the page for them).
+    pub me: StoredValue<Option<vigie_domain::authority::Principal>>,
     pub state: StoredValue<State>,
     pub seq: RwSignal<Seq>,
     pub summary: RwSignal<Summary>,
@@ -233,6 +235,7 @@ impl LiveRoom {
         recent.reverse();
         recent.truncate(RECENT_SHOWN);
         Self {
+            me: StoredValue::new(initial.me),
             seq: RwSignal::new(initial.state.seq),
             state: StoredValue::new(initial.state),
             summary: RwSignal::new(summary),

@@ -16,6 +16,8 @@ use super::{Link, LiveRoom, Mode};
 use vigie_domain::wire::ServerMessage;
 
 const MAX_BACKOFF_MS: u64 = 8_000;
+/// The close code of a stream whose session or token ended (the server's `CLOSE_SIGNED_OUT`).
+const CLOSE_SIGNED_OUT: u16 = 4401;
 
 /// The open socket and the handlers it calls.
 struct Connection {
@@ -74,7 +76,12 @@ fn open(link: Stream) {
     };
     let on_close = {
         let link = link.clone();
-        Closure::<dyn FnMut(CloseEvent)>::new(move |_: CloseEvent| {
+        Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
+            // The server ended the stream because the session ended: sign in again.
+            if e.code() == CLOSE_SIGNED_OUT {
+                crate::api::to_sign_in();
+                return;
+            }
             link.room.link.set(Link::Reconnecting);
             retry(link.clone());
         })
@@ -94,6 +101,13 @@ fn open(link: Stream) {
 fn retry(link: Stream) {
     let n = link.attempt.get();
     link.attempt.set(n + 1);
+    // A reopen refused before it is a socket (401: the session ended while away) shows only as a
+    // close: after two in a row, ask who we are (a 401 there goes to sign-in).
+    if n >= 2 {
+        wasm_bindgen_futures::spawn_local(async {
+            let _ = crate::api::whoami().await;
+        });
+    }
     let delay_ms = (250u64 << n.min(5)).min(MAX_BACKOFF_MS);
     set_timeout(move || open(link), Duration::from_millis(delay_ms));
 }

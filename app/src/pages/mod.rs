@@ -5,3 +5,4 @@
 pub mod overview;
 pub mod replay;
 pub mod room;
+pub mod signin;

@@ -82,6 +82,7 @@ fn QueueRow(incident: Incident) -> impl IntoView {
             <span class="badge">{format!("{:?}", incident.priority)}</span>
             <span class="what">
                 <strong>{id.to_string()} " " {let kind = incident.kind; move || ui.tr(&words(kind))}</strong>
+                {incident.restricted.then(|| view! { <span class="restricted-badge" data-testid="restricted-badge">{move || ui.tr("restricted")}</span> })}
                 <span class="address">{incident.address.clone()}</span>
             </span>
             <span class=format!("status status-{}", wire_name(&incident.status))>{let st = incident.status; move || ui.tr(&words(st))}</span>
@@ -141,6 +142,7 @@ fn IncidentCard(incident: Incident) -> impl IntoView {
                 <button class="close" aria-label="Close" on:click=move |_| ui.selected.set(Selection::None)>"×"</button>
             </header>
             <p class="address">{incident.address.clone()}</p>
+            <NeedToKnow incident=incident.clone()/>
             <p class="meta">
                 {move || ui.tr("Lead")} " " <strong>{incident.lead_agency.to_string()}</strong> " · "
                 <span data-testid="incident-status">{let st = incident.status; move || ui.tr(&words(st))}</span>
@@ -283,6 +285,62 @@ pub fn PlaceIncident() -> impl IntoView {
                 </div>
             </form>
         </Show>
+    }
+    .into_any()
+}
+
+/// Who sees the incident: a restricted one is marked; the lead agency restricts it, opens it to
+/// the room, shares it with an agency and stops sharing (the server checks the same rules).
+#[component]
+fn NeedToKnow(incident: Incident) -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let id = incident.incident_id;
+    let leads = incident.lead_agency.as_str() == ui.operator.get_untracked().agency;
+    let restricted = incident.restricted;
+    let shared: Vec<String> = incident.shared_with.iter().map(|a| a.to_string()).collect();
+    let candidates: Vec<String> = {
+        let lead = incident.lead_agency.to_string();
+        ui.agency_codes().into_iter().filter(|c| *c != lead && !shared.contains(c)).collect()
+    };
+    let pick = RwSignal::new(String::new());
+    let can_act = leads && !ui.read_only();
+    view! {
+        <div class="need-to-know" data-testid="need-to-know">
+            {restricted.then(|| view! { <span class="restricted-badge" data-testid="card-restricted">{move || ui.tr("restricted")}</span> })}
+            {(!shared.is_empty()).then(|| view! { <span class="muted">{move || ui.tr("Shared with")}</span> })}
+            {shared.into_iter().map(|agency| {
+                let testid = format!("shared-{agency}");
+                let unshare = can_act.then(|| {
+                    let (testid, title, code) = (format!("unshare-{agency}"), agency.clone(), agency.clone());
+                    view! {
+                        <button class="small" data-testid=testid
+                            title=move || format!("{} {title}", ui.tr("Stop sharing with"))
+                            on:click=move |_| {
+                                let agency = code.clone();
+                                ui.command(format!("{id} ↛ {agency}"), move |who| async move { api::unshare(&who, id, agency).await })
+                            }>"×"</button>
+                    }
+                });
+                view! { <span class="share-chip" data-testid=testid>{agency} {unshare}</span> }
+            }).collect_view()}
+            <Show when=move || can_act>
+                <button class="small" data-testid="toggle-restricted" on:click=move |_| ui.command(
+                    format!("{id} {}", if restricted { ui.tr("Open to the room") } else { ui.tr("Restrict") }),
+                    move |who| async move { api::restrict(&who, id, !restricted).await },
+                )>{move || if restricted { ui.tr("Open to the room") } else { ui.tr("Restrict") }}</button>
+                <select aria-label=move || ui.tr("Share with") data-testid="share-pick" on:change=move |e| pick.set(event_target_value(&e))>
+                    <option value="">{move || ui.tr("Share with")}</option>
+                    {candidates.clone().into_iter().map(|c| view! { <option value=c.clone()>{c.clone()}</option> }).collect_view()}
+                </select>
+                <button class="small" data-testid="share" on:click=move |_| {
+                    let agency = pick.get_untracked();
+                    if agency.is_empty() {
+                        return;
+                    }
+                    ui.command(format!("{id} → {agency}"), move |who| async move { api::share(&who, id, agency).await });
+                }>{move || ui.tr("Share")}</button>
+            </Show>
+        </div>
     }
     .into_any()
 }

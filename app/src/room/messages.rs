@@ -26,7 +26,7 @@ fn awaiting_ack(s: &State, user: &str, agency: &str) -> Vec<Message> {
     let mut waiting: Vec<Message> = s
         .messages
         .values()
-        .filter(|m| m.ack_required && m.sender_user != user && !m.acked_by(user))
+        .filter(|m| m.ack_required && !m.sent_by(user) && !m.acked_by(user))
         .filter(|m| s.channels.get(&m.channel_id).is_some_and(|c| c.admits(&code)))
         .cloned()
         .collect();
@@ -193,7 +193,7 @@ fn MessageRow(message: Message, acks: (usize, usize)) -> impl IntoView {
         let m = message.clone();
         move || {
             let me = ui.operator.get().user;
-            m.ack_required && m.sender_user != me && !m.acked_by(&me)
+            m.ack_required && !m.sent_by(&me) && !m.acked_by(&me)
         }
     };
     let ack_required = message.ack_required;

@@ -21,11 +21,21 @@ use crate::i18n::{t, Lang};
 use crate::live::{LiveRoom, Mode};
 use crate::ui::tiles::{AgencyTable, PriorityTile, StatusTile};
 
-/// Who is at this screen: attributes every command, and the agency sends messages and acks.
+/// Who is signed in at this screen (the server takes the actor and agency of every command from
+/// the session; the screen uses them to show what is its agency's).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Operator {
     pub user: String,
     pub agency: String,
+}
+
+impl Operator {
+    fn of(live: LiveRoom) -> Self {
+        live.me.with_value(|me| match me {
+            Some(p) => Operator { user: p.user.clone(), agency: p.agency.to_string() },
+            None => Operator { user: String::new(), agency: String::new() },
+        })
+    }
 }
 
 /// The last command's outcome, shown in the status line (errors stay until the next command).
@@ -118,7 +128,7 @@ impl Ui {
             return;
         }
         let what = what.into();
-        let answer = call(Caller::user(self.operator.get_untracked().user));
+        let answer = call(Caller::signed_in());
         self.run(async move {
             Ok(match answer.await {
                 Ok(_) => Outcome::Done(what),
@@ -199,7 +209,7 @@ pub fn Room(live: LiveRoom, #[prop(optional)] children: Option<Children>) -> imp
         fly_to: RwSignal::new(None),
         fit: RwSignal::new(None),
         followed: RwSignal::new(None),
-        operator: RwSignal::new(Operator { user: "dispatcher".into(), agency: String::new() }),
+        operator: RwSignal::new(Operator::of(live)),
         outcome: RwSignal::new(Outcome::Idle),
         side: RwSignal::new(SideTab::Units),
         help: RwSignal::new(false),
@@ -222,7 +232,7 @@ pub fn Room(live: LiveRoom, #[prop(optional)] children: Option<Children>) -> imp
             ui.outcome.set(Outcome::Failed(ui.tr(text)));
         }
     });
-    restore_operator(ui);
+    restore_prefs(ui);
     keys::install(ui, ui.help);
     let side_collapsed = RwSignal::new(false);
     view! {
@@ -293,12 +303,12 @@ fn TopBar() -> impl IntoView {
             <span class=move || outcome().1 data-testid="outcome" role="status">{move || outcome().0}</span>
             <OperatorBadge/>
             <button class="small lang-button" data-testid="lang" title="Français / English"
-                on:click=move |_| { ui.lang.update(|l| *l = l.other()); save_operator(ui) }>
+                on:click=move |_| { ui.lang.update(|l| *l = l.other()); save_prefs(ui) }>
                 {move || ui.lang.get().other().code().to_uppercase()}
             </button>
             <button class="small sound-button" data-testid="sound" class:active=move || ui.sound.get()
                 title=move || ui.tr("Ring on flash messages") aria-pressed=move || ui.sound.get().to_string()
-                on:click=move |_| { ui.sound.update(|s| *s = !*s); save_operator(ui) }>
+                on:click=move |_| { ui.sound.update(|s| *s = !*s); save_prefs(ui) }>
                 {move || if ui.sound.get() { "♪ ✓" } else { "♪ ✗" }}
             </button>
             {if ui.read_only() {
@@ -315,57 +325,46 @@ fn TopBar() -> impl IntoView {
     .into_any()
 }
 
-/// Who is at this screen. There is no authentication yet (see the README): the name attributes
-/// actions, the agency signs messages and acknowledgements.
+/// Who is signed in at this screen, and signing out.
 #[component]
 fn OperatorBadge() -> impl IntoView {
     let ui = expect_context::<Ui>();
+    let sign_out = move |_| {
+        #[cfg(feature = "hydrate")]
+        wasm_bindgen_futures::spawn_local(async {
+            let _ = crate::api::sign_out().await;
+            let _ = window().location().set_href("/signin");
+        });
+    };
     view! {
-        <div class="operator">
-            <input data-testid="operator-user" aria-label=move || ui.tr("Operator") maxlength="64"
-                prop:value=move || ui.operator.get().user
-                on:change=move |e| { ui.operator.update(|o| o.user = event_target_value(&e)); save_operator(ui) }/>
-            <select data-testid="operator-agency" aria-label=move || ui.tr("Agency")
-                prop:value=move || ui.operator.get().agency
-                on:change=move |e| { ui.operator.update(|o| o.agency = event_target_value(&e)); save_operator(ui) }>
-                {move || ui.agency_codes().into_iter().map(|c| view! { <option value=c.clone()>{c.clone()}</option> }).collect_view()}
-            </select>
+        <div class="operator" data-testid="operator">
+            <span class="who" data-testid="operator-user">{move || ui.operator.get().user}</span>
+            <span class="agency-code" data-testid="operator-agency">{move || ui.operator.get().agency}</span>
+            <button class="small" data-testid="sign-out" on:click=sign_out>{move || ui.tr("Sign out")}</button>
         </div>
     }
     .into_any()
 }
 
-fn restore_operator(ui: Ui) {
-    let first = ui.live.state.with_value(|s| s.agencies.keys().next().map(|c| c.to_string())).unwrap_or_default();
-    ui.operator.update(|o| o.agency = first);
+/// The screen's language and sound, kept in the browser.
+fn restore_prefs(ui: Ui) {
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         let Some(storage) = window().local_storage().ok().flatten() else { return };
-        let user = storage.get_item("vigie.user").ok().flatten();
-        let agency = storage.get_item("vigie.agency").ok().flatten();
         ui.sound.set(storage.get_item("vigie.sound").ok().flatten().as_deref() == Some("on"));
         match storage.get_item("vigie.lang").ok().flatten().as_deref() {
             Some("fr") => ui.lang.set(Lang::Fr),
             Some("en") => ui.lang.set(Lang::En),
             _ => {}
         }
-        ui.operator.update(|o| {
-            if let Some(u) = user.filter(|u| !u.is_empty()) {
-                o.user = u;
-            }
-            if let Some(a) = agency.filter(|a| !a.is_empty()) {
-                o.agency = a;
-            }
-        });
     });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = ui;
 }
 
-fn save_operator(ui: Ui) {
+fn save_prefs(ui: Ui) {
     #[cfg(feature = "hydrate")]
     if let Some(storage) = window().local_storage().ok().flatten() {
-        let o = ui.operator.get_untracked();
-        let _ = storage.set_item("vigie.user", &o.user);
-        let _ = storage.set_item("vigie.agency", &o.agency);
         let _ = storage.set_item("vigie.lang", ui.lang.get_untracked().code());
         let _ = storage.set_item("vigie.sound", if ui.sound.get_untracked() { "on" } else { "off" });
     }

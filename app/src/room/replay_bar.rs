@@ -15,7 +15,7 @@ pub const SPEEDS: [u32; 6] = [1, 2, 5, 10, 30, 60];
 /// The trainer of the session on this page, as a caller.
 fn trainer(ui: Ui) -> Option<(Caller, String)> {
     let (session, key) = ui.mode.with_value(|m| Some((m.session()?.to_owned(), m.trainer_key())))?;
-    Some((Caller { user: ui.operator.get_untracked().user, trainer_key: key }, session))
+    Some((Caller { trainer_key: key }, session))
 }
 
 /// Steers the session on this page; the answer comes back on the stream like every change.

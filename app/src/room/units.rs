@@ -153,6 +153,13 @@ pub fn UnitCard() -> impl IntoView {
                         <button class="close" aria-label="Close" on:click=move |_| ui.selected.set(Selection::None)>"×"</button>
                     </header>
                     <p class="meta">{agency} " · " {move || ui.tr(&words(u.kind))}</p>
+                    // Only its own agency is told whom a unit is hidden from.
+                    {(!u.hidden_from.is_empty()).then(|| {
+                        let from: Vec<String> = u.hidden_from.iter().map(|a| a.to_string()).collect();
+                        view! {
+                            <p class="meta" data-testid="hidden-from"><span class="restricted-badge">{move || ui.tr("hidden from")}</span> " " {from.join(", ")}</p>
+                        }
+                    })}
                     <p class="meta">
                         <span class=format!("status status-{}", wire_name(&status)) data-testid="unit-detail-status">{move || ui.tr(status.label())}</span>
                         " " {move || ui.tr("for")} " " {move || elapsed(ui.live.now_ms.get(), since)}

@@ -3,13 +3,13 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use vigie_domain::authority::Scope;
 use vigie_domain::api::RegisterAgency;
+use vigie_domain::authority::Scope;
 use vigie_domain::{Agency, Command};
 
 use super::{submit, Committed};
-use crate::http::error::ApiError;
 use crate::http::access::{roles, Auth, Routes, Rule};
+use crate::http::error::ApiError;
 use crate::http::extract::ApiJson;
 use crate::AppState;
 

@@ -4,11 +4,11 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
-use vigie_domain::authority::Scope;
 use serde_json::{json, Value};
 use std::sync::OnceLock;
 use tower_http::compression::CompressionLayer;
 use vigie_domain::api::ErrorCode;
+use vigie_domain::authority::Scope;
 
 use crate::basemap::{builtin, Layer, Role};
 use crate::http::access::{roles, Routes, Rule};

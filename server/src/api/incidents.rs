@@ -3,17 +3,17 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use vigie_domain::authority::Scope;
 use serde_json::Value;
 use vigie_domain::api::{
     AddNote, AgencyRef, AssignUnit, ChangeIncidentStatus, CreateIncident, LonLat, Restrict, UpdateIncident,
 };
+use vigie_domain::authority::Scope;
 use vigie_domain::event::IncidentChanges;
 use vigie_domain::{Area, Command, Event, IncidentId, Point, UnitId};
 
 use super::{agency_code as agency, created, or_own, submit, Committed};
-use crate::http::error::ApiError;
 use crate::http::access::{roles, Auth, Routes, Rule};
+use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::AppState;
 
@@ -140,7 +140,8 @@ async fn share_with(
     ApiPath(incident_id): ApiPath<u32>,
     ApiJson(body): ApiJson<AgencyRef>,
 ) -> Result<(StatusCode, Json<Committed>), ApiError> {
-    let command = Command::ShareIncident { incident_id: IncidentId(incident_id), agency: agency(&body.agency, "agency")? };
+    let command =
+        Command::ShareIncident { incident_id: IncidentId(incident_id), agency: agency(&body.agency, "agency")? };
     Ok((StatusCode::CREATED, Json(submit(&state, &caller, command).await?)))
 }
 

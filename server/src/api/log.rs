@@ -2,13 +2,13 @@
 
 use axum::extract::State;
 use axum::Json;
-use vigie_domain::authority::Scope;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use vigie_domain::api::EventsPage;
+use vigie_domain::authority::Scope;
 use vigie_domain::time::{check_ms, EARLIEST_MS, LATEST_MS};
-use vigie_domain::wire::ServerMessage;
 use vigie_domain::visibility::{record_for, view, Viewer};
+use vigie_domain::wire::ServerMessage;
 use vigie_domain::{Seq, Summary};
 
 use crate::replay::seek::state_after_seq;

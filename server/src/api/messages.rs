@@ -3,15 +3,15 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use vigie_domain::authority::Scope;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use vigie_domain::api::{Acknowledge, CreateChannel, PostMessage};
+use vigie_domain::authority::Scope;
 use vigie_domain::{Channel, ChannelId, Command, Event, MessageId};
 
 use super::{agency_code as agency, created, or_own, submit, Committed};
-use crate::http::error::ApiError;
 use crate::http::access::{roles, Auth, Routes, Rule};
+use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::AppState;
 

@@ -9,7 +9,6 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use vigie_domain::authority::{Role, Scope};
 use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::Value;
@@ -20,18 +19,19 @@ use vigie_domain::api::{
     EventsPage, ExportRequest, JobKind, JobResult, JobStarted, NewPin, ReplayStarted, ScenarioList, SessionList,
     StartReplay,
 };
+use vigie_domain::authority::{Role, Scope};
 use vigie_domain::replay::{incident_window, Control, Source};
 use vigie_domain::visibility::{record_for, view, Viewer};
 use vigie_domain::wire::ServerMessage;
 use vigie_domain::{IncidentId, Refusal};
 
-use crate::http::error::ApiError;
 use crate::http::access::{roles, Auth, Routes, Rule};
-use crate::stream::Stops;
+use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::jobs::{Job, Refused};
 use crate::replay::{file, seek, ReplayError, Session};
 use crate::store::replay::Log;
+use crate::stream::Stops;
 use crate::AppState;
 
 pub const TRAINER_HEADER: &str = "x-vigie-trainer-key";
@@ -149,7 +149,10 @@ async fn start(
             (Source::Live, (from, to), "Replay".to_owned())
         }
     };
-    let started = app.replays.start(&app, title.unwrap_or(default_title), source, window.0, window.1, &caller.principal.viewer()).await?;
+    let started = app
+        .replays
+        .start(&app, title.unwrap_or(default_title), source, window.0, window.1, &caller.principal.viewer())
+        .await?;
     Ok((StatusCode::CREATED, Json(started)))
 }
 

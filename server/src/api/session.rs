@@ -9,13 +9,13 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use vigie_domain::api::{DemoAccount, Me, SignIn};
 use vigie_domain::api::ErrorCode;
+use vigie_domain::api::{DemoAccount, Me, SignIn};
 
 use crate::http::access::{Auth, Routes, Rule};
+use crate::http::error::ApiError;
 use crate::identity::caller::{session_token, Credential};
 use crate::identity::sessions::digest;
-use crate::http::error::ApiError;
 use crate::identity::sessions::{ABSOLUTE_MS, COOKIE};
 use crate::AppState;
 

@@ -3,8 +3,8 @@
 
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use vigie_domain::authority::Scope;
 use serde::Deserialize;
+use vigie_domain::authority::Scope;
 use vigie_domain::{LoggedEvent, Seq};
 
 use crate::http::access::{roles, Auth, Routes, Rule};

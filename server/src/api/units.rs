@@ -3,14 +3,14 @@
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::Json;
-use vigie_domain::authority::Scope;
 use serde_json::Value;
 use vigie_domain::api::{AgencyRef, ChangeUnitStatus, PositionBatch, PositionsAccepted, RegisterUnit};
+use vigie_domain::authority::Scope;
 use vigie_domain::{Command, Event, Fix, UnitId};
 
 use super::{agency_code, created, or_own, submit, Committed, COMMAND_BODY_LIMIT, POSITIONS_BODY_LIMIT};
-use crate::http::error::ApiError;
 use crate::http::access::{roles, Auth, Routes, Rule};
+use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::AppState;
 

@@ -15,8 +15,8 @@ use vigie_domain::{
 use super::city::{flat_distance_m, step_towards, City};
 use super::fleet::{self, AGENCIES, CHANNELS};
 use super::DemoOptions;
-use crate::AppState;
 use crate::sequencer::Author;
+use crate::AppState;
 
 /// Steps a dispatched unit takes to get going.
 const TURN_OUT_STEPS: u64 = 4;
@@ -77,7 +77,10 @@ impl Sim {
             let agency =
                 Agency::parse(spec.code, spec.short_name, spec.full_name, spec.kind, spec.country, spec.colour)?;
             if !sim.room(|s| s.agencies.contains_key(&agency.code)) {
-                sim.state.sequencer.submit(Author::service("exercise-director"), Command::RegisterAgency { agency }).await?;
+                sim.state
+                    .sequencer
+                    .submit(Author::service("exercise-director"), Command::RegisterAgency { agency })
+                    .await?;
             }
         }
         for (slug, name, members) in CHANNELS {
@@ -86,7 +89,10 @@ impl Sim {
                 let members: BTreeSet<AgencyCode> =
                     members.iter().map(|m| AgencyCode::parse(m)).collect::<Result<_, _>>()?;
                 let channel = Channel { channel_id, name: (*name).into(), members: Some(members) };
-                sim.state.sequencer.submit(Author::service("exercise-director"), Command::CreateChannel { channel }).await?;
+                sim.state
+                    .sequencer
+                    .submit(Author::service("exercise-director"), Command::CreateChannel { channel })
+                    .await?;
             }
         }
         for spec in AGENCIES {
@@ -139,8 +145,13 @@ impl Sim {
             .filter(|(prefix, _)| callsign.starts_with(&format!("{prefix}-")))
             .flat_map(|(_, from)| from.iter().map(|c| AgencyCode::parse(c)))
             .collect::<Result<_, _>>()?;
-        let command =
-            Command::RegisterUnit { callsign: callsign.into(), agency: agency.clone(), kind, status: UnitStatus::Available, hidden_from };
+        let command = Command::RegisterUnit {
+            callsign: callsign.into(),
+            agency: agency.clone(),
+            kind,
+            status: UnitStatus::Available,
+            hidden_from,
+        };
         let events = self.state.sequencer.submit(Author::service("exercise-director"), command).await?;
         match events.first().map(|e| &e.event) {
             Some(Event::UnitRegistered { unit_id, .. }) => Ok(*unit_id),
@@ -297,7 +308,11 @@ impl Sim {
             Priority::P4 => 1,
         };
         for unit_id in self.nearest_fitting(room, city, kind, location, wanted) {
-            let _ = self.state.sequencer.submit(Author::service(&dispatcher), Command::AssignUnit { incident_id, unit_id }).await;
+            let _ = self
+                .state
+                .sequencer
+                .submit(Author::service(&dispatcher), Command::AssignUnit { incident_id, unit_id })
+                .await;
         }
         let body = format!("{incident_id}: {} at {address}. Units assigned, en route.", kind_label(kind));
         let (channel_id, msg_priority) = (ChannelId::for_incident(incident_id), MessagePriority::Priority);

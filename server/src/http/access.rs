@@ -81,9 +81,8 @@ impl Routes {
     }
 
     fn add(mut self, method: Method, path: &'static str, rule: Rule, handler: MethodRouter<AppState>) -> Self {
-        let gated = handler.route_layer(axum::middleware::from_fn(move |request: Request, next: Next| {
-            gate(rule, request, next)
-        }));
+        let gated = handler
+            .route_layer(axum::middleware::from_fn(move |request: Request, next: Next| gate(rule, request, next)));
         self.router = self.router.route(path, gated);
         self.table.push(RouteRule { method, path, rule });
         self
@@ -184,7 +183,10 @@ pub const PAGES: &[(&str, &[Role])] = &[
 
 /// The roles a page path needs, if it is a page.
 pub fn page_roles(path: &str) -> Option<&'static [Role]> {
-    PAGES.iter().find(|(p, _)| if p.ends_with('/') && p.len() > 1 { path.starts_with(p) } else { path == *p }).map(|(_, r)| *r)
+    PAGES
+        .iter()
+        .find(|(p, _)| if p.ends_with('/') && p.len() > 1 { path.starts_with(p) } else { path == *p })
+        .map(|(_, r)| *r)
 }
 
 /// Sends a browser without a session from a page to the sign-in page, and refuses a page the

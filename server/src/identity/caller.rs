@@ -55,11 +55,7 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 /// without one is not looked up.
 pub fn carries_credential(headers: &HeaderMap) -> bool {
     headers.contains_key(header::AUTHORIZATION)
-        || headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .any(|v| v.contains(COOKIE))
+        || headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).any(|v| v.contains(COOKIE))
 }
 
 /// The caller the request's credential proves, if it is live. A token is tried first: an

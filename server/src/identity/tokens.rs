@@ -65,10 +65,11 @@ impl Store {
         check_name(name).map_err(anyhow::Error::msg)?;
         anyhow::ensure!(!scopes.is_empty(), "a token has at least one scope");
         anyhow::ensure!(self.user(login).await?.is_some(), "no account {login}");
-        let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_tokens WHERE login = $1 AND revoked_at_ms IS NULL")
-            .bind(login)
-            .fetch_one(&self.pool)
-            .await?;
+        let held: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM api_tokens WHERE login = $1 AND revoked_at_ms IS NULL")
+                .bind(login)
+                .fetch_one(&self.pool)
+                .await?;
         anyhow::ensure!(held < MAX_PER_ACCOUNT, "{login} holds {MAX_PER_ACCOUNT} live tokens; revoke one first");
         let token = format!("{PREFIX}{}", crate::token::hex(32));
         let id = sqlx::query_scalar(

@@ -15,7 +15,6 @@
 //!   state), blank lines are refused, and the file may not decompress to more than
 //!   [`MAX_RATIO`] times its size (a gzip bomb stops there).
 
-use vigie_domain::visibility::{record_for, view, Viewer};
 use anyhow::Context;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
@@ -25,6 +24,7 @@ use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use vigie_domain::time::check_ms;
+use vigie_domain::visibility::{record_for, view, Viewer};
 use vigie_domain::{validate, LoggedEvent, State};
 
 use super::seek;

@@ -24,8 +24,8 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use vigie_domain::api::ReplayStarted;
 use vigie_domain::replay::{Control, Direction, Pin, ReplayClock, SessionInfo, Source as Recorded};
-use vigie_domain::wire::{ServerMessage, StreamErrorCode};
 use vigie_domain::visibility::Viewer;
+use vigie_domain::wire::{ServerMessage, StreamErrorCode};
 use vigie_domain::{LoggedEvent, Refusal, Seq, State};
 
 use crate::store::replay::{Log, FOLD_PAGE};

@@ -91,7 +91,8 @@ async fn a_token_acts_within_its_scopes_and_stops_when_revoked() {
     assert!(store.revoke_token(id, crate::support::T0_MS).await.unwrap());
     let (status, _) = app.send(avl.post(format!("{}/api/v1/positions", app.base)).json(&fix)).await;
     assert_eq!(status, 401, "a revoked token is refused");
-    let (status, _) = app.send(client_with(&format!("vgt_{}", "0".repeat(64))).get(format!("{}/api/v1/state", app.base))).await;
+    let (status, _) =
+        app.send(client_with(&format!("vgt_{}", "0".repeat(64))).get(format!("{}/api/v1/state", app.base))).await;
     assert_eq!(status, 401, "an unknown token is refused");
 }
 
@@ -103,7 +104,11 @@ async fn the_actor_and_the_agency_come_from_the_principal_and_the_domain_table_r
     let (status, body) = app.as_("bka").post("/api/v1/units/1/status", json!({"status": "en_route"})).await;
     assert_eq!((status, body["error"]["code"].as_str()), (403, Some("role_required")), "{body}");
     let (status, body) = app.post("/api/v1/units/2/status", json!({"status": "en_route"})).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("forbidden")), "PP does not dispatch BSPP's: {body}");
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("forbidden")),
+        "PP does not dispatch BSPP's: {body}"
+    );
     assert_eq!(body["error"]["field"], "dispatch_units", "{body}");
     let seq = app.seq().await;
     let (status, body) = app.post("/api/v1/units/1/status", json!({"status": "out_of_service"})).await;
@@ -113,7 +118,10 @@ async fn the_actor_and_the_agency_come_from_the_principal_and_the_domain_table_r
     // A post signed as another agency is refused; without one it is the caller's.
     let channel = "agency-PP";
     let (status, body) = app
-        .post("/api/v1/messages", json!({"channel_id": channel, "sender_agency": "BSPP", "priority": "routine", "body": "x"}))
+        .post(
+            "/api/v1/messages",
+            json!({"channel_id": channel, "sender_agency": "BSPP", "priority": "routine", "body": "x"}),
+        )
         .await;
     assert_eq!(status, 403, "{body}");
     let (status, body) =

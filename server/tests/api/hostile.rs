@@ -450,13 +450,21 @@ async fn caps_on_what_the_room_holds_answer_a_clear_refusal() {
     let app = spawn_app().await;
     app.seed(1).await;
     for i in 0..vigie_domain::command::MAX_NOTES_PER_INCIDENT {
-        assert_eq!(app.as_("bspp").post("/api/v1/incidents/1/notes", json!({"text": format!("note {i}")})).await.0, 201);
+        assert_eq!(
+            app.as_("bspp").post("/api/v1/incidents/1/notes", json!({"text": format!("note {i}")})).await.0,
+            201
+        );
     }
     let (status, body) = app.as_("bspp").post("/api/v1/incidents/1/notes", json!({"text": "one too many"})).await;
     assert_eq!(status, 409, "{body}");
     assert_error(&body, "limit_reached", None);
 
-    let (_, posted) = app.post("/api/v1/messages", json!({"channel_id": "room", "priority": "flash", "body": "ack me", "ack_required": true})).await;
+    let (_, posted) = app
+        .post(
+            "/api/v1/messages",
+            json!({"channel_id": "room", "priority": "flash", "body": "ack me", "ack_required": true}),
+        )
+        .await;
     let message = posted["message_id"].as_u64().unwrap();
     let running = app.running.as_ref().unwrap();
     for i in 0..=vigie_domain::command::MAX_ACKS_PER_MESSAGE {
@@ -506,7 +514,8 @@ async fn a_failed_commit_changes_nothing_an_ambiguous_one_is_published_and_healt
     assert_eq!(app.seq().await, seq + 1);
 
     store.inject_fault(Fault::AfterCommit);
-    let (status, body) = app.as_("bspp").post("/api/v1/incidents/1/notes", json!({"text": "committed despite the error"})).await;
+    let (status, body) =
+        app.as_("bspp").post("/api/v1/incidents/1/notes", json!({"text": "committed despite the error"})).await;
     assert_eq!(status, 201, "the log holds it, so it is acknowledged: {body}");
     assert_eq!(app.seq().await, seq + 2);
     let (status, health) = app.get("/healthz").await;

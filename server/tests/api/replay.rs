@@ -130,8 +130,7 @@ async fn followers_see_the_room_at_the_trainers_moment_as_it_plays_pauses_seeks_
     let (id, key, started) = start_session(&app, json!({"from_ms": from, "to_ms": to, "title": "Debrief"})).await;
     assert_eq!(started["clock"]["playing"], false);
 
-    let mut ws =
-        app.ws(&format!("/api/v1/replays/{id}/stream"), &app.tokens["pp"]).await;
+    let mut ws = app.ws(&format!("/api/v1/replays/{id}/stream"), &app.tokens["pp"]).await;
     let mut room = State::default();
     let first = follow_until(&mut ws, &mut room, |m, _| matches!(m, ServerMessage::Replay { .. })).await;
     let ServerMessage::Replay { session, .. } = first else { unreachable!() };
@@ -337,8 +336,7 @@ async fn a_quiet_paused_session_keeps_its_followers_alive_with_heartbeats() {
     app.seed(2).await;
     app.clock.advance_ms(10_000);
     let (id, _, _) = start_session(&app, json!({"from_ms": T0_MS, "to_ms": T0_MS + 5_000})).await;
-    let mut ws =
-        app.ws(&format!("/api/v1/replays/{id}/stream"), &app.tokens["pp"]).await;
+    let mut ws = app.ws(&format!("/api/v1/replays/{id}/stream"), &app.tokens["pp"]).await;
     let mut room = State::default();
     follow_until(&mut ws, &mut room, |m, _| matches!(m, ServerMessage::Snapshot { .. })).await;
     let beat = follow_until(&mut ws, &mut room, |m, _| matches!(m, ServerMessage::Heartbeat { .. })).await;
@@ -379,8 +377,7 @@ async fn a_far_seek_on_a_long_tail_reports_progress_before_the_room() {
     let app = spawn_in(dir, |c| c.snapshot_every_events = 1_000_000).await;
     let end = T0_MS + 12_001 * 10;
     let (id, key, _) = start_session(&app, json!({"from_ms": T0_MS, "to_ms": end})).await;
-    let mut ws =
-        app.ws(&format!("/api/v1/replays/{id}/stream"), &app.tokens["pp"]).await;
+    let mut ws = app.ws(&format!("/api/v1/replays/{id}/stream"), &app.tokens["pp"]).await;
     let mut room = State::default();
     follow_until(&mut ws, &mut room, |m, _| matches!(m, ServerMessage::Snapshot { .. })).await;
     assert_eq!(control(&app, &id, &key, json!({"action": "seek", "at_ms": end})).await.0, 200);

@@ -211,7 +211,8 @@ async fn a_client_that_stops_reading_stays_within_the_bound_and_is_disconnected(
     let note = "n".repeat(1_500);
     let mut peak = 0u64;
     for i in 0..4_000 {
-        let (status, _) = app.as_("bspp").post("/api/v1/incidents/1/notes", json!({"text": format!("{i} {note}")})).await;
+        let (status, _) =
+            app.as_("bspp").post("/api/v1/incidents/1/notes", json!({"text": format!("{i} {note}")})).await;
         assert_eq!(status, 201);
         if i % 100 == 0 {
             let stats = app.get("/api/v1/stats").await.1;
@@ -245,7 +246,8 @@ async fn a_slow_reader_is_resynced_explicitly_and_misses_nothing() {
     // Large events fill the loopback socket buffers, so the writer blocks and the outbox overflows.
     let note = "n".repeat(1_500);
     for i in 0..4_000 {
-        let (status, _) = app.as_("bspp").post("/api/v1/incidents/1/notes", json!({"text": format!("{i} {note}")})).await;
+        let (status, _) =
+            app.as_("bspp").post("/api/v1/incidents/1/notes", json!({"text": format!("{i} {note}")})).await;
         assert_eq!(status, 201);
     }
     // Only now start reading.
