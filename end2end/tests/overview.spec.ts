@@ -1,6 +1,6 @@
 // Issue #2: the first page is rendered by the server, hydrates, and its figures change live.
 import { test, expect } from "@playwright/test";
-import { startVigie, stopVigie, Vigie } from "./support/server";
+import { signIn, startVigie, stopVigie, Vigie } from "./support/server";
 
 let vigie: Vigie;
 test.beforeAll(async () => {
@@ -15,7 +15,8 @@ function seqOf(text: string | null): number {
 test("the server renders real figures before any script runs", async ({ browser }) => {
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
-  await page.goto(`${vigie.url}/overview`);
+  // The auditor sees the whole room (hidden units included).
+  await signIn(page, vigie, "auditor", "/overview", "demo");
   // The demo registers 325 units before it starts reporting; SSR shows them without wasm.
   const total = await page.getByTestId("units-total").textContent();
   expect(Number(total)).toBeGreaterThanOrEqual(300);
@@ -27,7 +28,7 @@ test("the page hydrates and its figures change live", async ({ page }, testInfo)
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));
   page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
-  await page.goto(`${vigie.url}/overview`);
+  await signIn(page, vigie, "auditor", "/overview", "demo");
   // "live" is only shown once the wasm has hydrated and the WebSocket delivered its first frame.
   await expect(page.getByTestId("link")).toHaveText("live");
   const seq = page.getByTestId("seq");
@@ -42,4 +43,38 @@ test("the page hydrates and its figures change live", async ({ page }, testInfo)
   await expect(seq).toHaveAttribute("data-anomalies", "0");
   await page.screenshot({ path: testInfo.outputPath("overview-desktop.png"), fullPage: true });
   expect(errors).toEqual([]);
+});
+
+test("the demo's sign-in page offers its accounts for one click, and need-to-know shows in its room", async ({ browser }, info) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(vigie.url);
+  await expect(page).toHaveURL(/\/signin\?next=\/$/);
+  await expect(page.getByTestId("signin")).toHaveAttribute("data-ready", "true");
+  for (const login of ["pp.dispatcher", "bspp.dispatcher", "samu.dispatcher", "gn.dispatcher", "nypd.dispatcher",
+    "fdny.dispatcher", "nypd.commander", "pp.commander", "bka.liaison", "fbi.liaison", "trainer", "auditor", "admin"]) {
+    await expect(page.getByTestId(`demo-${login}`)).toBeVisible();
+  }
+  await page.screenshot({ path: info.outputPath("signin-demo-desktop.png"), fullPage: true });
+  await page.getByTestId("demo-pp.dispatcher").click();
+  await expect(page.getByTestId("operator-user")).toHaveText("pp.dispatcher");
+  await expect(page.getByTestId("link")).toHaveText("live");
+  // The PP sees its intervention teams (BRI), marked hidden from the liaisons…
+  await page.getByTestId("unit-search").fill("BRI-01");
+  await expect(page.getByTestId("unit-BRI-01")).toBeVisible();
+  await page.getByTestId("unit-BRI-01").getByRole("button", { name: "BRI-01" }).click();
+  await expect(page.getByTestId("hidden-from")).toContainText("BKA");
+  await page.screenshot({ path: info.outputPath("room-pp-dispatcher.png") });
+  await page.getByTestId("sign-out").click();
+  await expect(page).toHaveURL(/\/signin/);
+  // …the BKA liaison never receives them.
+  await expect(page.getByTestId("signin")).toHaveAttribute("data-ready", "true");
+  await page.getByTestId("demo-bka.liaison").click();
+  await expect(page.getByTestId("operator-user")).toHaveText("bka.liaison");
+  await expect(page.getByTestId("link")).toHaveText("live");
+  await page.getByTestId("unit-search").fill("BRI");
+  await expect(page.getByTestId("unit-BRI-01")).toHaveCount(0);
+  expect(await page.content()).not.toContain("BRI-0");
+  await page.screenshot({ path: info.outputPath("room-bka-liaison.png") });
+  await context.close();
 });

@@ -1,6 +1,6 @@
 // Issue #4: a trainer replays a past exercise; trainees follow the trainer's clock.
 import { test, expect, Page } from "@playwright/test";
-import { startVigie, stopVigie, Vigie } from "./support/server";
+import { signIn, startVigie, stopVigie, Vigie } from "./support/server";
 import { post, seedRoom } from "./support/seed";
 
 let vigie: Vigie;
@@ -11,7 +11,7 @@ test.beforeEach(async () => {
   vigie = await startVigie("serve", { VIGIE_STALE_AFTER_S: "3600" });
   ids = await seedRoom(vigie);
   // Two incidents a couple of seconds apart, the second one dispatched: the exercise to debrief.
-  const a = await post(vigie, "/api/v1/incidents", { kind: "fire", priority: "P1", location: { lon: 2.347, lat: 48.8589 }, address: "Quai de Gesvres", lead_agency: "BSPP" });
+  const a = await post(vigie, "/api/v1/incidents", { kind: "fire", priority: "P1", location: { lon: 2.347, lat: 48.8589 }, address: "Quai de Gesvres" }, "bspp");
   await new Promise((r) => setTimeout(r, 2_500));
   const b = await post(vigie, "/api/v1/incidents", { kind: "public_order", priority: "P2", location: { lon: 2.36, lat: 48.865 }, address: "Place de la République", lead_agency: "PP" });
   await post(vigie, `/api/v1/incidents/${b.incident_id}/assignments`, { unit_id: ids["PS-12"] });
@@ -32,7 +32,7 @@ test("a trainer scrubs the replay and the map and queue change; a trainee's scre
   const trainerContext = await browser.newContext();
   const trainer = await trainerContext.newPage();
   watch(trainer, "trainer");
-  await trainer.goto(`${vigie.url}/replay`);
+  await signIn(trainer, vigie, "pp", "/replay");
   await expect(trainer.getByTestId("replay-home")).toHaveAttribute("data-ready", "true");
   await trainer.getByTestId("replay-title").fill("Debrief Gesvres");
   await trainer.getByTestId("last-1h").click();
@@ -51,7 +51,7 @@ test("a trainer scrubs the replay and the map and queue change; a trainee's scre
   const traineeContext = await browser.newContext();
   const trainee = await traineeContext.newPage();
   watch(trainee, "trainee");
-  await trainee.goto(sessionUrl);
+  await signIn(trainee, vigie, "trainee", new URL(sessionUrl).pathname);
   await expect(trainee.getByTestId("following")).toBeVisible();
   await expect(trainee.getByTestId("replay-play")).toHaveCount(0);
   await expect(trainee.getByTestId("replay-scrub")).toBeDisabled();
@@ -95,7 +95,7 @@ test("a trainer scrubs the replay and the map and queue change; a trainee's scre
   await trainee.screenshot({ path: info.outputPath("replay-trainee.png") });
 
   // Nothing of the replay reached the live log: the live room still has its two incidents.
-  const live = await (await fetch(`${vigie.url}/api/v1/state`)).json();
+  const live = await (await fetch(`${vigie.url}/api/v1/state`, { headers: { authorization: `Bearer ${vigie.tokens.pp}` } })).json();
   expect(Object.keys(live.state.incidents)).toHaveLength(2);
   await trainerContext.close();
   await traineeContext.close();
@@ -103,7 +103,7 @@ test("a trainer scrubs the replay and the map and queue change; a trainee's scre
 
 test("an incident's replay starts from its detail card, and an exercise travels by file", async ({ page }, info) => {
   watch(page, "dispatcher");
-  await page.goto(vigie.url);
+  await signIn(page, vigie, "pp");
   await expect(page.getByTestId("link")).toHaveText("live");
   await page.getByTestId("incident-queue").locator("li", { hasText: "République" }).click();
   await page.getByTestId("replay-this").click();
@@ -139,7 +139,7 @@ test("a backwards seek removes from the map the units that did not exist yet", a
   const late = await post(vigie, "/api/v1/units", { callsign: "LATE-1", agency: "PP", kind: "motorcycle" });
   await post(vigie, "/api/v1/positions", { reports: [{ unit_id: late.unit_id, lon: 2.352, lat: 48.861, reported_at_ms: Date.now() }] });
   await new Promise((r) => setTimeout(r, 1_000));
-  await page.goto(`${vigie.url}/replay`);
+  await signIn(page, vigie, "pp", "/replay");
   await expect(page.getByTestId("replay-home")).toHaveAttribute("data-ready", "true");
   await page.getByTestId("last-1h").click();
   await page.getByTestId("replay-start").click();

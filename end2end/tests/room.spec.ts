@@ -1,6 +1,6 @@
 // Issue #3: the room's flows, each against the real binary on an empty room seeded over the API.
 import { test, expect, Page, BrowserContext } from "@playwright/test";
-import { startVigie, stopVigie, Vigie } from "./support/server";
+import { signIn, startVigie, stopVigie, Vigie } from "./support/server";
 import { post, seedRoom } from "./support/seed";
 
 let vigie: Vigie;
@@ -12,18 +12,18 @@ test.beforeEach(async () => {
 });
 test.afterEach(async () => stopVigie(vigie));
 
-async function openRoom(page: Page, user = "dispatcher-1", agency = "BSPP") {
-  await page.addInitScript(([u, a]) => {
-    localStorage.setItem("vigie.user", u);
-    localStorage.setItem("vigie.agency", a);
+/** Signs in as `login` (BSPP's dispatcher by default) and waits for the live room. */
+async function openRoom(page: Page, login = "bspp") {
+  await page.addInitScript(() => {
     // Anything the Content-Security-Policy blocks (a script, the map's worker, a style) is recorded.
     const w = window as unknown as { cspViolations: string[] };
     w.cspViolations = [];
     document.addEventListener("securitypolicyviolation", (e) => w.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
-  }, [user, agency]);
-  page.on("pageerror", (e) => console.log(`[${user}] page error: ${e.message}`));
-  page.on("console", (m) => m.type() === "error" && console.log(`[${user}] console: ${m.text()}`));
-  await page.goto(vigie.url);
+  });
+  page.on("pageerror", (e) => console.log(`[${login}] page error: ${e.message}`));
+  page.on("console", (m) => m.type() === "error" && console.log(`[${login}] console: ${m.text()}`));
+  await signIn(page, vigie, login);
+  await expect(page.getByTestId("operator-user")).toHaveText(login);
   await expect(page.getByTestId("link")).toHaveText("live");
   await expect(page.getByTestId("map")).toHaveAttribute("data-ready", "true", { timeout: 20_000 });
   expect(await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations)).toEqual([]);
@@ -67,8 +67,8 @@ test("a change in one browser appears in another within a second", async ({ brow
   const b: BrowserContext = await browser.newContext();
   const pa = await a.newPage();
   const pb = await b.newPage();
-  await openRoom(pa, "dispatcher-a", "PP");
-  await openRoom(pb, "dispatcher-b", "BSPP");
+  await openRoom(pa, "pp");
+  await openRoom(pb, "bspp");
   await pa.getByTestId("unit-search").fill("PS-12");
   await pb.getByTestId("unit-search").fill("PS-12");
   await expect(pb.getByTestId("unit-PS-12").getByTestId("unit-status")).toHaveText("available");
@@ -93,8 +93,8 @@ test("a flash message demands attention until acknowledged, and the sender sees 
       }
     };
   });
-  await openRoom(sender, "cmd-pp", "PP");
-  await openRoom(receiver, "cmd-bspp", "BSPP");
+  await openRoom(sender, "pp");
+  await openRoom(receiver, "bspp");
   await receiver.getByTestId("sound").click();
   await expect(receiver.getByTestId("sound")).toHaveAttribute("aria-pressed", "true");
   await sender.getByTestId("tab-messages").click();
@@ -171,10 +171,10 @@ test("the timeline shows the log, filters it, zooms, and a click selects the ite
   await expect(timeline.locator(".item.lane-incidents")).toHaveCount(1);
   // …and what happens now arrives on the stream.
   await post(vigie, "/api/v1/incidents", {
-    kind: "fire", priority: "P1", location: { lon: 2.34, lat: 48.85 }, address: "Rue de Rivoli", lead_agency: "BSPP",
-  });
+    kind: "fire", priority: "P1", location: { lon: 2.34, lat: 48.85 }, address: "Rue de Rivoli",
+  }, "bspp");
   await expect(timeline.locator(".item.lane-incidents")).toHaveCount(2);
-  await post(vigie, "/api/v1/messages", { channel_id: "room", sender_agency: "PP", priority: "routine", body: "ok" }, "pc-pp");
+  await post(vigie, "/api/v1/messages", { channel_id: "room", priority: "routine", body: "ok" }, "pp");
   await expect(timeline.locator(".item.lane-messages")).toHaveCount(1);
 
   await timeline.getByTestId("timeline-agency").selectOption("BSPP");
@@ -196,7 +196,7 @@ test("the timeline shows the log, filters it, zooms, and a click selects the ite
 test("French by default for a French browser, switchable to English, and the choice is kept", async ({ browser }) => {
   const context = await browser.newContext({ locale: "fr-FR" });
   const page = await context.newPage();
-  await page.goto(vigie.url);
+  await signIn(page, vigie, "bspp");
   await expect(page.getByTestId("tab-units")).toHaveText("Moyens"); // rendered in French by the server
   // The link's state is words too: French on a French screen (issue 11 asked for no English left).
   await expect(page.getByTestId("link")).toHaveText("en direct");
@@ -247,7 +247,7 @@ const ENGLISH = [
 test("the French room, live, shows no English word", async ({ browser }, info) => {
   const context = await browser.newContext({ locale: "fr-FR" });
   const page = await context.newPage();
-  await page.goto(vigie.url);
+  await signIn(page, vigie, "bspp");
   await expect(page.getByTestId("link")).toHaveText("en direct");
   await expect(page.getByTestId("map")).toHaveAttribute("data-ready", "true", { timeout: 20_000 });
   for (const tab of ["tab-units", "tab-messages", "tab-summary"]) {

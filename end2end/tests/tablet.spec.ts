@@ -1,7 +1,7 @@
 // Issue #3: a commander on a tablet — map first, touch targets of at least 44 px, a long press on
 // the map places an incident, one tap acknowledges a flash message.
 import { test, expect } from "@playwright/test";
-import { startVigie, stopVigie, Vigie } from "./support/server";
+import { PASSWORD, signIn, startVigie, stopVigie, Vigie } from "./support/server";
 import { post, seedRoom } from "./support/seed";
 
 let vigie: Vigie;
@@ -12,11 +12,7 @@ test.beforeAll(async () => {
 test.afterAll(async () => stopVigie(vigie));
 
 test("a commander's tablet: map first, big targets, long-press to place, one-tap acknowledge", async ({ page }, info) => {
-  await page.addInitScript(() => {
-    localStorage.setItem("vigie.user", "commander-bspp");
-    localStorage.setItem("vigie.agency", "BSPP");
-  });
-  await page.goto(vigie.url);
+  await signIn(page, vigie, "bspp");
   await expect(page.getByTestId("link")).toHaveText("live");
   const map = page.getByTestId("map");
   await expect(map).toHaveAttribute("data-ready", "true", { timeout: 20_000 });
@@ -42,8 +38,8 @@ test("a commander's tablet: map first, big targets, long-press to place, one-tap
   await expect(page.getByTestId("incident-queue").locator("li")).toHaveCount(1);
 
   await post(vigie, "/api/v1/messages", {
-    channel_id: "room", sender_agency: "PP", priority: "flash", body: "Evacuate sector 4 now", ack_required: true,
-  }, "pc-pp");
+    channel_id: "room", priority: "flash", body: "Evacuate sector 4 now", ack_required: true,
+  }, "pp");
   const ack = page.getByTestId("flash-ack");
   await expect(ack).toBeVisible();
   expect((await ack.boundingBox())!.height).toBeGreaterThanOrEqual(44);
@@ -65,7 +61,7 @@ test("a replay on a tablet: the trainer's controls are touch-sized and the map c
   const now = Date.now();
   const started = await post(vigie, "/api/v1/replays", { from_ms: now - 10 * 60_000, to_ms: now + 60_000, title: "Tablet debrief" });
   await page.addInitScript(([id, key]) => localStorage.setItem(`vigie.trainer.${id}`, key), [started.session_id, started.trainer_key]);
-  await page.goto(`${vigie.url}/replay/${started.session_id}`);
+  await signIn(page, vigie, "pp", `/replay/${started.session_id}`);
   await expect(page.getByTestId("replay-badge")).toBeVisible();
   const map = page.getByTestId("map");
   await expect(map).toHaveAttribute("data-ready", "true", { timeout: 20_000 });
@@ -79,4 +75,30 @@ test("a replay on a tablet: the trainer's controls are touch-sized and the map c
   await page.getByTestId("replay-scrub").fill(String(end));
   await expect(page.getByTestId("units-total")).toHaveText("5");
   await page.screenshot({ path: info.outputPath("tablet-replay.png"), fullPage: true });
+});
+
+test("signing in on a tablet: big fields, a clear refusal, then the room; signing out ends the session", async ({ page }, info) => {
+  await page.goto(`${vigie.url}/`);
+  await expect(page).toHaveURL(/\/signin\?next=\/$/);
+  const form = page.getByTestId("signin");
+  await expect(form).toHaveAttribute("data-ready", "true");
+  for (const id of ["login", "password", "signin-submit"]) {
+    expect((await page.getByTestId(id).boundingBox())!.height, id).toBeGreaterThanOrEqual(44);
+  }
+  await expect(page.getByTestId("demo-accounts")).toHaveCount(0); // not a demo: no accounts offered
+  await page.getByTestId("login").fill("bspp");
+  await page.getByTestId("password").fill("not the password");
+  await page.getByTestId("signin-submit").tap();
+  await expect(page.getByTestId("signin-error")).toHaveText("Wrong login or password");
+  await page.screenshot({ path: info.outputPath("signin-tablet.png") });
+  await page.getByTestId("password").fill(PASSWORD);
+  await page.getByTestId("signin-submit").tap();
+  await expect(page.getByTestId("operator-user")).toHaveText("bspp");
+  await expect(page.getByTestId("operator-agency")).toHaveText("BSPP");
+  await expect(page.getByTestId("link")).toHaveText("live");
+  await page.screenshot({ path: info.outputPath("room-signed-in-tablet.png") });
+  await page.getByTestId("sign-out").tap();
+  await expect(page).toHaveURL(/\/signin/);
+  await page.goto(`${vigie.url}/overview`);
+  await expect(page).toHaveURL(/\/signin\?next=\/overview$/);
 });

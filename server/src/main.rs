@@ -63,9 +63,12 @@ async fn main() -> anyhow::Result<()> {
         }
         Cmd::Demo { mut config, demo } => {
             config.demo = true;
-            let running = vigie::start(config, Arc::new(SystemClock)).await?;
+            // The accounts exist before the room answers, so its sign-in page offers them at once.
             let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
-            vigie::demo::ensure_accounts(&running.state.store, now_ms).await?;
+            let store = vigie::store::Store::open(&config.database_url).await?;
+            vigie::demo::ensure_accounts(&store, now_ms).await?;
+            store.close().await;
+            let running = vigie::start(config, Arc::new(SystemClock)).await?;
             let sim = vigie::demo::spawn(running.state.clone(), demo);
             let result = running.until_signalled().await;
             sim.abort();

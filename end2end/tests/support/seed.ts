@@ -1,10 +1,11 @@
 // Seeds an empty room over the public API: two agencies, a few units reporting near Châtelet.
 import { Vigie } from "./server";
 
-async function call(vigie: Vigie, method: string, path: string, body?: unknown, user = "seed") {
+/** Calls the API as test account `login` (its token): the server takes who acts from it. */
+async function call(vigie: Vigie, method: string, path: string, body?: unknown, login = "pp") {
   const res = await fetch(`${vigie.url}${path}`, {
     method,
-    headers: { "content-type": "application/json", "x-vigie-user": user },
+    headers: { "content-type": "application/json", authorization: `Bearer ${vigie.tokens[login]}` },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const json = await res.json();
@@ -12,7 +13,7 @@ async function call(vigie: Vigie, method: string, path: string, body?: unknown, 
   return json;
 }
 
-export const post = (vigie: Vigie, path: string, body: unknown, user?: string) => call(vigie, "POST", path, body, user);
+export const post = (vigie: Vigie, path: string, body: unknown, login?: string) => call(vigie, "POST", path, body, login);
 
 export async function seedRoom(vigie: Vigie) {
   await post(vigie, "/api/v1/agencies", { code: "PP", short_name: "PP", full_name: "Préfecture de police", kind: "police", country: "FR", colour: "#2f6fde" });
@@ -32,12 +33,22 @@ export async function seedRoom(vigie: Vigie) {
   return ids;
 }
 
+/** The agency of each seeded unit (its own dispatcher reports its positions). */
+function agencyOf(callsign: string): string {
+  return callsign.startsWith("PS-") || callsign.startsWith("LATE-") ? "pp" : "bspp";
+}
+
 /** Reports every seeded unit's position now (keeps them from going stale). */
 export async function reportAll(vigie: Vigie, ids: Record<string, number>, units?: [string, string, string, number, number][]) {
   const now = Date.now();
-  const reports = Object.entries(ids).map(([callsign, unit_id], i) => {
-    const u = units?.find((u) => u[0] === callsign);
-    return { unit_id, lon: u ? u[3] : 2.35 + i * 0.001, lat: u ? u[4] : 48.858, heading_deg: 90, reported_at_ms: now };
-  });
-  await post(vigie, "/api/v1/positions", { reports });
+  for (const login of ["pp", "bspp"]) {
+    const reports = Object.entries(ids)
+      .map(([callsign, unit_id], i) => {
+        const u = units?.find((u) => u[0] === callsign);
+        return { callsign, unit_id, lon: u ? u[3] : 2.35 + i * 0.001, lat: u ? u[4] : 48.858, heading_deg: 90, reported_at_ms: now };
+      })
+      .filter((r) => agencyOf(r.callsign) === login)
+      .map(({ callsign: _, ...report }) => report);
+    if (reports.length) await post(vigie, "/api/v1/positions", { reports }, login);
+  }
 }

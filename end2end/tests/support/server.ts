@@ -1,5 +1,6 @@
 // Starts the real `vigie` binary on a free loopback port with its own temporary log, and stops it.
-import { spawn, ChildProcess } from "node:child_process";
+import { execFileSync, spawn, ChildProcess } from "node:child_process";
+import type { Page } from "@playwright/test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { homedir, tmpdir } from "node:os";
@@ -10,8 +11,21 @@ const targetDir = process.env.CARGO_TARGET_DIR ?? join(homedir(), ".cache/vigie/
 
 export const vigieBin = process.env.VIGIE_BIN ?? join(targetDir, "debug/vigie");
 
+/** The accounts of an empty room (`serve`), all with {@link PASSWORD}: `pp` and `bspp` act for
+ * their agency (and, to set a room up, also administer and train); `bka` is a liaison. */
+export const ACCOUNTS: [string, string, string[]][] = [
+  ["pp", "PP", ["dispatcher", "commander", "admin", "trainer"]],
+  ["bspp", "BSPP", ["dispatcher", "commander"]],
+  ["bka", "BKA", ["liaison"]],
+  ["trainee", "PP", ["trainee"]],
+];
+export const PASSWORD = "e2e correct horse battery";
+const SCOPES = ["room:read", "positions:write", "units:write", "incidents:write", "messages:write", "replay", "admin"];
+
 export interface Vigie {
   url: string;
+  /** API tokens by login (`serve` rooms), as the load generator and the seed use them. */
+  tokens: Record<string, string>;
   addr: string;
   dataDir: string;
   process: ChildProcess;
@@ -53,6 +67,20 @@ export async function startVigie(mode: "demo" | "serve", env: Record<string, str
   const url = `http://${addr}`;
   const dataDir = mkdtempSync(join(tmpdir(), "vigie-e2e-"));
   let output = "";
+  const cli = (args: string[]) =>
+    execFileSync(vigieBin, ["user", ...args], {
+      env: { ...process.env, VIGIE_DATABASE_URL: `sqlite://${dataDir}/vigie.db`, VIGIE_PASSWORD: PASSWORD, RUST_LOG: "warn" },
+      encoding: "utf8",
+    }).trim();
+  // An empty room has no accounts (and `vigie serve` would not start): the administrator's
+  // commands create them, as in a real room; a demo makes its own.
+  const tokens: Record<string, string> = {};
+  if (mode === "serve") {
+    for (const [login, agency, roles] of ACCOUNTS) {
+      cli(["add", login, "--agency", agency, ...roles.flatMap((r) => ["--role", r])]);
+      tokens[login] = cli(["token", login, "--name", "e2e", ...SCOPES.flatMap((s) => ["--scope", s])]);
+    }
+  }
   const launch = async () => {
     const child = spawn(vigieBin, [mode], {
       env: {
@@ -72,6 +100,7 @@ export async function startVigie(mode: "demo" | "serve", env: Record<string, str
   };
   const vigie: Vigie = {
     url,
+    tokens,
     addr,
     dataDir,
     process: await launch(),
@@ -93,4 +122,12 @@ export async function startVigie(mode: "demo" | "serve", env: Record<string, str
 export async function stopVigie(vigie: Vigie): Promise<void> {
   await vigie.stop();
   rmSync(vigie.dataDir, { recursive: true, force: true });
+}
+
+/** Signs `page`'s browser context in as `login` (the session cookie is the context's), then opens
+ * `path`. Through the API, as the sign-in page does; the page itself is tested on its own. */
+export async function signIn(page: Page, vigie: Vigie, login: string, path = "/", password = PASSWORD): Promise<void> {
+  const res = await page.request.post(`${vigie.url}/api/v1/session`, { data: { login, password } });
+  if (!res.ok()) throw new Error(`signing in as ${login}: ${res.status()} ${await res.text()}`);
+  await page.goto(`${vigie.url}${path}`);
 }
