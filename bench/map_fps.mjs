@@ -5,7 +5,7 @@
 //   VIGIE_BIN=... MEASURE_S=10 node bench/map_fps.mjs 2000
 //
 // Loopback only; bounded in count and time. Needs the site built (cargo leptos build [--release]).
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
@@ -28,8 +28,17 @@ const port = await new Promise((ok) => {
   });
 });
 
+// The room's one account (PP: admin and dispatcher), made with `vigie user` before it starts.
+const PASSWORD = "bench passphrase 2026";
+let token = "";
+function account(db) {
+  const cli = (args) => execFileSync(bin, ["user", ...args], { env: { ...process.env, VIGIE_DATABASE_URL: db, VIGIE_PASSWORD: PASSWORD, RUST_LOG: "warn" }, encoding: "utf8" }).trim();
+  cli(["add", "bench", "--agency", "PP", "--role", "admin", "--role", "dispatcher"]);
+  token = cli(["token", "bench", "--name", "map-fps", "--scope", "admin", "--scope", "units:write", "--scope", "positions:write"]);
+}
+
 async function api(url, path, body) {
-  const res = await fetch(url + path, { method: "POST", headers: { "content-type": "application/json", "x-vigie-user": "bench" }, body: JSON.stringify(body) });
+  const res = await fetch(url + path, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
   if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
   return res.json();
 }
@@ -37,6 +46,7 @@ async function api(url, path, body) {
 async function runCase(units) {
   const dir = mkdtempSync(join(tmpdir(), "vigie-mapfps-"));
   const url = `http://127.0.0.1:${port}`;
+  account(`sqlite://${dir}/v.db`);
   const server = spawn(bin, ["serve"], {
     env: { ...process.env, VIGIE_ADDR: `127.0.0.1:${port}`, VIGIE_DATABASE_URL: `sqlite://${dir}/v.db`, VIGIE_SITE_ROOT: join(repo, "target/site"), RUST_LOG: "warn" },
     stdio: "inherit",
@@ -78,6 +88,7 @@ async function runCase(units) {
       args: ["--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic"],
     });
     const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+    await page.request.post(`${url}/api/v1/session`, { data: { login: "bench", password: PASSWORD } });
     await page.goto(url);
     await page.waitForSelector("[data-testid=map][data-ready=true]", { timeout: 60_000 });
     const results = {};

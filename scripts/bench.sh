@@ -50,7 +50,25 @@ pin_bg() { if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then exec t
 wait_up() { for _ in $(seq 100); do curl -sf "$1/healthz" >/dev/null && return 0; sleep 0.1; done; echo "no server at $1" >&2; return 1; }
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
-start_vigie() { # name → sets url, pid
+# The tools sign in like any client: an account with the roles they need (of agency $2) and an API
+# token for it, plus one reading account per audience (five agencies), made with `vigie user` on
+# the log before the server starts (`vigie serve` does not run without accounts).
+accounts() { # name agency → sets token, read_tokens
+  local db="sqlite://$work/$1.db" scopes=(--scope room:read --scope positions:write --scope units:write
+    --scope incidents:write --scope messages:write --scope replay --scope admin)
+  export VIGIE_DATABASE_URL="$db" VIGIE_PASSWORD="bench passphrase 2026" RUST_LOG=warn
+  "$bin/vigie" user add bench --agency "$2" --role admin --role dispatcher --role trainer > /dev/null
+  token=$("$bin/vigie" user token bench --name bench "${scopes[@]}")
+  read_tokens=""
+  for agency in "$2" PP BSPP BKA FBI; do
+    "$bin/vigie" user add "reader.${agency,,}" --agency "$agency" --role liaison > /dev/null
+    read_tokens+="${read_tokens:+,}$("$bin/vigie" user token "reader.${agency,,}" --name bench --scope room:read)"
+  done
+  unset VIGIE_DATABASE_URL VIGIE_PASSWORD RUST_LOG
+}
+
+start_vigie() { # name [mode] [agency] → sets url, pid, token, read_tokens
+  accounts "$1" "${3:-BENCH}"
   local port; port=$(free_port)
   url="http://127.0.0.1:$port"
   # The load generator is one host: its share per address must hold all its clients.
@@ -65,15 +83,15 @@ if $smoke; then cargo test --locked -p vigie-domain --bench reducer -q; else car
 
 echo "== ingest: position batches over HTTP"
 start_vigie ingest
-pin 1 "$bin/loadgen" --url "$url" --pid "$pid" --register ingest --units "$ingest_units" --batch "$ingest_batch" --seconds "$seconds" | tee -a "$results"
+pin 1 "$bin/loadgen" --url "$url" --pid "$pid" --token "$token" --register ingest --units "$ingest_units" --batch "$ingest_batch" --seconds "$seconds" | tee -a "$results"
 kill "$pid"; wait "$pid" 2>/dev/null || true
 
 # Two shapes: one batch per second (byte copies dominate), and batches of 50 spread over the
 # second (many small messages: per-message costs dominate).
 for batch in "$units" 50; do
-  echo "== fan-out: $units units at 1 Hz in batches of $batch to $clients clients (Vigie)"
+  echo "== fan-out: $units units at 1 Hz in batches of $batch to $clients clients of five audiences (Vigie)"
   start_vigie "fanout-$batch"
-  pin 1 "$bin/loadgen" --url "$url" --pid "$pid" --register fanout --units "$units" --clients "$clients" --seconds "$seconds" --batch "$batch" | tee -a "$results"
+  pin 1 "$bin/loadgen" --url "$url" --pid "$pid" --token "$token" --read-tokens "$read_tokens" --register fanout --units "$units" --clients "$clients" --seconds "$seconds" --batch "$batch" | tee -a "$results"
   kill "$pid"; wait "$pid" 2>/dev/null || true
 
   echo "== fan-out: the same against the Node ws peer"
@@ -88,12 +106,12 @@ echo "== replay: seek and 60× playback on a generated log"
 window=$(node -e 'const l=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));console.log(l.from_ms+" "+l.to_ms)' "$work/replay_log.json")
 start_vigie replay
 # shellcheck disable=SC2086
-pin 1 node bench/replay_seek.mjs "$url" $window "$seeks" "$play_s" | tee -a "$results"
+VIGIE_TOKEN="$token" pin 1 node bench/replay_seek.mjs "$url" $window "$seeks" "$play_s" | tee -a "$results"
 kill "$pid"; wait "$pid" 2>/dev/null || true
 
 echo "== soak: the demo under normal load beside a hostile mix for ${soak_s} s"
-start_vigie soak demo
-pin 1 "$bin/soak" --url "$url" --pid "$pid" --seconds "$soak_s" --window "$soak_window" | tee -a "$results"
+start_vigie soak demo SOAK
+pin 1 "$bin/soak" --url "$url" --pid "$pid" --token "$token" --seconds "$soak_s" --window "$soak_window" | tee -a "$results"
 kill "$pid"; wait "$pid" 2>/dev/null || true
 
 if ! $smoke && [ -f target/site/pkg/vigie.wasm ]; then

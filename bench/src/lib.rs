@@ -65,3 +65,26 @@ pub fn check_loopback(url: &str) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// An HTTP client that acts with API token `token` (`Authorization: Bearer`), as any integration.
+pub fn client_with(token: &str, timeout: Option<std::time::Duration>) -> anyhow::Result<reqwest::Client> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse()?);
+    let builder = reqwest::Client::builder().default_headers(headers);
+    Ok(match timeout {
+        Some(t) => builder.timeout(t),
+        None => builder,
+    }
+    .build()?)
+}
+
+/// A WebSocket request to `url` carrying API token `token`.
+pub fn ws_request(
+    url: &str,
+    token: &str,
+) -> anyhow::Result<tokio_tungstenite::tungstenite::handshake::client::Request> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = url.into_client_request()?;
+    request.headers_mut().insert("authorization", format!("Bearer {token}").parse()?);
+    Ok(request)
+}

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use vigie_bench::{check_loopback, now_ms, process_usage, Histogram};
+use vigie_bench::{check_loopback, client_with, now_ms, process_usage, ws_request, Histogram};
 
 #[derive(Parser)]
 struct Cli {
@@ -26,6 +26,14 @@ struct Cli {
     /// Register the units first (Vigie; the peer needs none).
     #[arg(long)]
     register: bool,
+    /// The API token the load generator acts with (registers, reports positions), as an AVL
+    /// gateway would.
+    #[arg(long, env = "VIGIE_TOKEN", default_value = "")]
+    token: String,
+    /// Tokens the stream clients read with, comma-separated, dealt round-robin: one per audience
+    /// (agency) to measure the per-audience fan-out. Defaults to `--token`.
+    #[arg(long, env = "VIGIE_READ_TOKENS", value_delimiter = ',')]
+    read_tokens: Vec<String>,
     /// A name for the target in the output (`vigie`, `node-ws`).
     #[arg(long, default_value = "vigie")]
     target: String,
@@ -99,7 +107,8 @@ fn batch(ids: &[u64], step: u64) -> Value {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     check_loopback(&cli.url)?;
-    let http = reqwest::Client::new();
+    let http = client_with(&cli.token, None)?;
+    let read_tokens = if cli.read_tokens.is_empty() { vec![cli.token.clone()] } else { cli.read_tokens.clone() };
     let before = cli.pid.and_then(process_usage);
     let result = match cli.run {
         Run::Ingest { units, batch: size, concurrency, seconds } => {
@@ -159,9 +168,10 @@ async fn main() -> anyhow::Result<()> {
             let measuring = Arc::new(std::sync::atomic::AtomicBool::new(false));
             let mut sockets = Vec::new();
             for c in 0..clients {
-                let (ws, _) = tokio_tungstenite::connect_async(&ws_url)
-                    .await
-                    .with_context(|| format!("client {c} connecting"))?;
+                let (ws, _) =
+                    tokio_tungstenite::connect_async(ws_request(&ws_url, &read_tokens[c % read_tokens.len()])?)
+                        .await
+                        .with_context(|| format!("client {c} connecting"))?;
                 sockets.push(ws);
             }
             let readers: Vec<_> = sockets
@@ -245,6 +255,7 @@ async fn main() -> anyhow::Result<()> {
             let h = latencies.lock().unwrap();
             json!({
                 "bench": "fanout", "target": cli.target, "units": units, "hz": hz, "clients": clients, "seconds": seconds, "batch": per_request.min(units as usize),
+                "audiences": read_tokens.len(),
                 "deliveries": delivered, "deliveries_per_s": (delivered as f64 / elapsed).round(),
                 "expected_per_s": (units as f64 * hz * clients as f64).round(),
                 "latency_p50_ms": h.quantile(0.5), "latency_p99_ms": h.quantile(0.99),

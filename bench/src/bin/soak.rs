@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use vigie_bench::{check_loopback, now_ms, process_now, Histogram};
+use vigie_bench::{check_loopback, client_with, now_ms, process_now, ws_request, Histogram};
 use vigie_domain::wire::{Cursor, ServerMessage, Step};
 
 #[derive(Parser)]
@@ -33,6 +33,10 @@ struct Cli {
     /// Length of the first and last windows compared.
     #[arg(long, default_value_t = 60)]
     window: u64,
+    /// The API token the soak's normal load acts with (its account needs dispatcher, admin and
+    /// trainer roles of agency SOAK); the hostile clients use none.
+    #[arg(long, env = "VIGIE_TOKEN")]
+    token: String,
 }
 
 /// Counters of what the hostile clients did and what they got.
@@ -47,6 +51,7 @@ struct Tally {
 
 struct Soak {
     url: String,
+    token: String,
     addr: SocketAddr,
     deadline: Instant,
     tally: Arc<Tally>,
@@ -60,11 +65,12 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let soak = Arc::new(Soak {
         url: cli.url.clone(),
+        token: cli.token.clone(),
         addr,
         deadline: started + Duration::from_secs(cli.seconds),
         tally: Arc::default(),
     });
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+    let http = client_with(&cli.token, Some(Duration::from_secs(30)))?;
     let (incident, units) = setup(&http, &cli.url).await?;
     eprintln!("soak: set up; running {} s", cli.seconds);
 
@@ -123,7 +129,7 @@ async fn main() -> anyhow::Result<()> {
     eprintln!("soak: checking the room's functions");
     // Let the hostile connections' closes reach the server before the last figures.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let functions = check_functions(&http, &cli.url, incident).await;
+    let functions = check_functions(&http, &cli.url, &cli.token, incident).await;
 
     let total = cli.seconds;
     let window = cli.window.min(total / 2).max(1);
@@ -193,8 +199,13 @@ async fn tcp_from(soak: &Soak, from: [u8; 4]) -> Option<TcpStream> {
     Some(tcp)
 }
 
-fn client_from(from: [u8; 4]) -> reqwest::Client {
+/// A client from address `from` with the soak's token: the hostile mix is a signed-in client gone
+/// wrong (a faulty gateway, a stolen token), which reaches past the gate to the room's bounds.
+fn client_from(from: [u8; 4], token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().expect("a token is ASCII"));
     reqwest::Client::builder()
+        .default_headers(headers)
         .local_address(IpAddr::from(from))
         .timeout(Duration::from_secs(30))
         .build()
@@ -278,7 +289,7 @@ async fn stream_hog(soak: Arc<Soak>, from: [u8; 4]) {
 
 /// Large valid batches as fast as they are taken, with malformed and oversized bodies between.
 async fn flood(soak: Arc<Soak>, from: [u8; 4], units: Vec<u64>) {
-    let http = client_from(from);
+    let http = client_from(from, &soak.token);
     let garbage = format!("{{\"reports\": [{}", "{\"unit_id\": 1, ".repeat(200_000));
     let mut step = 0u64;
     while Instant::now() < soak.deadline {
@@ -309,7 +320,7 @@ async fn flood(soak: Arc<Soak>, from: [u8; 4], units: Vec<u64>) {
 
 /// The largest pages of the log and past moments, over and over.
 async fn big_pages(soak: Arc<Soak>, from: [u8; 4]) {
-    let http = client_from(from);
+    let http = client_from(from, &soak.token);
     while Instant::now() < soak.deadline {
         for path in ["/api/v1/events?limit=5000", "/api/v1/state", &format!("/api/v1/history/state?at_ms={}", now_ms())]
         {
@@ -328,7 +339,7 @@ async fn big_pages(soak: Arc<Soak>, from: [u8; 4]) {
 
 /// Scenario uploads that are bombs, not gzip, or cross-site.
 async fn import_abuse(soak: Arc<Soak>, from: [u8; 4]) {
-    let http = client_from(from);
+    let http = client_from(from, &soak.token);
     // 16 MiB of newlines in about 16 KiB; compressed off the runtime's threads.
     let bomb = tokio::task::spawn_blocking(|| {
         let mut out = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -371,7 +382,8 @@ async fn screen(soak: Arc<Soak>, reconnects: Arc<AtomicU64>) {
             Some(n) => format!("ws://{}/api/v1/stream?since={n}", soak.addr),
             None => format!("ws://{}/api/v1/stream", soak.addr),
         };
-        if let Ok((mut ws, _)) = tokio_tungstenite::connect_async(url).await {
+        let Ok(request) = ws_request(&url, &soak.token) else { return };
+        if let Ok((mut ws, _)) = tokio_tungstenite::connect_async(request).await {
             while let Ok(Some(Ok(message))) =
                 tokio::time::timeout(soak.deadline.saturating_duration_since(Instant::now()), ws.next()).await
             {
@@ -400,7 +412,7 @@ async fn screen(soak: Arc<Soak>, reconnects: Arc<AtomicU64>) {
 }
 
 /// Every function of the room, after the soak: health, a command, the stream, replay, a page.
-async fn check_functions(http: &reqwest::Client, url: &str, incident: u64) -> Value {
+async fn check_functions(http: &reqwest::Client, url: &str, token: &str, incident: u64) -> Value {
     let ok = |r: Result<reqwest::Response, reqwest::Error>, want: u16| match r {
         Ok(r) if r.status().as_u16() == want => true,
         other => {
@@ -416,12 +428,8 @@ async fn check_functions(http: &reqwest::Client, url: &str, incident: u64) -> Va
             .await,
         201,
     );
-    let stream = match tokio_tungstenite::connect_async(format!(
-        "{}/api/v1/stream",
-        url.replacen("http://", "ws://", 1)
-    ))
-    .await
-    {
+    let stream_url = format!("{}/api/v1/stream", url.replacen("http://", "ws://", 1));
+    let stream = match tokio_tungstenite::connect_async(ws_request(&stream_url, token).expect("a request")).await {
         Ok((mut ws, _)) => matches!(
             tokio::time::timeout(Duration::from_secs(10), ws.next()).await,
             Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t)))) if t.starts_with("{\"type\":\"snapshot\"")
