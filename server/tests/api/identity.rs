@@ -146,3 +146,100 @@ async fn a_failed_sign_in_says_the_same_for_any_reason_and_repeated_failures_are
     assert!(odd.text().await.unwrap().contains("password"), "the missing field is named");
     app.stop().await;
 }
+
+/// Opens the live stream with a session cookie.
+async fn stream_with(app: &crate::support::TestApp, session: &str) -> crate::support::Ws {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("{}/api/v1/stream", app.ws_base).into_client_request().unwrap();
+    request.headers_mut().insert("cookie", session.parse().unwrap());
+    tokio_tungstenite::connect_async(request).await.expect("the stream opens").0
+}
+
+/// How the stream ended: its close code, and how long after `since` it came.
+async fn closed_within(ws: &mut crate::support::Ws, limit: std::time::Duration) -> Option<u16> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Err(_) => return None,
+            Ok(Some(Ok(Message::Close(frame)))) => return Some(frame.map_or(0, |f| u16::from(f.code))),
+            Ok(None) | Ok(Some(Err(_))) => return Some(0),
+            Ok(Some(Ok(_))) => continue,
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_ended_session_closes_its_streams_disabled_from_the_cli_within_five_seconds() {
+    let app = crate::support::spawn_app().await;
+    add_account(&app, "pp.dispatcher", "correct horse battery").await;
+    let (_, session) = sign_in(&app).await;
+    let mut ws = stream_with(&app, &session).await;
+    assert!(matches!(crate::support::next_message(&mut ws).await, Some(vigie_domain::wire::ServerMessage::Snapshot { .. })));
+    // Disabled as `vigie user disable` does it: straight in the database, not through this server.
+    let store = vigie::store::Store::open(&format!("sqlite://{}", app.dir.path().join("vigie.db").display())).await.unwrap();
+    store.set_disabled("pp.dispatcher", true).await.unwrap();
+    let started = std::time::Instant::now();
+    assert_eq!(closed_within(&mut ws, std::time::Duration::from_secs(5)).await, Some(4401), "closed, saying why");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+    store.close().await;
+
+    // Signing out closes the session's streams at once.
+    store_enable(&app).await;
+    let (_, session) = sign_in(&app).await;
+    let mut ws = stream_with(&app, &session).await;
+    crate::support::next_message(&mut ws).await;
+    let url = format!("{}/api/v1/session", app.base);
+    assert_eq!(reqwest::Client::new().delete(&url).header("cookie", &session).send().await.unwrap().status(), 204);
+    assert_eq!(closed_within(&mut ws, std::time::Duration::from_millis(1_500)).await, Some(4401));
+    app.stop().await;
+}
+
+async fn store_enable(app: &crate::support::TestApp) {
+    app.running.as_ref().unwrap().state.store.set_disabled("pp.dispatcher", false).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_session_is_never_fixed_and_a_cookie_does_not_carry_a_write_or_a_stream_across_sites() {
+    let app = crate::support::spawn_app().await;
+    add_account(&app, "pp.dispatcher", "correct horse battery").await;
+    let url = format!("{}/api/v1/session", app.base);
+    let (_, first) = sign_in(&app).await;
+    // Signing in again with the old cookie: a new session; the old one is over.
+    let body = serde_json::json!({"login": "pp.dispatcher", "password": "correct horse battery"});
+    let again = reqwest::Client::new().post(&url).header("cookie", &first).json(&body).send().await.unwrap();
+    let second = again.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    assert_ne!(first, second, "a fresh token at every sign-in");
+    let status = |session: String| {
+        let request = reqwest::Client::new().get(&url).header("cookie", session);
+        async move { request.send().await.unwrap().status() }
+    };
+    assert_eq!(status(first).await, 401, "the cookie held before signing in is dead");
+    assert_eq!(status(second.clone()).await, 200);
+    // A page of another site posting with the browser's cookie is refused, and changes nothing.
+    app.seed(1).await;
+    let seq = app.seq().await;
+    let forged = reqwest::Client::new()
+        .post(format!("{}/api/v1/units/1/status", app.base))
+        .header("cookie", &second)
+        .header("origin", "https://evil.example")
+        .json(&serde_json::json!({"status": "out_of_service"}));
+    let (status_code, body) = app.send(forged).await;
+    assert_eq!((status_code, body["error"]["code"].as_str()), (403, Some("cross_site")), "{body}");
+    assert_eq!(app.seq().await, seq);
+    // The same from the room's own page goes through.
+    let own = reqwest::Client::new()
+        .post(format!("{}/api/v1/units/1/status", app.base))
+        .header("cookie", &second)
+        .header("origin", &app.base)
+        .json(&serde_json::json!({"status": "out_of_service"}));
+    assert_eq!(app.send(own).await.0, 200);
+    // A stream opened from another site is refused, cookie or not.
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("{}/api/v1/stream", app.ws_base).into_client_request().unwrap();
+    request.headers_mut().insert("cookie", second.parse().unwrap());
+    request.headers_mut().insert("origin", "https://evil.example".parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(request).await.is_err(), "a cross-site stream is refused");
+    app.stop().await;
+}
