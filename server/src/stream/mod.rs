@@ -80,7 +80,7 @@ enum Ended {
     WriteFailed(&'static str),
     Shutdown,
     /// The session or token the stream was opened with has ended.
-    AccessEnded,
+    SignedOut,
 }
 
 /// What ends a stream from the server's side: the server stopping, and the end of the credential
@@ -119,7 +119,7 @@ pub async fn serve<S, T>(
     match client.run(source, audience, since, replies).await {
         Ended::WriteFailed(why) => client.close(CLOSE_POLICY, why).await,
         Ended::Shutdown => client.close(CLOSE_RESTART, "server restarting; resume with since").await,
-        Ended::AccessEnded => client.close(CLOSE_SIGNED_OUT, "the session has ended; sign in again").await,
+        Ended::SignedOut => client.close(CLOSE_SIGNED_OUT, "the session has ended; sign in again").await,
         Ended::ClientGone | Ended::Overflowed => {}
     }
     reader.abort();
@@ -242,7 +242,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Client<T> {
             let reply = tokio::select! {
                 _ = outbox.ready() => continue,
                 _ = shutdown.wait_for(|stop| *stop) => return Ended::Shutdown,
-                Ok(_) = access.wait_for(|ended| *ended) => return Ended::AccessEnded,
+                Ok(_) = access.wait_for(|ended| *ended) => return Ended::SignedOut,
                 reply = replies.recv() => match reply {
                     Some(reply) => reply,
                     None => return Ended::ClientGone,

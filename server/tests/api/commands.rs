@@ -131,7 +131,12 @@ async fn the_openapi_document_describes_every_route() {
     let table = vigie::api::routes(&app.running.as_ref().unwrap().state).table().to_vec();
     for route in &table {
         let method = route.method.as_str().to_lowercase();
-        assert!(paths.get(route.path).and_then(|p| p.get(&method)).is_some(), "{} {} is not documented", route.method, route.path);
+        assert!(
+            paths.get(route.path).and_then(|p| p.get(&method)).is_some(),
+            "{} {} is not documented",
+            route.method,
+            route.path
+        );
     }
     for (path, methods) in paths {
         for method in methods.as_object().unwrap().keys() {

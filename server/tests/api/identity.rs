@@ -176,9 +176,13 @@ async fn an_ended_session_closes_its_streams_disabled_from_the_cli_within_five_s
     add_account(&app, "pp.dispatcher", "correct horse battery").await;
     let (_, session) = sign_in(&app).await;
     let mut ws = stream_with(&app, &session).await;
-    assert!(matches!(crate::support::next_message(&mut ws).await, Some(vigie_domain::wire::ServerMessage::Snapshot { .. })));
+    assert!(matches!(
+        crate::support::next_message(&mut ws).await,
+        Some(vigie_domain::wire::ServerMessage::Snapshot { .. })
+    ));
     // Disabled as `vigie user disable` does it: straight in the database, not through this server.
-    let store = vigie::store::Store::open(&format!("sqlite://{}", app.dir.path().join("vigie.db").display())).await.unwrap();
+    let store =
+        vigie::store::Store::open(&format!("sqlite://{}", app.dir.path().join("vigie.db").display())).await.unwrap();
     store.set_disabled("pp.dispatcher", true).await.unwrap();
     let started = std::time::Instant::now();
     assert_eq!(closed_within(&mut ws, std::time::Duration::from_secs(5)).await, Some(4401), "closed, saying why");

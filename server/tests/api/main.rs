@@ -7,6 +7,7 @@ mod commands;
 mod feed;
 mod hostile;
 mod identity;
+mod need_to_know;
 mod pages;
 mod replay;
 mod restart;
