@@ -100,7 +100,7 @@ impl Principal {
 
     /// How an event records who acted: `login@AGENCY/role`.
     pub fn actor(&self, role: Role) -> String {
-        format!("{}@{}/{}", self.user, self.agency, role.name())
+        crate::actor::actor(&self.user, &self.agency, role.name())
     }
 }
 
@@ -175,11 +175,6 @@ impl Scope {
     pub fn parse(raw: &str) -> Option<Scope> {
         Scope::ALL.into_iter().find(|s| s.name() == raw)
     }
-}
-
-/// The login of an actor as events record it (`login@AGENCY/role`); a service's name as is.
-pub fn login_of(actor: &str) -> &str {
-    actor.split_once('@').map_or(actor, |(login, _)| login)
 }
 
 /// The rights a command needs: what a refusal names.

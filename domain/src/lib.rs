@@ -24,6 +24,7 @@
 //! - [`wire`]: the WebSocket protocol between server and browser.
 //! - [`api`]: the HTTP API's request and answer bodies and its error codes, for both sides.
 
+pub mod actor;
 pub mod agency;
 pub mod api;
 pub mod authority;

@@ -57,13 +57,13 @@ impl Message {
     /// Whether `user` (a login, or an actor `login@AGENCY/role`) has acknowledged: the same person
     /// acking in another of their roles has already acknowledged.
     pub fn acked_by(&self, user: &str) -> bool {
-        let who = crate::authority::login_of(user);
-        self.acks.iter().any(|a| crate::authority::login_of(&a.user) == who)
+        let who = crate::actor::login_of(user);
+        self.acks.iter().any(|a| crate::actor::login_of(&a.user) == who)
     }
 
     /// Whether `user` (a login or an actor) sent it.
     pub fn sent_by(&self, user: &str) -> bool {
-        crate::authority::login_of(&self.sender_user) == crate::authority::login_of(user)
+        crate::actor::login_of(&self.sender_user) == crate::actor::login_of(user)
     }
 
     /// Agencies that have acknowledged, for "acknowledged by 3 of 5 agencies".
