@@ -11,6 +11,7 @@
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use vigie_domain::api::{Account, AccountChanges, ApiToken, IssuedToken, NewAccount, NewApiToken, SharingRule};
 use vigie_domain::api::{
     Acknowledge, AddNote, AgencyRef, AssignUnit, ChangeIncidentStatus, ChangeUnitStatus, Committed, CreateIncident,
     DemoAccount, ErrorBody, ErrorCode, EventsPage, ExportRequest, JobStarted, JobView, Me, NewPin, PostMessage,
@@ -83,6 +84,7 @@ impl Caller {
 enum Method {
     Get,
     Post,
+    Patch,
     Delete,
 }
 
@@ -197,6 +199,40 @@ pub async fn reveal_unit(who: &Caller, unit: UnitId, agency: String) -> Answer<C
     call::<(), _>(Method::Delete, format!("/units/{}/hidden_from/{agency}", unit.0), None, who).await
 }
 
+// ---- Administration ----
+
+pub async fn accounts() -> Answer<Vec<Account>> {
+    call::<(), _>(Method::Get, "/admin/users".into(), None, &Caller::default()).await
+}
+
+pub async fn add_account(body: &NewAccount) -> Answer<Account> {
+    call(Method::Post, "/admin/users".into(), Some(body), &Caller::default()).await
+}
+
+pub async fn change_account(login: &str, body: &AccountChanges) -> Answer<Account> {
+    call(Method::Patch, format!("/admin/users/{login}"), Some(body), &Caller::default()).await
+}
+
+pub async fn api_tokens() -> Answer<Vec<ApiToken>> {
+    call::<(), _>(Method::Get, "/admin/tokens".into(), None, &Caller::default()).await
+}
+
+pub async fn issue_token(body: &NewApiToken) -> Answer<IssuedToken> {
+    call(Method::Post, "/admin/tokens".into(), Some(body), &Caller::default()).await
+}
+
+pub async fn revoke_token(id: i64) -> Answer<()> {
+    call::<(), ()>(Method::Delete, format!("/admin/tokens/{id}"), None, &Caller::default()).await
+}
+
+pub async fn sharing_rules() -> Answer<Vec<SharingRule>> {
+    call::<(), _>(Method::Get, "/sharing-rules".into(), None, &Caller::default()).await
+}
+
+pub async fn set_sharing(body: &SharingRule) -> Answer<Committed> {
+    call(Method::Post, "/sharing-rules".into(), Some(body), &Caller::default()).await
+}
+
 // ---- Signing in ----
 
 pub async fn sign_in(login: String, password: String) -> Answer<Me> {
@@ -204,12 +240,7 @@ pub async fn sign_in(login: String, password: String) -> Answer<Me> {
 }
 
 pub async fn sign_out() -> Answer<()> {
-    match call::<(), serde::de::IgnoredAny>(Method::Delete, "/session".into(), None, &Caller::default()).await {
-        Ok(_) => Ok(()),
-        // No body: a 204 is read as "not understood"; it is the answer.
-        Err(f) if f.status == 204 => Ok(()),
-        Err(f) => Err(f),
-    }
+    call::<(), ()>(Method::Delete, "/session".into(), None, &Caller::default()).await
 }
 
 pub async fn whoami() -> Answer<Me> {
@@ -270,7 +301,8 @@ pub async fn import_scenario(file: web_sys::File, progress: impl Fn(u64, u64) + 
 fn answer<T: DeserializeOwned>(status: u16, text: &str) -> Answer<T> {
     match status {
         0 => Err(Failure::unreachable()),
-        200..=299 => serde_json::from_str(text).map_err(|e| Failure {
+        // An answer without a body (204) is `null`: `()` for the calls that expect nothing.
+        200..=299 => serde_json::from_str(if text.trim().is_empty() { "null" } else { text }).map_err(|e| Failure {
             status,
             code: None,
             message: format!("the server's answer was not understood ({e})"),
@@ -291,6 +323,7 @@ async fn call<B: Serialize, T: DeserializeOwned>(
     let method = match method {
         Method::Get => M::GET,
         Method::Post => M::POST,
+        Method::Patch => M::PATCH,
         Method::Delete => M::DELETE,
     };
     let builder = who

@@ -65,6 +65,7 @@ pub fn App() -> impl IntoView {
                 <Route path=StaticSegment("overview") view=pages::overview::Overview ssr=SsrMode::Async/>
                 <Route path=StaticSegment("replay") view=pages::replay::ReplayHome/>
                 <Route path=StaticSegment("signin") view=pages::signin::SignIn/>
+                <Route path=StaticSegment("admin") view=pages::admin::AdminPage/>
                 <Route path=(StaticSegment("replay"), ParamSegment("id")) view=pages::replay::ReplayRoomPage ssr=SsrMode::Async/>
             </Routes>
         </Router>

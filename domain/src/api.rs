@@ -326,6 +326,85 @@ pub struct DemoAccount {
     pub roles: Vec<crate::authority::Role>,
 }
 
+/// An account as an admin sees it (never its password).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Account {
+    pub login: String,
+    pub display_name: String,
+    pub agency: String,
+    pub roles: Vec<crate::authority::Role>,
+    pub disabled: bool,
+    pub created_at_ms: i64,
+}
+
+/// A new account: `POST /api/v1/admin/users`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAccount {
+    pub login: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    pub agency: String,
+    pub roles: Vec<crate::authority::Role>,
+    pub password: String,
+}
+
+/// Changes to an account: `PATCH /api/v1/admin/users/{login}`. Any change but the display name
+/// ends the account's sessions (its streams were opened with what it was).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountChanges {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<crate::authority::Role>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+/// An API token as listed (never the token).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    pub login: String,
+    pub scopes: Vec<crate::authority::Scope>,
+    pub created_at_ms: i64,
+    #[serde(default)]
+    pub last_used_ms: Option<i64>,
+    #[serde(default)]
+    pub revoked_at_ms: Option<i64>,
+}
+
+/// Issuing a token: `POST /api/v1/admin/tokens`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewApiToken {
+    pub login: String,
+    pub name: String,
+    pub scopes: Vec<crate::authority::Scope>,
+}
+
+/// A token just issued: the only time it is shown.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IssuedToken {
+    pub id: i64,
+    pub token: String,
+}
+
+/// An agency-pair sharing rule: `POST /api/v1/sharing-rules`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharingRule {
+    pub from: String,
+    pub to: String,
+    pub shared: bool,
+}
+
 /// Restricting an incident to its lead and those it is shared with, or opening it to the room.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -189,6 +189,7 @@ pub enum Right {
     LeadIncidents,
     WorkIncidents,
     ShareIncidents,
+    ManageSharing,
     HideUnits,
     PostMessages,
     Acknowledge,
@@ -205,6 +206,7 @@ impl Right {
             Right::LeadIncidents => "lead_incidents",
             Right::WorkIncidents => "work_incidents",
             Right::ShareIncidents => "share_incidents",
+            Right::ManageSharing => "manage_sharing",
             Right::HideUnits => "hide_units",
             Right::PostMessages => "post_messages",
             Right::Acknowledge => "acknowledge",
@@ -229,7 +231,7 @@ pub fn authorize(state: &State, principal: &Principal, command: &Command) -> Res
     let deny = |right: Right, what: String| Err(Denied { right, message: what });
     let owns_unit = |id: &UnitId| state.units.get(id).is_none_or(|u| u.agency == *me);
     let leads = |id: &IncidentId| state.incidents.get(id).is_none_or(|i| i.lead_agency == *me);
-    let sees = |id: &IncidentId| state.incidents.get(id).is_none_or(|i| principal.viewer().sees_incident(i));
+    let sees = |id: &IncidentId| state.incidents.get(id).is_none_or(|i| principal.viewer().sees_incident(state, i));
     let callsign = |id: &UnitId| state.units.get(id).map_or_else(|| id.to_string(), |u| u.callsign.clone());
     match command {
         Command::RegisterAgency { .. } if is(Role::Admin) => Ok(()),
@@ -312,6 +314,10 @@ pub fn authorize(state: &State, principal: &Principal, command: &Command) -> Res
                     format!("only a dispatcher or commander who works on {incident_id} adds notes"),
                 )
             }
+        }
+        Command::SetSharing { .. } if is(Role::Admin) => Ok(()),
+        Command::SetSharing { from, .. } => {
+            deny(Right::ManageSharing, format!("only an admin sets what {from} shares with other agencies"))
         }
         Command::HideUnit { unit_id, .. } | Command::RevealUnit { unit_id, .. } => {
             if is(Role::Admin) || (is(Role::Commander) && owns_unit(unit_id)) {
@@ -434,6 +440,7 @@ mod tests {
             ("share", Command::ShareIncident { incident_id: inc, agency: code(other) }),
             ("note", Command::AddNote { incident_id: inc, text: "x".into() }),
             ("hide", Command::HideUnit { unit_id: unit, agency: code(other) }),
+            ("sharing", Command::SetSharing { from: code(agency), to: code(other), shared: true }),
             (
                 "post",
                 Command::PostMessage {
@@ -452,15 +459,15 @@ mod tests {
     /// things (first string) and on BSPP's (second), in the order of [`commands`].
     #[test]
     fn the_role_table_holds_for_every_command_on_own_and_other_agencies_things() {
-        //                                    agency chan  reg stat pos asgn rel crea upd ista rstr shr note hide post ack
+        // agency chan reg stat pos asgn rel crea upd ista rstr shr note hide sharing post ack
         let table: [(Role, &str, &str); 7] = [
-            (Role::Dispatcher, "..YYYYYYYYYY Y.YY", "............Y..."),
-            (Role::Commander, ".........YYYYYYY", "............Y..."),
-            (Role::Liaison, "..............YY", "................"),
-            (Role::Trainer, "................", "................"),
-            (Role::Trainee, "................", "................"),
-            (Role::Auditor, "................", "................"),
-            (Role::Admin, "YYY........Y.Y..", "YYY........Y.Y.."),
+            (Role::Dispatcher, "..YYYYYYYYYYY..YY", "............Y...."),
+            (Role::Commander, ".........YYYYY.YY", "............Y...."),
+            (Role::Liaison, "...............YY", "................."),
+            (Role::Trainer, ".................", "................."),
+            (Role::Trainee, ".................", "................."),
+            (Role::Auditor, ".................", "................."),
+            (Role::Admin, "YYY........Y.YY..", "YYY........Y.YY.."),
         ];
         let state = room();
         for (role, own, others) in table {

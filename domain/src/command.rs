@@ -121,6 +121,12 @@ pub enum Command {
         unit_id: UnitId,
         agency: AgencyCode,
     },
+    /// Sets an agency-pair rule: `to` sees every restricted incident `from` leads (or no longer).
+    SetSharing {
+        from: AgencyCode,
+        to: AgencyCode,
+        shared: bool,
+    },
     RevealUnit {
         unit_id: UnitId,
         agency: AgencyCode,
@@ -243,6 +249,18 @@ pub fn decide(state: &State, command: &Command, actor: &str, now_ms: i64) -> Res
                 return Err(Refusal::conflict("agency", format!("{} is not hidden from {agency}", unit.callsign)));
             }
             Ok(vec![Event::UnitRevealed { unit_id: *unit_id, agency: agency.clone() }])
+        }
+        Command::SetSharing { from, to, shared } => {
+            known_agency(state, from, "from")?;
+            known_agency(state, to, "to")?;
+            if from == to {
+                return Err(Refusal::conflict("to", format!("{from} always sees what it leads")));
+            }
+            if state.sharing.contains(&(from.clone(), to.clone())) == *shared {
+                let now = if *shared { "already shares" } else { "does not share" };
+                return Err(Refusal::conflict("to", format!("{from} {now} its restricted incidents with {to}")));
+            }
+            Ok(vec![Event::SharingChanged { from: from.clone(), to: to.clone(), shared: *shared }])
         }
     }
 }

@@ -113,6 +113,12 @@ pub enum Event {
         unit_id: UnitId,
         agency: AgencyCode,
     },
+    /// An agency-pair rule: `to` sees (or no longer sees) every restricted incident `from` leads.
+    SharingChanged {
+        from: AgencyCode,
+        to: AgencyCode,
+        shared: bool,
+    },
 }
 
 impl Event {
@@ -137,6 +143,7 @@ impl Event {
             Event::IncidentUnshared { .. } => "incident_unshared",
             Event::UnitHidden { .. } => "unit_hidden",
             Event::UnitRevealed { .. } => "unit_revealed",
+            Event::SharingChanged { .. } => "sharing_changed",
         }
     }
 

@@ -22,6 +22,10 @@ pub struct State {
     pub incidents: BTreeMap<IncidentId, Incident>,
     pub channels: BTreeMap<ChannelId, Channel>,
     pub messages: BTreeMap<MessageId, Message>,
+    /// Agency-pair sharing rules `(from, to)`: `to` sees every restricted incident `from` leads
+    /// (set by an admin: the French services share among themselves, say).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub sharing: BTreeSet<(AgencyCode, AgencyCode)>,
 }
 
 impl Default for State {
@@ -36,6 +40,7 @@ impl Default for State {
             incidents: BTreeMap::new(),
             channels: BTreeMap::from([(room.channel_id.clone(), room)]),
             messages: BTreeMap::new(),
+            sharing: BTreeSet::new(),
         }
     }
 }
@@ -224,6 +229,14 @@ impl State {
             Event::UnitRevealed { unit_id, agency } => {
                 if let Some(unit) = self.units.get_mut(unit_id) {
                     unit.hidden_from.remove(agency);
+                }
+            }
+            Event::SharingChanged { from, to, shared } => {
+                let pair = (from.clone(), to.clone());
+                if *shared {
+                    self.sharing.insert(pair);
+                } else {
+                    self.sharing.remove(&pair);
                 }
             }
         }

@@ -72,6 +72,7 @@ pub fn entry(state: &State, logged: &LoggedEvent) -> Option<Entry> {
         Event::UnitHidden { unit_id, .. } | Event::UnitRevealed { unit_id, .. } => {
             (Lane::Units, agency_of(unit_id), None, Some(*unit_id), None)
         }
+        Event::SharingChanged { from, .. } => (Lane::Incidents, Some(from.clone()), None, None, None),
     };
     Some(Entry { seq: logged.seq, at_ms: logged.at_ms, lane, agency, incident, unit, message })
 }

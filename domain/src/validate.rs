@@ -56,7 +56,8 @@ pub fn event(event: &Event) -> Result<(), Refusal> {
         | Event::IncidentShared { .. }
         | Event::IncidentUnshared { .. }
         | Event::UnitHidden { .. }
-        | Event::UnitRevealed { .. } => Ok(()), // ids, codes and enums only, checked by their types
+        | Event::UnitRevealed { .. }
+        | Event::SharingChanged { .. } => Ok(()), // ids, codes and enums only, checked by their types
     }
 }
 

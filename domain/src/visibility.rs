@@ -50,9 +50,16 @@ impl Viewer {
         }
     }
 
-    pub fn sees_incident(&self, incident: &Incident) -> bool {
-        self.agency()
-            .is_none_or(|a| !incident.restricted || incident.lead_agency == *a || incident.shared_with.contains(a))
+    /// Whether the viewer sees `incident` in `state`: it is not restricted, or the viewer leads it,
+    /// or it is shared with the viewer, or the lead shares all its restricted incidents with the
+    /// viewer (an agency-pair rule).
+    pub fn sees_incident(&self, state: &State, incident: &Incident) -> bool {
+        self.agency().is_none_or(|a| {
+            !incident.restricted
+                || incident.lead_agency == *a
+                || incident.shared_with.contains(a)
+                || state.sharing.contains(&(incident.lead_agency.clone(), a.clone()))
+        })
     }
 
     pub fn sees_unit(&self, unit: &Unit) -> bool {
@@ -63,7 +70,7 @@ impl Viewer {
     pub fn sees_channel(&self, state: &State, channel: &Channel) -> bool {
         let Some(agency) = self.agency() else { return true };
         match channel.channel_id.incident() {
-            Some(id) => state.incidents.get(&id).is_none_or(|i| self.sees_incident(i)),
+            Some(id) => state.incidents.get(&id).is_none_or(|i| self.sees_incident(state, i)),
             None => !channel.channel_id.is_inter_agency() || channel.admits(agency),
         }
     }
@@ -80,7 +87,7 @@ pub fn view(state: &State, viewer: &Viewer) -> State {
     let incidents: std::collections::BTreeMap<_, _> = state
         .incidents
         .iter()
-        .filter(|(_, i)| viewer.sees_incident(i))
+        .filter(|(_, i)| viewer.sees_incident(state, i))
         .map(|(id, i)| {
             let mut i = i.clone();
             i.assigned.retain(|u| state.units.get(u).is_some_and(|u| viewer.sees_unit(u)));
@@ -111,7 +118,18 @@ pub fn view(state: &State, viewer: &Viewer) -> State {
         .collect();
     let read = |m: &crate::Message| state.channels.get(&m.channel_id).is_some_and(|c| viewer.reads_channel(state, c));
     let messages = state.messages.iter().filter(|(_, m)| read(m)).map(|(k, m)| (*k, m.clone())).collect();
-    State { seq: state.seq, at_ms: state.at_ms, agencies: state.agencies.clone(), units, incidents, channels, messages }
+    // Sharing rules are the business of the two agencies they join.
+    let sharing = state.sharing.iter().filter(|(from, to)| from == agency || to == agency).cloned().collect();
+    State {
+        seq: state.seq,
+        at_ms: state.at_ms,
+        agencies: state.agencies.clone(),
+        units,
+        incidents,
+        channels,
+        messages,
+        sharing,
+    }
 }
 
 /// What a viewer saw, before an event is folded, of the incident or unit the event is about: all
@@ -161,7 +179,7 @@ struct Facts<'a> {
 
 impl Facts<'_> {
     fn incident(&self, id: &crate::IncidentId) -> bool {
-        self.state.incidents.get(id).is_some_and(|i| self.viewer.sees_incident(i))
+        self.state.incidents.get(id).is_some_and(|i| self.viewer.sees_incident(self.state, i))
     }
     fn unit(&self, id: &crate::UnitId) -> bool {
         self.state.units.get(id).is_some_and(|u| self.viewer.sees_unit(u))
@@ -258,6 +276,16 @@ pub fn see_after(was: Before, after: &State, viewer: &Viewer, logged: &LoggedEve
                 seen => seen,
             }
         }
+        // The agency the rule opens to gets its new picture when the lead has restricted incidents
+        // (they appear or disappear); the lead is told; nobody else learns of the arrangement.
+        Event::SharingChanged { from, to, .. } if to == agency => {
+            if after.incidents.values().any(|i| i.restricted && i.lead_agency == *from) {
+                Seen::Picture
+            } else {
+                Seen::All
+            }
+        }
+        Event::SharingChanged { from, .. } => only(from == agency),
     }
 }
 
@@ -293,7 +321,7 @@ pub fn record_for(state: &mut State, viewer: &Viewer, events: Vec<LoggedEvent>) 
 /// where the room before each is not at hand; never more than [`record_for`] would give.
 pub fn readable_now(state: &State, viewer: &Viewer, event: &Event) -> bool {
     let Some(agency) = viewer.agency() else { return true };
-    let incident = |id: &crate::IncidentId| state.incidents.get(id).is_some_and(|i| viewer.sees_incident(i));
+    let incident = |id: &crate::IncidentId| state.incidents.get(id).is_some_and(|i| viewer.sees_incident(state, i));
     let leads = |id: &crate::IncidentId| state.incidents.get(id).is_some_and(|i| i.lead_agency == *agency);
     let unit = |id: &crate::UnitId| state.units.get(id).is_some_and(|u| viewer.sees_unit(u));
     let owns = |id: &crate::UnitId| state.units.get(id).is_some_and(|u| u.agency == *agency);
@@ -317,6 +345,7 @@ pub fn readable_now(state: &State, viewer: &Viewer, event: &Event) -> bool {
             incident(incident_id) && unit(unit_id)
         }
         Event::UnitHidden { unit_id, .. } | Event::UnitRevealed { unit_id, .. } => owns(unit_id),
+        Event::SharingChanged { from, to, .. } => from == agency || to == agency,
         Event::ChannelCreated { channel } => viewer.sees_channel(state, channel),
         Event::MessagePosted { channel_id, .. } => reads(channel_id),
         Event::MessageAcknowledged { message_id, .. } => {
@@ -327,7 +356,7 @@ pub fn readable_now(state: &State, viewer: &Viewer, event: &Event) -> bool {
 
 /// Whether every incident and unit `event` names is visible to `viewer` in `state`.
 fn names_only_visible(state: &State, viewer: &Viewer, event: &Event) -> bool {
-    let incident = |id: &crate::IncidentId| state.incidents.get(id).is_some_and(|i| viewer.sees_incident(i));
+    let incident = |id: &crate::IncidentId| state.incidents.get(id).is_some_and(|i| viewer.sees_incident(state, i));
     let unit = |id: &crate::UnitId| state.units.get(id).is_some_and(|u| viewer.sees_unit(u));
     match event {
         Event::UnitAssigned { incident_id, unit_id } | Event::UnitReleased { incident_id, unit_id } => {
@@ -417,6 +446,9 @@ mod tests {
                 agency,
             },
             14 => Command::ChangeIncidentStatus { incident_id: incident, status: IncidentStatus::Dispatched },
+            15 if d.below(3) == 0 => {
+                Command::SetSharing { from: agency, to: code(CODES[d.below(4) as usize]), shared: d.below(3) != 0 }
+            }
             _ => Command::UpdateIncident {
                 incident_id: incident,
                 changes: crate::event::IncidentChanges { lead_agency: Some(agency), ..Default::default() },
@@ -430,7 +462,7 @@ mod tests {
     fn folding_what_a_viewer_is_sent_equals_its_view_of_the_folded_room() {
         let viewers: Vec<Viewer> =
             std::iter::once(Viewer::Room).chain(CODES.iter().map(|c| Viewer::Agency(code(c)))).collect();
-        let mut pictures = 0;
+        let (mut pictures, mut rules) = (0, 0);
         for seed in 0..24u64 {
             let mut d = Dice(seed);
             let mut room = State::default();
@@ -443,6 +475,7 @@ mod tests {
                 let Ok(events) = decide(&room, &command, "tester", t) else { continue };
                 for event in events {
                     seq += 1;
+                    rules += usize::from(matches!(event, Event::SharingChanged { .. }));
                     let logged = LoggedEvent { seq, at_ms: t, actor: "tester".into(), event };
                     let before = room.clone();
                     room.apply(&logged);
@@ -465,6 +498,7 @@ mod tests {
             assert!(room.incidents.values().any(|i| i.restricted), "seed {seed} restricted nothing");
         }
         assert!(pictures > 0, "visibility changes happened");
+        assert!(rules > 0, "agency-pair sharing rules were set and lifted");
     }
 
     #[test]
@@ -563,7 +597,7 @@ mod tests {
                     let (incidents, units) = named(&e.event);
                     for id in incidents {
                         let i = &at.incidents[&id];
-                        assert!(viewer.sees_incident(i), "seed {seed}: {viewer:?} reads {:?} of {id}", e.event);
+                        assert!(viewer.sees_incident(&at, i), "seed {seed}: {viewer:?} reads {:?} of {id}", e.event);
                     }
                     for id in units {
                         let u = &at.units[&id];
@@ -573,5 +607,31 @@ mod tests {
             }
         }
         assert!(kept > 0 && left_out > 0, "the runs kept {kept} events and left out {left_out}");
+    }
+
+    #[test]
+    fn an_agency_pair_rule_opens_a_leads_restricted_incidents_to_the_other_agency_and_to_it_only() {
+        let mut room = State::default();
+        for c in CODES {
+            must(&mut room, agency(c));
+        }
+        let secret = Command::CreateIncident {
+            kind: IncidentKind::Hostage,
+            priority: Priority::P1,
+            location: Point::parse(2.35, 48.85).unwrap(),
+            area: None,
+            address: "quai".into(),
+            lead_agency: code("PP"),
+            restricted: true,
+        };
+        must(&mut room, secret);
+        let bspp = Viewer::Agency(code("BSPP"));
+        assert!(view(&room, &bspp).incidents.is_empty());
+        must(&mut room, Command::SetSharing { from: code("PP"), to: code("BSPP"), shared: true });
+        assert_eq!(view(&room, &bspp).incidents.len(), 1, "the French services share among themselves");
+        assert!(view(&room, &Viewer::Agency(code("BKA"))).incidents.is_empty(), "not with the liaison");
+        assert!(view(&room, &Viewer::Agency(code("BKA"))).sharing.is_empty(), "who shares with whom is theirs");
+        must(&mut room, Command::SetSharing { from: code("PP"), to: code("BSPP"), shared: false });
+        assert!(view(&room, &bspp).incidents.is_empty());
     }
 }

@@ -102,3 +102,10 @@ test("signing in on a tablet: big fields, a clear refusal, then the room; signin
   await page.goto(`${vigie.url}/overview`);
   await expect(page).toHaveURL(/\/signin\?next=\/overview$/);
 });
+
+test("the admin page on a tablet", async ({ page }, info) => {
+  await signIn(page, vigie, "pp", "/admin");
+  await expect(page.getByTestId("admin")).toHaveAttribute("data-ready", "true");
+  await expect(page.getByTestId("account-bspp")).toBeVisible();
+  await page.screenshot({ path: info.outputPath("admin-tablet.png"), fullPage: true });
+});

@@ -209,9 +209,10 @@ impl Dirty {
             E::IncidentCreated { .. } | E::IncidentUpdated { .. } | E::IncidentStatusChanged { .. } => {
                 self.incidents = true
             }
-            E::IncidentRestricted { .. } | E::IncidentShared { .. } | E::IncidentUnshared { .. } => {
-                self.incidents = true
-            }
+            E::IncidentRestricted { .. }
+            | E::IncidentShared { .. }
+            | E::IncidentUnshared { .. }
+            | E::SharingChanged { .. } => self.incidents = true,
             E::UnitHidden { unit_id, .. } | E::UnitRevealed { unit_id, .. } => {
                 self.units.insert(*unit_id);
             }

@@ -2,6 +2,7 @@
 //! shared UI ([`crate::ui`]), the typed client ([`crate::api`]) and the live room
 //! ([`crate::live`]); nothing below imports a page.
 
+pub mod admin;
 pub mod overview;
 pub mod replay;
 pub mod room;

@@ -62,7 +62,7 @@ fn Room(room: LiveRoom) -> impl IntoView {
                     <For each=move || room.recent.get() key=|e| e.seq let:e>
                         <li>
                             <time>{clock_time(e.at_ms)}</time>
-                            <span class="actor">{e.actor.clone()}</span>
+                            <span class="actor">{crate::ui::who(lang, &e.actor)}</span>
                             <span class="what">{room.state.with_value(|s| describe(s, &e, lang))}</span>
                         </li>
                     </For>

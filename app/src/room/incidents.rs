@@ -201,7 +201,7 @@ fn IncidentCard(incident: Incident) -> impl IntoView {
             <h4>{move || ui.tr("Notes")}</h4>
             <ol class="notes">
                 {incident.notes.iter().map(|n| view! {
-                    <li><span class="actor">{n.author.clone()}</span> " " <span class="text">{n.text.clone()}</span></li>
+                    <li><span class="actor">{let a = n.author.clone(); move || crate::ui::who(ui.lang.get(), &a)}</span> " " <span class="text">{n.text.clone()}</span></li>
                 }).collect_view()}
             </ol>
             <Show when=move || open>

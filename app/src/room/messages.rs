@@ -200,7 +200,7 @@ fn MessageRow(message: Message, acks: (usize, usize)) -> impl IntoView {
     view! {
         <li class=format!("message priority-{}", wire_name(&message.priority)) data-testid=format!("message-{id}")>
             <header>
-                <span class="sender">{message.sender_agency.to_string()} " · " {message.sender_user.clone()}</span>
+                <span class="sender">{message.sender_agency.to_string()} " · " {let s = message.sender_user.clone(); move || crate::ui::who(ui.lang.get(), &s)}</span>
                 <span class="priority">{let p = message.priority; move || ui.tr(&words(p))}</span>
             </header>
             <p class="body">{message.body.clone()}</p>

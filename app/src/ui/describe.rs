@@ -82,6 +82,14 @@ pub fn describe(state: &State, e: &LoggedEvent, lang: Lang) -> String {
         Event::UnitRevealed { unit_id, agency } => {
             say(format!("{} shown to {agency}", unit(unit_id)), format!("{} visible pour {agency}", unit(unit_id)))
         }
+        Event::SharingChanged { from, to, shared: true } => say(
+            format!("{from} shares its restricted incidents with {to}"),
+            format!("{from} partage ses incidents restreints avec {to}"),
+        ),
+        Event::SharingChanged { from, to, shared: false } => say(
+            format!("{from} no longer shares its restricted incidents with {to}"),
+            format!("{from} ne partage plus ses incidents restreints avec {to}"),
+        ),
     }
 }
 

@@ -17,6 +17,15 @@ pub fn elapsed(now_ms: i64, since_ms: i64) -> String {
     }
 }
 
+/// Who acted, as an operator reads it: `pp.dispatcher@PP/dispatcher` → `pp.dispatcher (PP, opérateur)`
+/// in French; a service's name as is.
+pub fn who(lang: crate::i18n::Lang, actor: &str) -> String {
+    match actor.split_once('@').and_then(|(login, rest)| Some((login, rest.split_once('/')?))) {
+        Some((login, (agency, role))) => format!("{login} ({agency}, {})", crate::i18n::t(lang, role)),
+        None => actor.to_owned(),
+    }
+}
+
 /// `OnScene` → `on scene`.
 pub fn words(debug: impl std::fmt::Debug) -> String {
     let camel = format!("{debug:?}");
@@ -77,6 +86,14 @@ pub fn parse_utc(value: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_actor_reads_as_who_for_which_agency_in_which_role_in_the_screens_language() {
+        use crate::i18n::Lang;
+        assert_eq!(who(Lang::Fr, "pp.dispatcher@PP/dispatcher"), "pp.dispatcher (PP, opérateur)");
+        assert_eq!(who(Lang::En, "bka.liaison@BKA/liaison"), "bka.liaison (BKA, liaison)");
+        assert_eq!(who(Lang::Fr, "exercise-director"), "exercise-director");
+    }
 
     #[test]
     fn utc_and_datetime_local_round_trip() {

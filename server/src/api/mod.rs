@@ -1,6 +1,7 @@
 //! The HTTP API under `/api/v1/`, one module per feature, each exporting `router()`; this module
 //! only merges them. The contract is `openapi.json`, served at `/api/v1/openapi.json`.
 
+mod admin;
 mod agencies;
 mod basemap;
 mod incidents;
@@ -37,6 +38,7 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 /// route-table test walks it.
 pub fn routes(state: &AppState) -> Routes {
     let commands = Routes::default()
+        .merge(admin::routes())
         .merge(agencies::routes())
         .merge(basemap::routes())
         .merge(incidents::routes())

@@ -14,17 +14,7 @@ pub const PREFIX: &str = "vgt_";
 /// Most tokens listed or held by one account.
 pub const MAX_PER_ACCOUNT: i64 = 100;
 
-/// A token as listed (never the token).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct TokenInfo {
-    pub id: i64,
-    pub name: String,
-    pub login: String,
-    pub scopes: BTreeSet<Scope>,
-    pub created_at_ms: i64,
-    pub last_used_ms: Option<i64>,
-    pub revoked_at_ms: Option<i64>,
-}
+pub use vigie_domain::api::ApiToken as TokenInfo;
 
 /// Whether `raw` has a token's shape (checked before any lookup).
 pub fn well_formed(raw: &str) -> bool {
@@ -46,7 +36,7 @@ fn info(r: &sqlx::sqlite::SqliteRow) -> anyhow::Result<TokenInfo> {
         id: r.get("id"),
         name: r.get("name"),
         login: r.get("login"),
-        scopes: serde_json::from_str(r.get("scopes"))?,
+        scopes: serde_json::from_str::<BTreeSet<Scope>>(r.get("scopes"))?.into_iter().collect(),
         created_at_ms: r.get("created_at_ms"),
         last_used_ms: r.get("last_used_ms"),
         revoked_at_ms: r.get("revoked_at_ms"),

@@ -23,6 +23,18 @@ impl User {
     pub fn principal(&self) -> Principal {
         Principal { user: self.login.clone(), agency: self.agency.clone(), roles: self.roles.clone() }
     }
+
+    /// As an admin sees it.
+    pub fn account(&self) -> vigie_domain::api::Account {
+        vigie_domain::api::Account {
+            login: self.login.clone(),
+            display_name: self.display_name.clone(),
+            agency: self.agency.to_string(),
+            roles: self.roles.iter().copied().collect(),
+            disabled: self.disabled,
+            created_at_ms: self.created_at_ms,
+        }
+    }
 }
 
 /// A login: 1 to 64 of `a-z 0-9 . _ -`, so it reads the same everywhere it is shown or logged.
@@ -96,6 +108,33 @@ impl Store {
             .bind(now_ms)
             .execute(&self.writer)
             .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Changes an account's display name, agency and roles (each when given). Whether it exists.
+    pub async fn update_user(
+        &self,
+        login: &str,
+        display_name: Option<&str>,
+        agency: Option<&AgencyCode>,
+        roles: Option<&BTreeSet<Role>>,
+    ) -> anyhow::Result<bool> {
+        if let Some(name) = display_name {
+            check_name(name).map_err(anyhow::Error::msg)?;
+        }
+        if let Some(roles) = roles {
+            anyhow::ensure!(!roles.is_empty(), "an account has at least one role");
+        }
+        let done = sqlx::query(
+            "UPDATE users SET display_name = COALESCE($2, display_name), agency = COALESCE($3, agency), \
+             roles = COALESCE($4, roles) WHERE login = $1",
+        )
+        .bind(login)
+        .bind(display_name.map(str::trim))
+        .bind(agency.map(|a| a.as_str()))
+        .bind(roles.map(serde_json::to_string).transpose()?)
+        .execute(&self.writer)
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 

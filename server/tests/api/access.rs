@@ -133,3 +133,80 @@ async fn the_actor_and_the_agency_come_from_the_principal_and_the_domain_table_r
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["events"][0]["actor"], "pp@PP/dispatcher", "a header names nobody: {body}");
 }
+
+#[tokio::test]
+async fn an_admin_manages_accounts_tokens_and_sharing_and_cannot_lock_the_room_out() {
+    let app = spawn_app().await;
+    app.seed(2).await;
+    let admin = app.as_("pp"); // admin among its roles
+    let new = json!({"login": "bka.liaison", "agency": "BKA", "roles": ["liaison"], "password": "short"});
+    let (status, body) = admin.post("/api/v1/admin/users", new).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (422, Some("password")), "{body}");
+    let new = json!({"login": "bka.liaison", "display_name": "Liaison BKA", "agency": "BKA", "roles": ["liaison"], "password": "ein langes Passwort"});
+    let (status, body) = admin.post("/api/v1/admin/users", new.clone()).await;
+    assert_eq!(status, 201, "{body}");
+    assert!(!body.to_string().contains("Passwort"), "an account never carries its password: {body}");
+    assert_eq!(admin.post("/api/v1/admin/users", new).await.0, 409, "the login is taken");
+    let (_, listed) = admin.get("/api/v1/admin/users").await;
+    assert!(listed.as_array().unwrap().iter().any(|u| u["login"] == "bka.liaison" && u["agency"] == "BKA"));
+    // A dispatcher is not an admin.
+    assert_eq!(app.as_("bka").get("/api/v1/admin/users").await.0, 403);
+
+    // A token issued here works, is listed without its secret, and stops when revoked.
+    let (status, issued) = admin
+        .post("/api/v1/admin/tokens", json!({"login": "bka.liaison", "name": "viewer", "scopes": ["room:read"]}))
+        .await;
+    assert_eq!(status, 201, "{issued}");
+    let token = issued["token"].as_str().unwrap().to_owned();
+    let viewer = client_with(&token);
+    assert_eq!(app.send(viewer.get(format!("{}/api/v1/state", app.base))).await.0, 200);
+    let (_, tokens) = admin.get("/api/v1/admin/tokens").await;
+    assert!(!tokens.to_string().contains(&token[4..]), "listing never carries a token");
+    assert_eq!(admin.delete(&format!("/api/v1/admin/tokens/{}", issued["id"])).await.0, 204);
+    assert_eq!(app.send(viewer.get(format!("{}/api/v1/state", app.base))).await.0, 401);
+
+    // Disabling ends the account's access at once.
+    let (status, _) = admin
+        .post("/api/v1/admin/tokens", json!({"login": "bka.liaison", "name": "again", "scopes": ["room:read"]}))
+        .await;
+    assert_eq!(status, 201);
+    let patched =
+        admin.http.patch(format!("{}/api/v1/admin/users/bka.liaison", app.base)).json(&json!({"disabled": true}));
+    assert_eq!(app.send(patched).await.0, 200);
+    let signed = reqwest::Client::new()
+        .post(format!("{}/api/v1/session", app.base))
+        .json(&json!({"login": "bka.liaison", "password": "ein langes Passwort"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), 401, "a disabled account does not sign in");
+
+    // The last admin cannot be disabled: make another one first.
+    let running = app.running.as_ref().unwrap();
+    let store = &running.state.store;
+    for other in ["bspp"] {
+        let changes = json!({"roles": ["dispatcher", "commander"]});
+        let r = app.send(admin.http.patch(format!("{}/api/v1/admin/users/{other}", app.base)).json(&changes)).await;
+        assert_eq!(r.0, 200, "{}", r.1);
+    }
+    let last = app
+        .send(admin.http.patch(format!("{}/api/v1/admin/users/pp", app.base)).json(&json!({"disabled": true})))
+        .await;
+    assert_eq!(last.0, 409, "{}", last.1);
+    assert!(!store.user("pp").await.unwrap().unwrap().disabled);
+
+    // A sharing rule: BSPP then sees PP's restricted incidents, and it is in the log.
+    let secret = json!({"kind": "hostage", "priority": "P1", "location": {"lon": 2.35, "lat": 48.85}, "address": "Rue fermée", "restricted": true});
+    assert_eq!(app.post("/api/v1/incidents", secret).await.0, 201);
+    let bspp_sees = |state: serde_json::Value| {
+        state["state"]["incidents"].as_object().unwrap().values().any(|i| i["address"] == "Rue fermée")
+    };
+    assert!(!bspp_sees(app.as_("bspp").get("/api/v1/state").await.1));
+    let (status, body) = admin.post("/api/v1/sharing-rules", json!({"from": "PP", "to": "BSPP", "shared": true})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["events"][0]["event"]["type"], "sharing_changed");
+    assert!(bspp_sees(app.as_("bspp").get("/api/v1/state").await.1), "the French services share among themselves");
+    let (status, body) =
+        app.as_("bspp").post("/api/v1/sharing-rules", json!({"from": "PP", "to": "BSPP", "shared": false})).await;
+    assert_eq!(status, 403, "only an admin: {body}");
+}
