@@ -14,6 +14,14 @@ pub struct Config {
     #[arg(skip)]
     pub demo: bool,
 
+    /// A PEM certificate chain: with `VIGIE_TLS_KEY`, Vigie serves HTTPS and WSS itself.
+    #[arg(long, env = "VIGIE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of `VIGIE_TLS_CERT`.
+    #[arg(long, env = "VIGIE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
     /// Address to listen on.
     #[arg(long, env = "VIGIE_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,

@@ -34,6 +34,7 @@ pub mod replay;
 pub mod sequencer;
 pub mod store;
 pub mod stream;
+pub mod tls;
 pub mod token;
 
 use anyhow::Context;
@@ -248,6 +249,11 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         config.snapshot_every_events,
         shutdown.clone(),
     );
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
+        (None, None) => None,
+        _ => anyhow::bail!("give both VIGIE_TLS_CERT and VIGIE_TLS_KEY, or neither"),
+    };
     let listener =
         tokio::net::TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
     let addr = listener.local_addr()?;
@@ -281,8 +287,9 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         Arc::new(move || clock.now_ms())
     };
     tokio::spawn(identity::watch::run(state.access.clone(), state.store.clone(), now_ms, shutdown.clone()));
-    let http = tokio::spawn(listener::serve(listener, app(state.clone()), config, shutdown));
-    tracing::info!(%addr, "Vigie is listening");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let http = tokio::spawn(listener::serve(listener, tls, app(state.clone()), config, shutdown));
+    tracing::info!(%addr, scheme, "Vigie is listening");
     warn_if_streams_outgrow(&state.config);
     Ok(Running { addr, state, stop, http, sequencer: sequencer_task })
 }

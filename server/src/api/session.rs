@@ -82,7 +82,8 @@ async fn sign_in(State(app): State<AppState>, request: Request) -> Result<Respon
         .open_session(&principal.user, now_ms)
         .await
         .map_err(|e| ApiError::internal("opening a session", e))?;
-    let secure = app.config.public_url.as_deref().is_some_and(|u| u.starts_with("https://"));
+    let secure =
+        app.config.tls_cert.is_some() || app.config.public_url.as_deref().is_some_and(|u| u.starts_with("https://"));
     let cookie = format!(
         "{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
         ABSOLUTE_MS / 1000,

@@ -151,14 +151,15 @@ pub const CHANNELS: &[(&str, &str, &[&str])] = &[
 /// intervention teams) from the foreign liaisons and New York; the NYPD's ESU from the liaisons.
 pub const HIDDEN: &[(&str, &[&str])] = &[("BRI", &["BKA", "FBI", "NYPD", "FDNY", "NYCEMS"]), ("ESU", &["BKA", "FBI"])];
 
-/// Incidents of these kinds are opened restricted to the lead agency, then shared: at once with
-/// the city's other services, later (half the time) with the city's foreign liaison.
+/// Incidents of these kinds are opened restricted to the lead agency: the city's other services see
+/// them by the sharing rules between them, the city's foreign liaison when (half the time) the lead
+/// shares one with it.
 pub fn restricted(kind: vigie_domain::IncidentKind) -> bool {
     use vigie_domain::IncidentKind::*;
     matches!(kind, TerroristAttack | Hostage | SuspiciousPackage)
 }
 
-/// The city's services an agency shares a restricted incident with at once, and its liaison.
+/// The city's services, which share their restricted incidents among themselves, and its liaison.
 pub fn sharing(city: City) -> (&'static [&'static str], &'static str) {
     match city {
         Paris => (&["PP", "BSPP", "SAMU", "GN"], "BKA"),

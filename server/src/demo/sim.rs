@@ -95,6 +95,20 @@ impl Sim {
                     .await?;
             }
         }
+        // The services of each city share their restricted incidents among themselves (rules an
+        // admin would set); the foreign liaisons only get what is shared with them one by one.
+        for city in [City::Paris, City::NewYork] {
+            let (services, _) = fleet::sharing(city);
+            for from in services.iter() {
+                for to in services.iter().filter(|to| *to != from) {
+                    let (from, to) = (AgencyCode::parse(from)?, AgencyCode::parse(to)?);
+                    if !sim.room(|s| s.sharing.contains(&(from.clone(), to.clone()))) {
+                        let rule = Command::SetSharing { from, to, shared: true };
+                        sim.state.sequencer.submit(Author::service("exercise-director"), rule).await?;
+                    }
+                }
+            }
+        }
         for spec in AGENCIES {
             let agency = AgencyCode::parse(spec.code)?;
             for (kind, count, prefix) in spec.units {
@@ -287,18 +301,13 @@ impl Sim {
         let dispatcher = format!("dispatch-{lead}");
         let Ok(events) = self.state.sequencer.submit(Author::service(&dispatcher), command).await else { return };
         let Some(Event::IncidentCreated { incident_id, .. }) = events.first().map(|e| e.event.clone()) else { return };
-        if restricted {
-            // Need-to-know in the demo: the city's services at once, its foreign liaison half the time.
-            let (services, liaison) = fleet::sharing(city);
-            let mut with: Vec<&str> = services.iter().copied().filter(|c| *c != lead.as_str()).collect();
-            if self.rng.random_bool(0.5) {
-                with.push(liaison);
-            }
-            for code in with {
-                let agency = AgencyCode::parse(code).expect("demo agency codes are valid");
-                let share = Command::ShareIncident { incident_id, agency };
-                let _ = self.state.sequencer.submit(Author::service(&dispatcher), share).await;
-            }
+        if restricted && self.rng.random_bool(0.5) {
+            // The city's services see it by their sharing rules; its foreign liaison, half the
+            // time, because the lead shares it.
+            let (_, liaison) = fleet::sharing(city);
+            let agency = AgencyCode::parse(liaison).expect("demo agency codes are valid");
+            let share = Command::ShareIncident { incident_id, agency };
+            let _ = self.state.sequencer.submit(Author::service(&dispatcher), share).await;
         }
         self.incidents.insert(incident_id, SimIncident::new(self.step, &mut self.rng));
         let wanted = match priority {

@@ -13,3 +13,4 @@ mod replay;
 mod restart;
 mod stream;
 mod support;
+mod tls;
