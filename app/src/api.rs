@@ -11,7 +11,10 @@
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use vigie_domain::api::{Account, AccountChanges, ApiToken, IssuedToken, NewAccount, NewApiToken, SharingRule};
+use vigie_domain::api::{
+    Account, AccountChanges, AgencyPolicy, ApiToken, IssuedToken, NewAccount, NewApiToken, SharingRule, TotpCode,
+    TotpEnrolment,
+};
 use vigie_domain::api::{
     Acknowledge, AddNote, AgencyRef, AssignUnit, ChangeIncidentStatus, ChangeUnitStatus, Committed, CreateIncident,
     DemoAccount, ErrorBody, ErrorCode, EventsPage, ExportRequest, JobStarted, JobView, Me, NewPin, PostMessage,
@@ -235,8 +238,26 @@ pub async fn set_sharing(body: &SharingRule) -> Answer<Committed> {
 
 // ---- Signing in ----
 
-pub async fn sign_in(login: String, password: String) -> Answer<Me> {
-    call(Method::Post, "/session".into(), Some(&SignIn { login, password }), &Caller::default()).await
+/// Signs in; `code` is the second factor's current code, for an account that has one.
+pub async fn sign_in(login: String, password: String, code: Option<String>) -> Answer<Me> {
+    call(Method::Post, "/session".into(), Some(&SignIn { login, password, code }), &Caller::default()).await
+}
+
+/// Starts enrolling a second factor: the secret, its URL and QR code, shown once.
+pub async fn begin_totp() -> Answer<TotpEnrolment> {
+    call::<(), _>(Method::Post, "/session/totp".into(), None, &Caller::default()).await
+}
+
+pub async fn confirm_totp(code: String) -> Answer<Me> {
+    call(Method::Post, "/session/totp/confirm".into(), Some(&TotpCode { code }), &Caller::default()).await
+}
+
+pub async fn agency_policies() -> Answer<Vec<AgencyPolicy>> {
+    call::<(), _>(Method::Get, "/admin/agency-policies".into(), None, &Caller::default()).await
+}
+
+pub async fn set_agency_policy(body: &AgencyPolicy) -> Answer<AgencyPolicy> {
+    call(Method::Post, "/admin/agency-policies".into(), Some(body), &Caller::default()).await
 }
 
 pub async fn sign_out() -> Answer<()> {

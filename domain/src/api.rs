@@ -76,6 +76,10 @@ pub enum ErrorCode {
     ScopeRequired,
     /// 403: the command needs a right the caller lacks here (the right is in `field`).
     Forbidden,
+    /// 401: the password was right; the account's second-factor code is needed too.
+    SecondFactorRequired,
+    /// 403: the account must enrol a second factor before anything else.
+    EnrolmentRequired,
 }
 
 impl ErrorCode {
@@ -114,6 +118,8 @@ impl ErrorCode {
             ErrorCode::RoleRequired => "role_required",
             ErrorCode::ScopeRequired => "scope_required",
             ErrorCode::Forbidden => "forbidden",
+            ErrorCode::SecondFactorRequired => "second_factor_required",
+            ErrorCode::EnrolmentRequired => "enrolment_required",
         }
     }
 }
@@ -302,6 +308,9 @@ pub struct Acknowledge {
 pub struct SignIn {
     pub login: String,
     pub password: String,
+    /// The second factor's current code, for an account that has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 /// Who a session is: what the top bar shows.
@@ -310,12 +319,40 @@ pub struct Me {
     pub login: String,
     pub agency: String,
     pub roles: Vec<crate::authority::Role>,
+    /// The session may only enrol a second factor (the account needs one and has none yet).
+    #[serde(default)]
+    pub enrolling: bool,
 }
 
 impl From<crate::authority::Principal> for Me {
     fn from(p: crate::authority::Principal) -> Self {
-        Me { login: p.user, agency: p.agency.to_string(), roles: p.roles.into_iter().collect() }
+        Me { login: p.user, agency: p.agency.to_string(), roles: p.roles.into_iter().collect(), enrolling: false }
     }
+}
+
+/// Enrolling a second factor: what the browser shows once.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TotpEnrolment {
+    /// Base32, for typing into an authenticator by hand.
+    pub secret: String,
+    pub otpauth_url: String,
+    /// The URL as a QR code (an SVG drawn by the server).
+    pub qr_svg: String,
+}
+
+/// A second-factor code: `POST /api/v1/session/totp/confirm`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TotpCode {
+    pub code: String,
+}
+
+/// An agency's policy: `POST /api/v1/admin/agency-policies`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgencyPolicy {
+    pub agency: String,
+    pub require_second_factor: bool,
 }
 
 /// The accounts the sign-in page offers for one click, in a demo only.
@@ -364,6 +401,9 @@ pub struct AccountChanges {
     pub disabled: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
+    /// Removes the account's second factor (a lost phone): it enrols again at its next sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset_second_factor: Option<bool>,
 }
 
 /// An API token as listed (never the token).
@@ -617,6 +657,8 @@ mod tests {
             ErrorCode::RoleRequired,
             ErrorCode::ScopeRequired,
             ErrorCode::Forbidden,
+            ErrorCode::SecondFactorRequired,
+            ErrorCode::EnrolmentRequired,
         ];
         for code in all {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str(), "{code:?}");

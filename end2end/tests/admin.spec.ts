@@ -1,7 +1,7 @@
 // Issue #12: the admin page — accounts, API tokens and sharing between agencies — driven as an
 // admin would, and refused to anyone else.
 import { test, expect } from "@playwright/test";
-import { signIn, startVigie, stopVigie, Vigie } from "./support/server";
+import { signIn, signInEnrolling, startVigie, stopVigie, Vigie } from "./support/server";
 import { post, seedRoom } from "./support/seed";
 
 let vigie: Vigie;
@@ -11,11 +11,13 @@ test.beforeEach(async () => {
 });
 test.afterEach(async () => stopVigie(vigie));
 
-test("an admin adds an account, issues and revokes a token, and shares between agencies", async ({ page, browser }, info) => {
-  await signIn(page, vigie, "pp", "/admin");
+test("an admin enrols a second factor, adds an account, issues and revokes a token, and shares between agencies", async ({ page, browser }, info) => {
+  // An admin must have a second factor: its first sign-in sets one up.
+  await signInEnrolling(page, vigie, "admin", "/admin");
   const admin = page.getByTestId("admin");
   await expect(admin).toHaveAttribute("data-ready", "true");
   await expect(page.getByTestId("account-bspp")).toBeVisible();
+  await page.screenshot({ path: info.outputPath("admin-signed-in.png") });
 
   // A new account, then it signs in.
   await page.getByTestId("new-login").fill("gn.officer");

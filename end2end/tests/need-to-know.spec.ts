@@ -9,7 +9,7 @@ let vigie: Vigie;
 test.beforeEach(async () => {
   vigie = await startVigie("serve", { VIGIE_STALE_AFTER_S: "3600" });
   await seedRoom(vigie);
-  await post(vigie, "/api/v1/agencies", { code: "BKA", short_name: "BKA", full_name: "Bundeskriminalamt", kind: "liaison", country: "DE", colour: "#e0b000" });
+  await post(vigie, "/api/v1/agencies", { code: "BKA", short_name: "BKA", full_name: "Bundeskriminalamt", kind: "liaison", country: "DE", colour: "#e0b000" }, "admin");
 });
 test.afterEach(async () => stopVigie(vigie));
 

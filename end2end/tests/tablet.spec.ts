@@ -1,7 +1,7 @@
 // Issue #3: a commander on a tablet — map first, touch targets of at least 44 px, a long press on
 // the map places an incident, one tap acknowledges a flash message.
 import { test, expect } from "@playwright/test";
-import { PASSWORD, signIn, startVigie, stopVigie, Vigie } from "./support/server";
+import { PASSWORD, signIn, signInEnrolling, startVigie, stopVigie, Vigie } from "./support/server";
 import { post, seedRoom } from "./support/seed";
 
 let vigie: Vigie;
@@ -103,8 +103,8 @@ test("signing in on a tablet: big fields, a clear refusal, then the room; signin
   await expect(page).toHaveURL(/\/signin\?next=\/overview$/);
 });
 
-test("the admin page on a tablet", async ({ page }, info) => {
-  await signIn(page, vigie, "pp", "/admin");
+test("the admin page on a tablet, after setting up the second factor", async ({ page }, info) => {
+  await signInEnrolling(page, vigie, "admin", "/admin");
   await expect(page.getByTestId("admin")).toHaveAttribute("data-ready", "true");
   await expect(page.getByTestId("account-bspp")).toBeVisible();
   await page.screenshot({ path: info.outputPath("admin-tablet.png"), fullPage: true });

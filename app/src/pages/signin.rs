@@ -50,6 +50,9 @@ fn Form(lang: Lang) -> impl IntoView {
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
+    // Asked for once the password was right and the account has a second factor.
+    let code = RwSignal::new(String::new());
+    let needs_code = RwSignal::new(false);
     let demo = RwSignal::new(Vec::<DemoAccount>::new());
     // Effects run in the browser only: `data-ready` tells a test the form now acts.
     let ready = RwSignal::new(false);
@@ -67,22 +70,33 @@ fn Form(lang: Lang) -> impl IntoView {
         error.set(String::new());
         #[cfg(feature = "hydrate")]
         wasm_bindgen_futures::spawn_local(async move {
-            match crate::api::sign_in(who, secret).await {
+            let given = Some(code.get_untracked().trim().to_owned()).filter(|c| !c.is_empty());
+            match crate::api::sign_in(who, secret, given).await {
                 Ok(me) => {
                     let to = match next() {
                         Some(n) => safe_next(Some(&n)),
                         None => home_for(&me.roles).to_owned(),
                     };
+                    // An account that must have a second factor and has none sets it up first.
+                    let to =
+                        if me.enrolling { format!("/enrol?next={}", js_sys::encode_uri_component(&to)) } else { to };
                     let _ = window().location().set_href(&to);
                 }
                 Err(failure) => {
+                    use vigie_domain::api::ErrorCode;
                     busy.set(false);
+                    code.set(String::new());
+                    if failure.code == Some(ErrorCode::SecondFactorRequired) {
+                        needs_code.set(true);
+                        error.set(t(lang.get_untracked(), "Enter the code from your authenticator app"));
+                        return;
+                    }
                     password.set(String::new());
                     error.set(match failure.code {
-                        Some(vigie_domain::api::ErrorCode::SignInFailed) => {
-                            t(lang.get_untracked(), "Wrong login or password")
+                        Some(ErrorCode::SignInFailed) if needs_code.get_untracked() => {
+                            t(lang.get_untracked(), "Wrong login, password or code")
                         }
-                        Some(vigie_domain::api::ErrorCode::TooManyAttempts) => failure.message,
+                        Some(ErrorCode::SignInFailed) => t(lang.get_untracked(), "Wrong login or password"),
                         _ => failure.message,
                     });
                 }
@@ -116,6 +130,12 @@ fn Form(lang: Lang) -> impl IntoView {
                         maxlength="128" required prop:value=move || password.get()
                         on:input=move |e| password.set(event_target_value(&e))/>
                 </label>
+                <Show when=move || needs_code.get()>
+                    <label>{tr("Code")}
+                        <input data-testid="code" name="one-time-code" autocomplete="one-time-code" inputmode="numeric"
+                            maxlength="6" prop:value=move || code.get() on:input=move |e| code.set(event_target_value(&e))/>
+                    </label>
+                </Show>
                 <p class="error" role="alert" data-testid="signin-error">{move || error.get()}</p>
                 <button type="submit" class="primary" data-testid="signin-submit" disabled=move || busy.get()>
                     {tr("Sign in")}

@@ -16,8 +16,8 @@ async function call(vigie: Vigie, method: string, path: string, body?: unknown, 
 export const post = (vigie: Vigie, path: string, body: unknown, login?: string) => call(vigie, "POST", path, body, login);
 
 export async function seedRoom(vigie: Vigie) {
-  await post(vigie, "/api/v1/agencies", { code: "PP", short_name: "PP", full_name: "Préfecture de police", kind: "police", country: "FR", colour: "#2f6fde" });
-  await post(vigie, "/api/v1/agencies", { code: "BSPP", short_name: "BSPP", full_name: "Brigade de sapeurs-pompiers de Paris", kind: "fire_rescue", country: "FR", colour: "#d1352b" });
+  await post(vigie, "/api/v1/agencies", { code: "PP", short_name: "PP", full_name: "Préfecture de police", kind: "police", country: "FR", colour: "#2f6fde" }, "admin");
+  await post(vigie, "/api/v1/agencies", { code: "BSPP", short_name: "BSPP", full_name: "Brigade de sapeurs-pompiers de Paris", kind: "fire_rescue", country: "FR", colour: "#d1352b" }, "admin");
   const units: [string, string, string, number, number][] = [
     ["PS-11", "PP", "patrol_car", 2.3480, 48.8590],
     ["PS-12", "PP", "patrol_car", 2.3600, 48.8650],
@@ -27,7 +27,7 @@ export async function seedRoom(vigie: Vigie) {
   ];
   const ids: Record<string, number> = {};
   for (const [callsign, agency, kind] of units) {
-    ids[callsign] = (await post(vigie, "/api/v1/units", { callsign, agency, kind })).unit_id;
+    ids[callsign] = (await post(vigie, "/api/v1/units", { callsign, agency, kind }, "admin")).unit_id;
   }
   await reportAll(vigie, ids, units);
   return ids;

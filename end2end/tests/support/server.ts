@@ -1,6 +1,7 @@
 // Starts the real `vigie` binary on a free loopback port with its own temporary log, and stops it.
 import { execFileSync, spawn, ChildProcess } from "node:child_process";
-import type { Page } from "@playwright/test";
+import { expect, type Page } from "@playwright/test";
+import { totp } from "./totp";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { homedir, tmpdir } from "node:os";
@@ -12,9 +13,11 @@ const targetDir = process.env.CARGO_TARGET_DIR ?? join(homedir(), ".cache/vigie/
 export const vigieBin = process.env.VIGIE_BIN ?? join(targetDir, "debug/vigie");
 
 /** The accounts of an empty room (`serve`), all with {@link PASSWORD}: `pp` and `bspp` act for
- * their agency (and, to set a room up, also administer and train); `bka` is a liaison. */
+ * their agency (`pp` also trains); `bka` is a liaison; `admin` sets the room up (through its
+ * token; signing in, it must enrol a second factor). */
 export const ACCOUNTS: [string, string, string[]][] = [
-  ["pp", "PP", ["dispatcher", "commander", "admin", "trainer"]],
+  ["admin", "PP", ["admin"]],
+  ["pp", "PP", ["dispatcher", "commander", "trainer"]],
   ["bspp", "BSPP", ["dispatcher", "commander"]],
   ["bka", "BKA", ["liaison"]],
   ["trainee", "PP", ["trainee"]],
@@ -127,7 +130,27 @@ export async function stopVigie(vigie: Vigie): Promise<void> {
 /** Signs `page`'s browser context in as `login` (the session cookie is the context's), then opens
  * `path`. Through the API, as the sign-in page does; the page itself is tested on its own. */
 export async function signIn(page: Page, vigie: Vigie, login: string, path = "/", password = PASSWORD): Promise<void> {
+  await signInOnly(page, vigie, login, password);
+  await page.goto(`${vigie.url}${path}`);
+}
+
+/** Signs in through the API without opening a page. */
+async function signInOnly(page: Page, vigie: Vigie, login: string, password: string): Promise<void> {
   const res = await page.request.post(`${vigie.url}/api/v1/session`, { data: { login, password } });
   if (!res.ok()) throw new Error(`signing in as ${login}: ${res.status()} ${await res.text()}`);
+}
+
+/** Signs in as an account that must have a second factor and has none: the room sends the page
+ * to enrol, where the test's authenticator reads the key and gives the first code; then `path`. */
+export async function signInEnrolling(page: Page, vigie: Vigie, login: string, path: string): Promise<string> {
+  await signInOnly(page, vigie, login, PASSWORD);
   await page.goto(`${vigie.url}${path}`);
+  await expect(page).toHaveURL(/\/enrol\?next=/);
+  await expect(page.getByTestId("enrol")).toHaveAttribute("data-ready", "true");
+  await expect(page.getByTestId("qr").locator("svg")).toBeVisible();
+  const secret = (await page.getByTestId("totp-secret").textContent())!.trim();
+  await page.getByTestId("enrol-code").fill(totp(secret));
+  await page.getByTestId("enrol-submit").click();
+  await expect(page).toHaveURL(`${vigie.url}${path}`);
+  return secret;
 }

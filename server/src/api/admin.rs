@@ -12,7 +12,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use std::collections::BTreeSet;
 use vigie_domain::api::{
-    Account, AccountChanges, ApiToken, Committed, ErrorCode, IssuedToken, NewAccount, NewApiToken, SharingRule,
+    Account, AccountChanges, AgencyPolicy, ApiToken, Committed, ErrorCode, IssuedToken, NewAccount, NewApiToken,
+    SharingRule,
 };
 use vigie_domain::authority::{Role, Scope};
 use vigie_domain::Command;
@@ -35,8 +36,31 @@ pub fn routes() -> Routes {
         .get("/api/v1/admin/tokens", admin, tokens)
         .post("/api/v1/admin/tokens", admin, issue_token)
         .delete("/api/v1/admin/tokens/{id}", admin, revoke_token)
+        .get("/api/v1/admin/agency-policies", admin, policies)
+        .post("/api/v1/admin/agency-policies", admin, set_policy)
         .get("/api/v1/sharing-rules", admin, sharing)
         .post("/api/v1/sharing-rules", admin, set_sharing)
+}
+
+/// The agencies that require a second factor of all their accounts.
+async fn policies(State(app): State<AppState>) -> Result<Json<Vec<AgencyPolicy>>, ApiError> {
+    let agencies = app.store.agencies_requiring_totp().await.map_err(internal("reading policies"))?;
+    Ok(Json(agencies.into_iter().map(|agency| AgencyPolicy { agency, require_second_factor: true }).collect()))
+}
+
+/// Requires (or no longer) a second factor of every account of an agency: those without one enrol
+/// at their next sign-in.
+async fn set_policy(
+    State(app): State<AppState>,
+    ApiJson(body): ApiJson<AgencyPolicy>,
+) -> Result<Json<AgencyPolicy>, ApiError> {
+    let agency = agency_code(&body.agency, "agency")?;
+    app.store
+        .set_agency_requires_totp(agency.as_str(), body.require_second_factor)
+        .await
+        .map_err(internal("setting a policy"))?;
+    tracing::info!(agency = %agency, require = body.require_second_factor, "second-factor policy set");
+    Ok(Json(AgencyPolicy { agency: agency.to_string(), require_second_factor: body.require_second_factor }))
 }
 
 /// Every agency-pair rule of the room (an admin manages them all, whatever its own agency).
@@ -150,7 +174,11 @@ async fn change_user(
     if let Some(hash) = &hash {
         app.store.set_password(&login, hash, now_ms).await.map_err(internal("setting a password"))?;
     }
-    let ends_sessions = agency.is_some() || roles.is_some() || body.disabled == Some(true) || hash.is_some();
+    let reset = body.reset_second_factor == Some(true);
+    if reset {
+        app.store.remove_totp(&login).await.map_err(internal("resetting a second factor"))?;
+    }
+    let ends_sessions = agency.is_some() || roles.is_some() || body.disabled == Some(true) || hash.is_some() || reset;
     if ends_sessions {
         app.store.close_sessions_of(&login).await.map_err(internal("ending sessions"))?;
         app.access.end_login(&login);

@@ -10,13 +10,15 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use vigie_domain::api::ErrorCode;
-use vigie_domain::api::{DemoAccount, Me, SignIn};
+use vigie_domain::api::{DemoAccount, Me, SignIn, TotpCode, TotpEnrolment};
 
 use crate::http::access::{Auth, Routes, Rule};
 use crate::http::error::ApiError;
-use crate::identity::caller::{session_token, Credential};
+use crate::http::extract::ApiJson;
+use crate::identity::caller::{session_token, Caller, Credential};
 use crate::identity::sessions::digest;
 use crate::identity::sessions::{ABSOLUTE_MS, COOKIE};
+use crate::identity::totp;
 use crate::AppState;
 
 pub fn routes() -> Routes {
@@ -25,6 +27,8 @@ pub fn routes() -> Routes {
         .get("/api/v1/session", Rule::Public, whoami)
         .delete("/api/v1/session", Rule::Public, sign_out)
         .get("/api/v1/session/demo-accounts", Rule::Public, demo_accounts)
+        .post("/api/v1/session/totp", Rule::Session, begin_totp)
+        .post("/api/v1/session/totp/confirm", Rule::Session, confirm_totp)
 }
 
 /// The demo's accounts, offered for one click on the sign-in page — in `vigie demo` only; a real
@@ -58,7 +62,7 @@ async fn sign_in(State(app): State<AppState>, request: Request) -> Result<Respon
     let body = axum::body::to_bytes(request.into_body(), 4 * 1024)
         .await
         .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::TooLarge, "a sign-in is a few bytes"))?;
-    let SignIn { login, password } = serde_json::from_slice(&body)
+    let SignIn { login, password, code } = serde_json::from_slice(&body)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::BadBody, format!("not a sign-in: {e}")))?;
     let now_ms = app.clock.now_ms();
     let wait_ms = app.sign_ins.wait_ms(&login, address, now_ms);
@@ -76,10 +80,40 @@ async fn sign_in(State(app): State<AppState>, request: Request) -> Result<Respon
         app.sign_ins.failed(&login, address, now_ms);
         return Err(refused());
     };
+    // The second factor: an account that has one gives its current code (once); one that must have
+    // one and has not gets a session that can only enrol (not in a demo, whose accounts are for
+    // trying the room).
+    let factor = app.store.factor(&principal.user).await.map_err(|e| ApiError::internal("signing in", e))?;
+    let enrolling = if factor.enabled {
+        let Some(code) = code else {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::SecondFactorRequired,
+                "enter the code from your authenticator app",
+            ));
+        };
+        let secret = factor.secret.as_deref().unwrap_or_default();
+        let step = totp::matching_step(secret, &principal.user, &code, now_ms)
+            .map_err(|e| ApiError::internal("checking a code", e))?;
+        let fresh = match step {
+            Some(step) => {
+                app.store.use_totp_step(&principal.user, step).await.map_err(|e| ApiError::internal("signing in", e))?
+            }
+            None => false,
+        };
+        if !fresh {
+            app.sign_ins.failed(&login, address, now_ms);
+            return Err(ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::SignInFailed, "wrong or already used code"));
+        }
+        false
+    } else {
+        !app.config.demo
+            && totp::required(&app.store, &principal).await.map_err(|e| ApiError::internal("signing in", e))?
+    };
     app.sign_ins.succeeded(&login);
     let token = app
         .store
-        .open_session(&principal.user, now_ms)
+        .open_session(&principal.user, now_ms, enrolling)
         .await
         .map_err(|e| ApiError::internal("opening a session", e))?;
     let secure =
@@ -89,14 +123,79 @@ async fn sign_in(State(app): State<AppState>, request: Request) -> Result<Respon
         ABSOLUTE_MS / 1000,
         if secure { "; Secure" } else { "" }
     );
-    let mut response = Json(Me::from(principal)).into_response();
+    let mut response = Json(Me { enrolling, ..Me::from(principal) }).into_response();
     response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("hex and ASCII"));
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }
 
 async fn whoami(Auth(caller): Auth) -> Json<Me> {
-    Json(caller.principal.into())
+    Json(Me { enrolling: caller.enrolling, ..caller.principal.into() })
+}
+
+/// The session's stored key: the second factor belongs to people, not to tokens.
+fn session_key(caller: &Caller) -> Result<&str, ApiError> {
+    match &caller.credential {
+        Credential::Session(key) => Ok(key),
+        Credential::Token(_) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            "a second factor is enrolled from a signed-in browser, not with a token",
+        )),
+    }
+}
+
+/// Starts enrolling a second factor: a new secret, shown once (QR code and base32).
+async fn begin_totp(State(app): State<AppState>, Auth(caller): Auth) -> Result<Response, ApiError> {
+    session_key(&caller)?;
+    let login = &caller.principal.user;
+    let factor = app.store.factor(login).await.map_err(|e| ApiError::internal("reading a second factor", e))?;
+    if factor.enabled {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            ErrorCode::Conflict,
+            "a second factor is already set up; an admin can reset it (a lost phone)",
+        ));
+    }
+    let secret = totp::new_secret();
+    app.store.begin_totp(login, &secret).await.map_err(|e| ApiError::internal("starting enrolment", e))?;
+    let (otpauth_url, qr_svg) =
+        totp::enrolment(&secret, login).map_err(|e| ApiError::internal("drawing a QR code", e))?;
+    let mut answer = Json(TotpEnrolment { secret, otpauth_url, qr_svg }).into_response();
+    answer.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(answer)
+}
+
+/// Confirms enrolment with a first code: the factor is on, and the session may do everything.
+async fn confirm_totp(
+    State(app): State<AppState>,
+    Auth(caller): Auth,
+    ApiJson(body): ApiJson<TotpCode>,
+) -> Result<Json<Me>, ApiError> {
+    let key = session_key(&caller)?.to_owned();
+    let login = &caller.principal.user;
+    let factor = app.store.factor(login).await.map_err(|e| ApiError::internal("reading a second factor", e))?;
+    let Some(secret) = factor.secret.filter(|_| !factor.enabled) else {
+        return Err(ApiError::new(StatusCode::CONFLICT, ErrorCode::Conflict, "start enrolment first"));
+    };
+    let now_ms = app.clock.now_ms();
+    let step = totp::matching_step(&secret, login, &body.code, now_ms)
+        .map_err(|e| ApiError::internal("checking a code", e))?;
+    let fresh = match step {
+        Some(step) => app.store.use_totp_step(login, step).await.map_err(|e| ApiError::internal("enrolling", e))?,
+        None => false,
+    };
+    if !fresh {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::Invalid,
+            "that code is not the current one",
+        )
+        .field("code"));
+    }
+    app.store.finish_enrolment(&key).await.map_err(|e| ApiError::internal("enrolling", e))?;
+    tracing::info!(login = %login, "second factor enrolled");
+    Ok(Json(Me { enrolling: false, ..caller.principal.into() }))
 }
 
 /// Ends the session on the server (its open streams close at once) and clears the cookie.

@@ -28,6 +28,8 @@ use crate::AppState;
 pub enum Rule {
     /// Anyone, signed in or not: signing in, health, the API's description.
     Public,
+    /// Any signed-in caller, also a session that may only enrol its second factor.
+    Session,
     /// A caller with one of these roles, through a credential that has this scope.
     Roles(&'static [Role], Scope),
 }
@@ -35,7 +37,7 @@ pub enum Rule {
 impl Rule {
     pub fn admits(&self, role: Role) -> bool {
         match self {
-            Rule::Public => true,
+            Rule::Public | Rule::Session => true,
             Rule::Roles(roles, _) => roles.contains(&role),
         }
     }
@@ -118,7 +120,9 @@ fn unauthenticated() -> ApiError {
 struct Unreadable;
 
 async fn gate(rule: Rule, request: Request, next: Next) -> Response {
-    let Rule::Roles(roles, scope) = rule else { return next.run(request).await };
+    if rule == Rule::Public {
+        return next.run(request).await;
+    }
     if request.extensions().get::<Unreadable>().is_some() {
         return ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -129,6 +133,15 @@ async fn gate(rule: Rule, request: Request, next: Next) -> Response {
         .into_response();
     }
     let Some(caller) = request.extensions().get::<Caller>() else { return unauthenticated().into_response() };
+    let Rule::Roles(roles, scope) = rule else { return next.run(request).await };
+    if caller.enrolling {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::EnrolmentRequired,
+            "set up your second factor first (an authenticator app): this account needs one",
+        )
+        .into_response();
+    }
     if !caller.principal.has_any(roles) {
         let names: Vec<&str> = roles.iter().map(|r| r.name()).collect();
         return ApiError::new(
@@ -179,6 +192,7 @@ pub const PAGES: &[(&str, &[Role])] = &[
     ("/replay", roles::FOLLOW_REPLAYS),
     ("/replay/", roles::FOLLOW_REPLAYS),
     ("/admin", roles::ADMIN),
+    ("/enrol", roles::ANYONE),
 ];
 
 /// The roles a page path needs, if it is a page.
@@ -199,6 +213,11 @@ pub async fn pages(request: Request, next: Next) -> Response {
             let back = request.uri().path_and_query().map_or("/", |p| p.as_str());
             let to = format!("/signin?next={}", urlencoding_path(back));
             axum::response::Redirect::to(&to).into_response()
+        }
+        // A session that must enrol its second factor goes to do so, then back.
+        Some(caller) if caller.enrolling && request.uri().path() != "/enrol" => {
+            let back = request.uri().path_and_query().map_or("/", |p| p.as_str());
+            axum::response::Redirect::to(&format!("/enrol?next={}", urlencoding_path(back))).into_response()
         }
         Some(caller) if !caller.principal.has_any(needs) => {
             let body = format!(

@@ -25,6 +25,8 @@ pub struct Caller {
     /// A browser session has every scope; a token those it was issued with.
     pub scopes: BTreeSet<Scope>,
     pub credential: Credential,
+    /// A session of an account that must enrol a second factor and has not: it may only enrol.
+    pub enrolling: bool,
 }
 
 impl Caller {
@@ -66,12 +68,14 @@ pub async fn resolve(store: &Store, headers: &HeaderMap, now_ms: i64) -> anyhow:
             principal,
             scopes,
             credential: Credential::Token(id),
+            enrolling: false,
         }));
     }
     let Some(token) = session_token(headers) else { return Ok(None) };
-    Ok(store.session(token, now_ms).await?.map(|principal| Caller {
+    Ok(store.session(token, now_ms).await?.map(|(principal, enrolling)| Caller {
         principal,
         scopes: Scope::ALL.into_iter().collect(),
         credential: Credential::Session(digest(token)),
+        enrolling,
     }))
 }

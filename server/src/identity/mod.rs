@@ -8,5 +8,6 @@ pub mod password;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;
+pub mod totp;
 pub mod users;
 pub mod watch;

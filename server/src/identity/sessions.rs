@@ -23,12 +23,16 @@ pub fn digest(token: &str) -> String {
 
 impl Store {
     /// Opens a session for `login`: the token for the cookie (shown once, never stored).
-    pub async fn open_session(&self, login: &str, now_ms: i64) -> anyhow::Result<String> {
+    /// An `enrolling` session may only enrol a second factor ([`super::totp`]).
+    pub async fn open_session(&self, login: &str, now_ms: i64, enrolling: bool) -> anyhow::Result<String> {
         let token = crate::token::hex(32);
-        sqlx::query("INSERT INTO sessions (token_sha256, login, created_at_ms, last_seen_ms) VALUES ($1, $2, $3, $3)")
-            .bind(digest(&token))
-            .bind(login)
-            .bind(now_ms)
+        sqlx::query(
+            "INSERT INTO sessions (token_sha256, login, created_at_ms, last_seen_ms, enrolling) VALUES ($1, $2, $3, $3, $4)",
+        )
+        .bind(digest(&token))
+        .bind(login)
+        .bind(now_ms)
+        .bind(i64::from(enrolling))
             .execute(&self.writer)
             .await?;
         Ok(token)
@@ -36,11 +40,12 @@ impl Store {
 
     /// The principal of a live session, which counts as a use. An ended one (idle, too old, or its
     /// account disabled) is removed and gives `None`.
-    pub async fn session(&self, token: &str, now_ms: i64) -> anyhow::Result<Option<Principal>> {
+    /// The principal of a live session and whether it is only enrolling.
+    pub async fn session(&self, token: &str, now_ms: i64) -> anyhow::Result<Option<(Principal, bool)>> {
         let key = digest(token);
         // The session and its account in one read.
         let row = sqlx::query(
-            "SELECT u.*, s.created_at_ms AS session_created_ms, s.last_seen_ms FROM sessions s \
+            "SELECT u.*, s.created_at_ms AS session_created_ms, s.last_seen_ms, s.enrolling FROM sessions s \
              JOIN users u ON u.login = s.login WHERE s.token_sha256 = $1",
         )
         .bind(&key)
@@ -63,7 +68,16 @@ impl Store {
                 .execute(&self.writer)
                 .await?;
         }
-        Ok(Some(user.principal()))
+        Ok(Some((user.principal(), row.get::<i64, _>("enrolling") != 0)))
+    }
+
+    /// The session (by its stored key) has enrolled its second factor: it may do everything now.
+    pub async fn finish_enrolment(&self, key: &str) -> anyhow::Result<()> {
+        sqlx::query("UPDATE sessions SET enrolling = 0 WHERE token_sha256 = $1")
+            .bind(key)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
     }
 
     /// Which of the sessions with these stored keys are still live at `now_ms` (the watch on open

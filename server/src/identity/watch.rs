@@ -81,39 +81,49 @@ impl Watch {
 
     /// Ends the streams whose credential is no longer live, and marks live sessions used.
     pub async fn sweep(&self, store: &Store, now_ms: i64) -> anyhow::Result<()> {
-        let (sessions, tokens): (Vec<String>, Vec<i64>) = {
-            let held = self.held.lock();
-            let sessions = held
-                .keys()
-                .filter_map(|c| match c {
-                    Credential::Session(key) => Some(key.clone()),
-                    Credential::Token(_) => None,
-                })
-                .collect();
-            let tokens = held
-                .keys()
-                .filter_map(|c| match c {
-                    Credential::Token(id) => Some(*id),
-                    Credential::Session(_) => None,
-                })
-                .collect();
-            (sessions, tokens)
+        let asked = self.asked();
+        let live = Asked {
+            sessions: store.live_session_keys(&asked.sessions, now_ms).await?,
+            tokens: store.live_token_ids(&asked.tokens).await?,
         };
-        let live_sessions = store.live_session_keys(&sessions, now_ms).await?;
-        let live_tokens = store.live_token_ids(&tokens).await?;
-        store.touch_sessions(&live_sessions, now_ms).await?;
+        store.touch_sessions(&live.sessions, now_ms).await?;
+        self.settle(&asked, &live);
+        Ok(())
+    }
+
+    /// The credentials held now, to ask the store about.
+    fn asked(&self) -> Asked {
         let held = self.held.lock();
-        for (credential, entry) in held.iter() {
-            let live = match credential {
-                Credential::Session(key) => live_sessions.contains(key),
-                Credential::Token(id) => live_tokens.contains(id),
+        let mut asked = Asked::default();
+        for credential in held.keys() {
+            match credential {
+                Credential::Session(key) => asked.sessions.push(key.clone()),
+                Credential::Token(id) => asked.tokens.push(*id),
+            }
+        }
+        asked
+    }
+
+    /// Ends the streams of the credentials that were `asked` about and are not `live`. One held
+    /// since the store was read is left to the next sweep.
+    fn settle(&self, asked: &Asked, live: &Asked) {
+        for (credential, entry) in self.held.lock().iter() {
+            let ended = match credential {
+                Credential::Session(key) => asked.sessions.contains(key) && !live.sessions.contains(key),
+                Credential::Token(id) => asked.tokens.contains(id) && !live.tokens.contains(id),
             };
-            if !live {
+            if ended {
                 let _ = entry.ended.send(true);
             }
         }
-        Ok(())
     }
+}
+
+/// Credentials, by kind.
+#[derive(Default)]
+struct Asked {
+    sessions: Vec<String>,
+    tokens: Vec<i64>,
 }
 
 /// Sweeps every [`SWEEP_EVERY`] until the server stops.
@@ -133,5 +143,26 @@ pub async fn run(
         if let Err(e) = watch.sweep(&store, now_ms()).await {
             tracing::warn!(error = %format!("{e:#}"), "checking the credentials of open streams");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sweep_ends_what_it_asked_about_and_found_dead_and_leaves_a_stream_opened_meanwhile() {
+        let watch = Arc::new(Watch::default());
+        let ended = watch.hold(Credential::Session("a".repeat(64)), "a");
+        let alive = watch.hold(Credential::Token(7), "b");
+        let asked = watch.asked();
+        // Opened while the store was being read: the store was not asked about it.
+        let meanwhile = watch.hold(Credential::Session("c".repeat(64)), "c");
+        watch.settle(&asked, &Asked { sessions: vec![], tokens: vec![7] });
+        assert!(*ended.ended.borrow(), "asked about and not live: ended");
+        assert!(!*alive.ended.borrow(), "live: kept");
+        assert!(!*meanwhile.ended.borrow(), "not asked about: left to the next sweep");
+        drop((ended, alive, meanwhile));
+        assert_eq!(watch.streams(), 0, "every hold is given back");
     }
 }

@@ -51,7 +51,7 @@ async fn every_route_refuses_anonymous_callers_and_admits_exactly_the_roles_its_
         let (status, body) = app.send(request(&anonymous)).await;
         match route.rule {
             Rule::Public => assert_ne!(status, 403, "{} {}: {body}", route.method, route.path),
-            Rule::Roles(..) => {
+            Rule::Roles(..) | Rule::Session => {
                 assert_eq!(status, 401, "{} {} anonymous: {body}", route.method, route.path);
                 assert_eq!(body["error"]["code"], "unauthenticated");
             }

@@ -247,3 +247,111 @@ async fn a_session_is_never_fixed_and_a_cookie_does_not_carry_a_write_or_a_strea
     assert!(tokio_tungstenite::connect_async(request).await.is_err(), "a cross-site stream is refused");
     app.stop().await;
 }
+
+/// Signs in with a login, password and maybe a code: the status, the body and the session pair.
+async fn sign_in_with(
+    app: &crate::support::TestApp,
+    login: &str,
+    code: Option<&str>,
+) -> (u16, serde_json::Value, Option<String>) {
+    let mut body = serde_json::json!({"login": login, "password": "correct horse battery"});
+    if let Some(code) = code {
+        body["code"] = code.into();
+    }
+    let answer = reqwest::Client::new().post(format!("{}/api/v1/session", app.base)).json(&body).send().await.unwrap();
+    let status = answer.status().as_u16();
+    let session = answer.headers().get("set-cookie").map(|c| c.to_str().unwrap().split(';').next().unwrap().to_owned());
+    (status, answer.json().await.unwrap_or_default(), session)
+}
+
+async fn add_with_roles(app: &crate::support::TestApp, login: &str, agency: &str, roles: &[Role]) {
+    let user = vigie::identity::users::User {
+        login: login.into(),
+        display_name: login.into(),
+        agency: vigie_domain::AgencyCode::parse(agency).unwrap(),
+        roles: roles.iter().copied().collect(),
+        disabled: false,
+        created_at_ms: crate::support::T0_MS,
+    };
+    let store = &app.running.as_ref().unwrap().state.store;
+    store.add_user(&user, &vigie::identity::password::hash("correct horse battery").unwrap()).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_admin_must_enrol_a_second_factor_before_anything_else_and_then_gives_a_fresh_code_each_time() {
+    use vigie::identity::totp;
+    let app = crate::support::spawn_app().await;
+    add_with_roles(&app, "chief", "PP", &[Role::Admin]).await;
+    let get = |path: &'static str, session: String| {
+        let request = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let url = format!("{}{path}", app.base);
+        async move {
+            let r = request.get(url).header("cookie", session).send().await.unwrap();
+            (r.status().as_u16(), r.headers().get("location").map(|l| l.to_str().unwrap().to_owned()))
+        }
+    };
+    // Signed in, but the session can only enrol.
+    let (status, me, session) = sign_in_with(&app, "chief", None).await;
+    let session = session.unwrap();
+    assert_eq!((status, me["enrolling"].as_bool()), (200, Some(true)), "{me}");
+    let refused = reqwest::Client::new()
+        .get(format!("{}/api/v1/admin/users", app.base))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    assert_eq!(refused.json::<serde_json::Value>().await.unwrap()["error"]["code"], "enrolment_required");
+    assert_eq!(get("/admin", session.clone()).await, (303, Some("/enrol?next=/admin".into())));
+
+    // Enrol: a secret shown once, confirmed by its first code.
+    let post = |path: &str, body: serde_json::Value| {
+        reqwest::Client::new().post(format!("{}{path}", app.base)).header("cookie", &session).json(&body).send()
+    };
+    let enrolment: serde_json::Value =
+        post("/api/v1/session/totp", serde_json::json!({})).await.unwrap().json().await.unwrap();
+    let secret = enrolment["secret"].as_str().unwrap().to_owned();
+    assert!(
+        enrolment["qr_svg"].as_str().unwrap().starts_with("<?xml")
+            || enrolment["qr_svg"].as_str().unwrap().contains("<svg")
+    );
+    assert_eq!(
+        post("/api/v1/session/totp/confirm", serde_json::json!({"code": "000000"})).await.unwrap().status(),
+        422
+    );
+    use vigie::clock::Clock;
+    let first = totp::code_at(&secret, "chief", app.clock.now_ms()).unwrap();
+    assert_eq!(post("/api/v1/session/totp/confirm", serde_json::json!({"code": first})).await.unwrap().status(), 200);
+    assert_eq!(get("/admin", session.clone()).await.0, 200, "the same session now opens the admin page");
+
+    // Next sign-ins: the code is asked for, a wrong or reused one refused, a fresh one accepted.
+    let (status, body, no_session) = sign_in_with(&app, "chief", None).await;
+    assert_eq!((status, body["error"]["code"].as_str(), no_session), (401, Some("second_factor_required"), None));
+    assert_eq!(sign_in_with(&app, "chief", Some("123456")).await.0, 401);
+    assert_eq!(sign_in_with(&app, "chief", Some(&first)).await.0, 401, "a code is used once");
+    app.clock.advance_ms(30_000);
+    let fresh = totp::code_at(&secret, "chief", app.clock.now_ms()).unwrap();
+    let (status, me, _) = sign_in_with(&app, "chief", Some(&fresh)).await;
+    assert_eq!((status, me["enrolling"].as_bool()), (200, Some(false)), "{me}");
+
+    // An agency may require it of everyone; an admin resets a lost one.
+    let admin = app.as_("pp");
+    assert_eq!(
+        admin
+            .post("/api/v1/admin/agency-policies", serde_json::json!({"agency": "BKA", "require_second_factor": true}))
+            .await
+            .0,
+        200
+    );
+    add_with_roles(&app, "bka.liaison", "BKA", &[Role::Liaison]).await;
+    assert_eq!(sign_in_with(&app, "bka.liaison", None).await.1["enrolling"], true);
+    add_account(&app, "pp.dispatcher", "correct horse battery").await;
+    assert_eq!(sign_in_with(&app, "pp.dispatcher", None).await.1["enrolling"], false, "PP does not require it");
+    let reset = admin
+        .http
+        .patch(format!("{}/api/v1/admin/users/chief", app.base))
+        .json(&serde_json::json!({"reset_second_factor": true}));
+    assert_eq!(app.send(reset).await.0, 200);
+    assert_eq!(sign_in_with(&app, "chief", None).await.1["enrolling"], true, "enrols again");
+    app.stop().await;
+}
