@@ -8,7 +8,7 @@
 //! | commander | incidents its agency leads (status, restrict, share), hide or show its agency's units, notes, messages, acknowledgements — no dispatching |
 //! | liaison | messages in the channels its agency is a member of, acknowledgements for its agency — nothing else |
 //! | trainer, trainee, auditor | no operational command (replay, scenarios and the record are theirs, outside the room) |
-//! | admin | agencies, channels, sharing and hiding for any agency — no operations |
+//! | admin | agencies, channels, sharing (incidents, and agency-pair rules) and hiding for any agency — no operations |
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;

@@ -56,6 +56,12 @@ test("an admin enrols a second factor, adds an account, issues and revokes a tok
   await page.getByTestId("rule-share").click();
   await expect(page.getByTestId("rule-PP-BSPP")).toBeVisible();
   await expect(bspp.getByTestId("incident-queue")).toContainText("Rue du Secret");
+  // The BKA's accounts must all have a second factor from now on.
+  await page.getByTestId("policy-agency").fill("BKA");
+  await page.getByTestId("policy-require").click();
+  await expect(page.getByTestId("policies")).toContainText("BKA");
+  const bka = await fetch(`${vigie.url}/api/v1/session`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ login: "bka", password: "e2e correct horse battery" }) });
+  expect((await bka.json()).enrolling).toBe(true);
   await page.screenshot({ path: info.outputPath("admin-desktop.png"), fullPage: true });
 
   // Not an admin: the page is refused.

@@ -75,19 +75,23 @@ test("a restricted incident reaches the liaison only while it is shared with BKA
   for (const c of [ppContext, bkaContext]) await c.close();
 });
 
-test("a session ended elsewhere closes the screen's stream and sends it to sign in, then back", async ({ browser }) => {
+test("a session ended elsewhere sends the screen to sign in and back, and what was typed is still there", async ({ browser }) => {
   const context = await browser.newContext();
   const page = await context.newPage();
-  await signIn(page, vigie, "bspp", "/overview");
+  await signIn(page, vigie, "bspp", "/");
   await expect(page.getByTestId("link")).toHaveText("live");
+  await page.getByTestId("tab-messages").click();
+  await page.getByTestId("compose-body").fill("Half-written report from sector 4");
   // Signing out from the same browser's other tab ends this session on the server.
   const other = await context.newPage();
   await other.request.delete(`${vigie.url}/api/v1/session`);
-  await expect(page).toHaveURL(/\/signin\?next=%2Foverview$/, { timeout: 5_000 });
+  await expect(page).toHaveURL(/\/signin\?next=%2F$/, { timeout: 5_000 });
   await page.getByTestId("login").fill("bspp");
   await page.getByTestId("password").fill("e2e correct horse battery");
   await page.getByTestId("signin-submit").click();
-  await expect(page).toHaveURL(`${vigie.url}/overview`);
+  await expect(page).toHaveURL(`${vigie.url}/`);
   await expect(page.getByTestId("link")).toHaveText("live");
+  await page.getByTestId("tab-messages").click();
+  await expect(page.getByTestId("compose-body")).toHaveValue("Half-written report from sector 4");
   await context.close();
 });

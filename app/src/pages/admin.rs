@@ -27,6 +27,7 @@ struct Data {
     accounts: RwSignal<Vec<Account>>,
     tokens: RwSignal<Vec<ApiToken>>,
     rules: RwSignal<Vec<SharingRule>>,
+    policies: RwSignal<Vec<vigie_domain::api::AgencyPolicy>>,
     status: RwSignal<String>,
 }
 
@@ -43,6 +44,9 @@ impl Data {
             }
             if let Ok(r) = crate::api::sharing_rules().await {
                 self.rules.set(r);
+            }
+            if let Ok(p) = crate::api::agency_policies().await {
+                self.policies.set(p);
             }
         });
     }
@@ -73,6 +77,7 @@ fn Admin(lang: Lang) -> impl IntoView {
         accounts: RwSignal::new(Vec::new()),
         tokens: RwSignal::new(Vec::new()),
         rules: RwSignal::new(Vec::new()),
+        policies: RwSignal::new(Vec::new()),
         status: RwSignal::new(String::new()),
     };
     let ready = RwSignal::new(false);
@@ -89,6 +94,7 @@ fn Admin(lang: Lang) -> impl IntoView {
             <Accounts data lang/>
             <Tokens data lang/>
             <Sharing data lang/>
+            <Policies data lang/>
         </div>
     }
 }
@@ -135,7 +141,16 @@ fn Accounts(data: Data, lang: Lang) -> impl IntoView {
                                 <td>{a.login.clone()}</td><td>{a.display_name.clone()}</td><td>{a.agency.clone()}</td>
                                 <td>{role_names(&a.roles)}</td>
                                 <td><button class="small" data-testid=format!("toggle-{}", a.login) on:click=toggle>
-                                    {if disabled { t(lang, "Enable") } else { t(lang, "Disable") }}</button></td>
+                                    {if disabled { t(lang, "Enable") } else { t(lang, "Disable") }}</button>
+                                    " " <button class="small" data-testid=format!("reset-2fa-{}", a.login) on:click={
+                                        let who = a.login.clone();
+                                        move |_| {
+                                            let who = who.clone();
+                                            let changes = vigie_domain::api::AccountChanges { reset_second_factor: Some(true), ..Default::default() };
+                                            let done = format!("{who}: {}", t(lang, "second factor reset"));
+                                            data.run(done, async move { crate::api::change_account(&who, &changes).await });
+                                        }
+                                    }>{t(lang, "Reset second factor")}</button></td>
                             </tr>
                         }
                     }).collect_view()}
@@ -255,6 +270,38 @@ fn Sharing(data: Data, lang: Lang) -> impl IntoView {
                 <label>{tr("To")}<input data-testid="rule-to" maxlength="16" prop:value=move || to.get() on:input=move |e| to.set(event_target_value(&e))/></label>
                 <button class="primary" data-testid="rule-share" on:click=move |_| set(true)>{tr("Share")}</button>
                 <button data-testid="rule-unshare" on:click=move |_| set(false)>{tr("Stop sharing")}</button>
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn Policies(data: Data, lang: Lang) -> impl IntoView {
+    let tr = move |english: &'static str| t(lang, english);
+    let agency = RwSignal::new(String::new());
+    let set = move |required: bool| {
+        let policy = vigie_domain::api::AgencyPolicy {
+            agency: agency.get_untracked().trim().to_uppercase(),
+            require_second_factor: required,
+        };
+        let done = format!(
+            "{}: {}",
+            policy.agency,
+            t(lang, if required { "second factor required" } else { "second factor optional" })
+        );
+        data.run(done, async move { crate::api::set_agency_policy(&policy).await });
+    };
+    view! {
+        <section class="panel">
+            <h2>{tr("Second factor by agency")}</h2>
+            <p class="hint">{tr("Admins and auditors always need one. An agency may require it of all its accounts.")}</p>
+            <ul class="rules" data-testid="policies">
+                {move || data.policies.get().into_iter().map(|p| view! { <li>{p.agency}</li> }).collect_view()}
+            </ul>
+            <div class="form-grid">
+                <label>{tr("Agency")}<input data-testid="policy-agency" maxlength="16" prop:value=move || agency.get() on:input=move |e| agency.set(event_target_value(&e))/></label>
+                <button class="primary" data-testid="policy-require" on:click=move |_| set(true)>{tr("Require")}</button>
+                <button data-testid="policy-lift" on:click=move |_| set(false)>{tr("Make optional")}</button>
             </div>
         </section>
     }

@@ -133,7 +133,7 @@ fn IncidentCard(incident: Incident) -> impl IntoView {
             })
         }
     };
-    let note = RwSignal::new(String::new());
+    let note = crate::ui::draft::draft(format!("vigie.draft.note.{id}"));
     let open = incident.status.is_open();
     view! {
         <article class="incident-card" data-testid="incident-detail">

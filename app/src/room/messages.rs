@@ -130,7 +130,8 @@ pub fn MessagePanel() -> impl IntoView {
             });
         }
     });
-    let body = RwSignal::new(String::new());
+    // Kept in the tab until sent: a session that ends mid-sentence loses nothing.
+    let body = crate::ui::draft::draft("vigie.draft.message".into());
     let priority = RwSignal::new(MessagePriority::Routine);
     let ack_required = RwSignal::new(false);
     let send = move |e: leptos::ev::SubmitEvent| {

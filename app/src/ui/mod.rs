@@ -2,6 +2,7 @@
 //! and the summary tiles. Depends on the domain and the live room only.
 
 pub mod describe;
+pub mod draft;
 pub mod palette;
 pub mod tiles;
 
