@@ -393,6 +393,19 @@ mod tests {
 
     const CODES: [&str; 4] = ["PP", "BSPP", "BKA", "FBI"];
 
+    /// A hostage-taking led by the PP, restricted.
+    fn restricted_pp_incident() -> Command {
+        Command::CreateIncident {
+            kind: IncidentKind::Hostage,
+            priority: Priority::P1,
+            location: Point::parse(2.35, 48.85).unwrap(),
+            area: None,
+            address: "quai".into(),
+            lead_agency: code("PP"),
+            restricted: true,
+        }
+    }
+
     fn random_command(state: &State, d: &mut Dice, t: i64) -> Command {
         let agency = code(CODES[d.below(4) as usize]);
         let unit = UnitId(1 + d.below(state.units.len().max(1) as u64) as u32);
@@ -517,18 +530,7 @@ mod tests {
                 hidden_from: [code("BKA"), code("FBI")].into(),
             },
         );
-        must(
-            &mut room,
-            Command::CreateIncident {
-                kind: IncidentKind::Hostage,
-                priority: Priority::P1,
-                location: Point::parse(2.35, 48.85).unwrap(),
-                area: None,
-                address: "quai".into(),
-                lead_agency: code("PP"),
-                restricted: true,
-            },
-        );
+        must(&mut room, restricted_pp_incident());
         must(&mut room, Command::ShareIncident { incident_id: IncidentId(1), agency: code("BSPP") });
         let bka = view(&room, &Viewer::Agency(code("BKA")));
         assert!(bka.units.is_empty() && bka.incidents.is_empty(), "BKA sees neither");
@@ -615,16 +617,7 @@ mod tests {
         for c in CODES {
             must(&mut room, agency(c));
         }
-        let secret = Command::CreateIncident {
-            kind: IncidentKind::Hostage,
-            priority: Priority::P1,
-            location: Point::parse(2.35, 48.85).unwrap(),
-            area: None,
-            address: "quai".into(),
-            lead_agency: code("PP"),
-            restricted: true,
-        };
-        must(&mut room, secret);
+        must(&mut room, restricted_pp_incident());
         let bspp = Viewer::Agency(code("BSPP"));
         assert!(view(&room, &bspp).incidents.is_empty());
         must(&mut room, Command::SetSharing { from: code("PP"), to: code("BSPP"), shared: true });

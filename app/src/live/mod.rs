@@ -76,6 +76,18 @@ fn request_lang() -> crate::i18n::Lang {
     crate::i18n::Lang::from_header(accept.as_deref().unwrap_or(""))
 }
 
+/// Renders `page` (one without a room: replay home, sign-in, admin) in the request's language,
+/// read on the server so the first paint is already in it.
+#[component]
+pub fn WithLang(page: fn(crate::i18n::Lang) -> AnyView) -> impl IntoView {
+    let lang = Resource::new_blocking(|| (), |_| page_lang());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move { page(lang.await.unwrap_or_default()) })}
+        </Suspense>
+    }
+}
+
 /// Loads the room once and renders `page` with it. The resource is blocking, so the server sends
 /// the page with real figures and the browser hydrates from the same data.
 #[component]

@@ -10,15 +10,7 @@ use crate::i18n::{t, Lang};
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
-    let lang = Resource::new_blocking(|| (), |_| crate::live::page_lang());
-    view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                let lang = lang.await.unwrap_or_default();
-                view! { <Admin lang/> }
-            })}
-        </Suspense>
-    }
+    view! { <crate::live::WithLang page=|lang| view! { <Admin lang/> }.into_any()/> }
 }
 
 /// What the page holds, reloaded after every change.

@@ -11,15 +11,7 @@ use crate::i18n::{t, Lang};
 
 #[component]
 pub fn EnrolPage() -> impl IntoView {
-    let lang = Resource::new_blocking(|| (), |_| crate::live::page_lang());
-    view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                let lang = lang.await.unwrap_or_default();
-                view! { <Enrol lang/> }
-            })}
-        </Suspense>
-    }
+    view! { <crate::live::WithLang page=|lang| view! { <Enrol lang/> }.into_any()/> }
 }
 
 #[component]

@@ -42,15 +42,7 @@ fn start_session(body: StartReplay, outcome: RwSignal<Outcome>) {
 /// `/replay`: the sessions, starting one, and scenario files, in the browser's language.
 #[component]
 pub fn ReplayHome() -> impl IntoView {
-    let lang = Resource::new_blocking(|| (), |_| crate::live::page_lang());
-    view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                let lang = lang.await.unwrap_or_default();
-                view! { <Home lang/> }
-            })}
-        </Suspense>
-    }
+    view! { <crate::live::WithLang page=|lang| view! { <Home lang/> }.into_any()/> }
 }
 
 #[component]

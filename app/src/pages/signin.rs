@@ -29,15 +29,7 @@ fn home_for(roles: &[Role]) -> &'static str {
 
 #[component]
 pub fn SignIn() -> impl IntoView {
-    let lang = Resource::new_blocking(|| (), |_| crate::live::page_lang());
-    view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                let lang = lang.await.unwrap_or_default();
-                view! { <Form lang/> }
-            })}
-        </Suspense>
-    }
+    view! { <crate::live::WithLang page=|lang| view! { <Form lang/> }.into_any()/> }
 }
 
 #[component]
