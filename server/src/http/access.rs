@@ -166,7 +166,11 @@ async fn gate(rule: Rule, request: Request, next: Next) -> Response {
 /// the gate, the handlers and the pages. A credential that is not live leaves none: the gate
 /// answers 401 and a page sends the browser to sign in.
 pub async fn authenticate(State(app): State<AppState>, mut request: Request, next: Next) -> Response {
-    if caller::carries_credential(request.headers()) {
+    // The site's own files (scripts, styles, the map's library) are the same for everyone: a page's
+    // dozen of them do not each read the sessions table.
+    let path = request.uri().path();
+    let static_file = path.starts_with("/pkg/") || path.starts_with("/vendor/") || path == "/favicon.svg";
+    if !static_file && caller::carries_credential(request.headers()) {
         match caller::resolve(&app.store, request.headers(), app.clock.now_ms()).await {
             Ok(Some(caller)) => {
                 // The principal alone, for the UI's server functions (which know no server type).
