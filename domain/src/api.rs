@@ -487,6 +487,90 @@ pub struct EventsPage {
     pub head_seq: Option<Seq>,
 }
 
+// ---- The record for oversight ----
+
+/// One entry of the record as the auditor's screen lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub seq: Seq,
+    pub at_ms: i64,
+    pub actor: String,
+    pub kind: String,
+    /// The event, unless its content was purged (position fixes may also be left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<Event>,
+    /// The retention rule that purged its content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purged: Option<String>,
+}
+
+/// A page of the record, newest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    /// Pass as `before_seq` for the next (older) page; absent on the last one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_before_seq: Option<Seq>,
+}
+
+/// One entry with what proves it: its stored form, its leaf hash and its inclusion proof in the
+/// latest signed checkpoint.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditProof {
+    pub entry: AuditEntry,
+    pub stored: StoredEvent,
+    /// Base64 leaf hash.
+    pub leaf: String,
+    /// The signed checkpoint (a C2SP signed note) the proof is against.
+    pub checkpoint: String,
+    pub tree_size: u64,
+    /// Base64 hashes, leaf to root (RFC 6962 audit path).
+    pub proof: Vec<String>,
+}
+
+/// An event exactly as stored: what its leaf commits to (see the README's record format).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredEvent {
+    pub seq: Seq,
+    pub at_ms: i64,
+    pub actor: String,
+    pub kind: String,
+    /// Base64 of the stored body; absent once purged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// Base64 salt; absent once purged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salt: Option<String>,
+    /// Base64 SHA-256(salt || body), kept once the body is purged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purged: Option<String>,
+}
+
+/// The result of a verification of the live log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Verification {
+    pub at_ms: i64,
+    pub ok: bool,
+    /// Events verified.
+    pub size: u64,
+    pub checkpoints: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_bad_seq: Option<Seq>,
+    /// The verifier's report, one finding per line.
+    pub detail: String,
+    pub took_ms: u64,
+}
+
+/// Whether a verification is running, and the last one's result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VerificationStatus {
+    pub running: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last: Option<Verification>,
+}
+
 // ---- Replay and scenarios ----
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -59,6 +59,8 @@ pub mod roles {
     pub const TRAIN: &[Role] = &[Trainer];
     /// Who follows replays.
     pub const FOLLOW_REPLAYS: &[Role] = &[Trainer, Trainee];
+    /// Who reads the record for oversight (and the witnesses, through an auditor's token).
+    pub const AUDIT: &[Role] = &[Auditor];
 }
 
 /// Who acts: a signed-in user (or an integration's token) of one agency, with its roles.
@@ -147,10 +149,13 @@ pub enum Scope {
     /// Accounts, tokens, agencies and channels.
     #[serde(rename = "admin")]
     Admin,
+    /// The record for oversight: read it, export it, fetch checkpoints and proofs, co-sign them.
+    #[serde(rename = "audit")]
+    Audit,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 7] = [
+    pub const ALL: [Scope; 8] = [
         Scope::RoomRead,
         Scope::PositionsWrite,
         Scope::UnitsWrite,
@@ -158,6 +163,7 @@ impl Scope {
         Scope::MessagesWrite,
         Scope::Replay,
         Scope::Admin,
+        Scope::Audit,
     ];
 
     pub fn name(self) -> &'static str {
@@ -169,6 +175,7 @@ impl Scope {
             Scope::MessagesWrite => "messages:write",
             Scope::Replay => "replay",
             Scope::Admin => "admin",
+            Scope::Audit => "audit",
         }
     }
 
@@ -193,6 +200,7 @@ pub enum Right {
     HideUnits,
     PostMessages,
     Acknowledge,
+    WriteRecord,
 }
 
 impl Right {
@@ -210,6 +218,7 @@ impl Right {
             Right::HideUnits => "hide_units",
             Right::PostMessages => "post_messages",
             Right::Acknowledge => "acknowledge",
+            Right::WriteRecord => "write_record",
         }
     }
 }
@@ -315,6 +324,7 @@ pub fn authorize(state: &State, principal: &Principal, command: &Command) -> Res
                 )
             }
         }
+        Command::Record { .. } => deny(Right::WriteRecord, "only the server writes the record for oversight".into()),
         Command::SetSharing { .. } if is(Role::Admin) => Ok(()),
         Command::SetSharing { from, .. } => {
             deny(Right::ManageSharing, format!("only an admin sets what {from} shares with other agencies"))

@@ -131,6 +131,11 @@ pub enum Command {
         unit_id: UnitId,
         agency: AgencyCode,
     },
+    /// Appends an entry to the record for oversight. Only the server gives it (as the principal
+    /// whose access it records); no principal may ([`crate::authority::authorize`]).
+    Record {
+        record: crate::record::Record,
+    },
 }
 
 impl Command {
@@ -169,6 +174,7 @@ pub fn decide(state: &State, command: &Command, actor: &str, now_ms: i64) -> Res
             }])
         }
         Command::UpdateIncident { incident_id, changes } => update_incident(state, *incident_id, changes),
+        Command::Record { record } => Ok(vec![Event::Recorded { record: record.clone() }]),
         Command::ChangeIncidentStatus { incident_id, status } => change_incident_status(state, *incident_id, *status),
         Command::AssignUnit { incident_id, unit_id } => assign_unit(state, *incident_id, *unit_id),
         Command::ReleaseUnit { incident_id, unit_id } => release_unit(state, *incident_id, *unit_id),

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeSet;
 
+use crate::record::Record;
 use crate::{
     Agency, AgencyCode, Area, Channel, ChannelId, Fix, IncidentId, IncidentKind, IncidentStatus, MessageId,
     MessagePriority, Point, Priority, Seq, UnitId, UnitKind, UnitStatus,
@@ -119,6 +120,12 @@ pub enum Event {
         to: AgencyCode,
         shared: bool,
     },
+    /// An entry of the record for oversight (a sign-in, an account change, a view of a restricted
+    /// incident, a purge): it does not change the room's picture, and only the room's own
+    /// services and auditors read it.
+    Recorded {
+        record: Record,
+    },
 }
 
 impl Event {
@@ -144,6 +151,7 @@ impl Event {
             Event::UnitHidden { .. } => "unit_hidden",
             Event::UnitRevealed { .. } => "unit_revealed",
             Event::SharingChanged { .. } => "sharing_changed",
+            Event::Recorded { record } => record.kind(),
         }
     }
 

@@ -18,6 +18,7 @@
 //! - [`validate`]: checks an event or a state from outside (an imported file) with the same
 //!   parsers as live commands.
 //! - [`replay`]: the replay clock (play, pause, speed, seek, step), pinned notes, sessions.
+//! - [`record`]: the access and administration entries of the record for oversight.
 //! - [`timeline`]: which events the timeline shows, on which lane, about what.
 //! - [`authority`]: roles, principals and who may give which command (the role table).
 //! - [`visibility`]: need-to-know — what a viewer may see of the room and of each event.
@@ -35,6 +36,7 @@ pub mod ids;
 pub mod incident;
 pub mod message;
 pub mod recommend;
+pub mod record;
 pub mod refusal;
 pub mod replay;
 pub mod state;

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::event::IncidentChanges;
 use crate::incident::Note;
 use crate::message::Ack;
+use crate::record::Record;
 use crate::{
     Agency, AgencyCode, Channel, ChannelId, Event, Incident, IncidentId, LoggedEvent, Message, MessageId, Seq, Unit,
     UnitId,
@@ -231,6 +232,10 @@ impl State {
                     unit.hidden_from.remove(agency);
                 }
             }
+            // Retention purged content from the log: the picture lets it go too.
+            Event::Recorded { record: Record::Purged { kind, before_ms, .. } } => self.forget(kind, *before_ms),
+            // The rest of the record for oversight is kept apart from the room's picture.
+            Event::Recorded { .. } => {}
             Event::SharingChanged { from, to, shared } => {
                 let pair = (from.clone(), to.clone());
                 if *shared {
@@ -257,6 +262,28 @@ impl State {
             self.channels.get_mut(&ChannelId::for_incident(incident_id)).and_then(|c| c.members.as_mut())
         {
             members.insert(agency.clone());
+        }
+    }
+}
+
+impl State {
+    /// Lets go of content older than `before_ms` that retention purged from the log: message bodies
+    /// (`message_posted`), or units' last positions (`positions_reported`).
+    fn forget(&mut self, kind: &str, before_ms: i64) {
+        match kind {
+            "message_posted" => {
+                for m in self.messages.values_mut().filter(|m| m.sent_at_ms < before_ms) {
+                    m.body.clear();
+                }
+            }
+            "positions_reported" => {
+                for u in self.units.values_mut() {
+                    if u.last_fix.is_some_and(|f| f.reported_at_ms < before_ms) {
+                        u.last_fix = None;
+                    }
+                }
+            }
+            _ => {}
         }
     }
 }

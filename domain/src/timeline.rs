@@ -43,7 +43,8 @@ pub fn entry(state: &State, logged: &LoggedEvent) -> Option<Entry> {
         Event::AgencyRegistered { .. }
         | Event::UnitRegistered { .. }
         | Event::PositionsReported { .. }
-        | Event::ChannelCreated { .. } => return None,
+        | Event::ChannelCreated { .. }
+        | Event::Recorded { .. } => return None,
         Event::IncidentCreated { incident_id, lead_agency, .. } => {
             (Lane::Incidents, Some(lead_agency.clone()), Some(*incident_id), None, None)
         }

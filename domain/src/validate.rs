@@ -57,7 +57,8 @@ pub fn event(event: &Event) -> Result<(), Refusal> {
         | Event::IncidentUnshared { .. }
         | Event::UnitHidden { .. }
         | Event::UnitRevealed { .. }
-        | Event::SharingChanged { .. } => Ok(()), // ids, codes and enums only, checked by their types
+        | Event::SharingChanged { .. }
+        | Event::Recorded { .. } => Ok(()), // ids, codes and enums only, checked by their types
     }
 }
 

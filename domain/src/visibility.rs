@@ -81,22 +81,24 @@ impl Viewer {
     }
 }
 
+/// One incident as the viewer's picture holds it ([`view`]), or `None` when it may not see it.
+pub fn incident(state: &State, viewer: &Viewer, id: crate::IncidentId) -> Option<Incident> {
+    let i = state.incidents.get(&id).filter(|i| viewer.sees_incident(state, i))?;
+    let mut i = i.clone();
+    if let Some(agency) = viewer.agency() {
+        i.assigned.retain(|u| state.units.get(u).is_some_and(|u| viewer.sees_unit(u)));
+        if i.lead_agency != *agency {
+            i.shared_with = BTreeSet::new();
+        }
+    }
+    Some(i)
+}
+
 /// The viewer's picture of `state`: what it may see, and nothing that points at what it may not.
 pub fn view(state: &State, viewer: &Viewer) -> State {
     let Some(agency) = viewer.agency() else { return state.clone() };
-    let incidents: std::collections::BTreeMap<_, _> = state
-        .incidents
-        .iter()
-        .filter(|(_, i)| viewer.sees_incident(state, i))
-        .map(|(id, i)| {
-            let mut i = i.clone();
-            i.assigned.retain(|u| state.units.get(u).is_some_and(|u| viewer.sees_unit(u)));
-            if i.lead_agency != *agency {
-                i.shared_with = BTreeSet::new();
-            }
-            (*id, i)
-        })
-        .collect();
+    let incidents: std::collections::BTreeMap<_, _> =
+        state.incidents.keys().filter_map(|id| incident(state, viewer, *id).map(|i| (*id, i))).collect();
     let units = state
         .units
         .iter()
@@ -286,6 +288,8 @@ pub fn see_after(was: Before, after: &State, viewer: &Viewer, logged: &LoggedEve
             }
         }
         Event::SharingChanged { from, .. } => only(from == agency),
+        // The record for oversight is read by auditors (who see the whole room), never an agency.
+        Event::Recorded { .. } => Seen::Nothing,
     }
 }
 
@@ -346,6 +350,7 @@ pub fn readable_now(state: &State, viewer: &Viewer, event: &Event) -> bool {
         }
         Event::UnitHidden { unit_id, .. } | Event::UnitRevealed { unit_id, .. } => owns(unit_id),
         Event::SharingChanged { from, to, .. } => from == agency || to == agency,
+        Event::Recorded { .. } => false,
         Event::ChannelCreated { channel } => viewer.sees_channel(state, channel),
         Event::MessagePosted { channel_id, .. } => reads(channel_id),
         Event::MessageAcknowledged { message_id, .. } => {

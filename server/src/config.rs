@@ -5,6 +5,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The log's name in its key and checkpoints unless `VIGIE_LOG_NAME` says otherwise.
+pub const DEFAULT_LOG_NAME: &str = "vigie.room";
+
 /// `VIGIE_SNAPSHOT_EVERY`'s default, also used by tools that write a log (the replay benchmark).
 pub const DEFAULT_SNAPSHOT_EVERY: u64 = 200_000;
 
@@ -21,6 +24,23 @@ pub struct Config {
     /// The PEM private key of `VIGIE_TLS_CERT`.
     #[arg(long, env = "VIGIE_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+
+    /// The log's Ed25519 signing key, created at first start if missing (default: beside the
+    /// database, `<name>-audit.key`). Never inside the database; keep it as a secret.
+    #[arg(long, env = "VIGIE_AUDIT_KEY")]
+    pub audit_key: Option<PathBuf>,
+
+    /// The log's name in its key and checkpoints (no spaces or '+'), e.g. `vigie.paris.pp`.
+    #[arg(long, env = "VIGIE_LOG_NAME", default_value = DEFAULT_LOG_NAME)]
+    pub log_name: String,
+
+    /// Purge the fixes of position reports older than this many days (the tree still verifies).
+    #[arg(long, env = "VIGIE_RETAIN_POSITIONS_DAYS", value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    pub retain_positions_days: Option<u32>,
+
+    /// Purge the bodies of messages older than this many days (the tree still verifies).
+    #[arg(long, env = "VIGIE_RETAIN_MESSAGES_DAYS", value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    pub retain_messages_days: Option<u32>,
 
     /// Address to listen on.
     #[arg(long, env = "VIGIE_ADDR", default_value = "127.0.0.1:3000")]

@@ -21,6 +21,7 @@
 //! `main.rs` is a thin CLI over [`start`], so tests run the real server on port 0.
 
 pub mod api;
+pub mod audit;
 pub mod basemap;
 pub mod clock;
 pub mod config;
@@ -87,6 +88,8 @@ pub struct Shared {
     pub access: Arc<identity::watch::Watch>,
     /// Turns true when the server stops; long-lived tasks watch it.
     pub shutdown: watch::Receiver<bool>,
+    /// The record for oversight: the log's key and the auditors' services.
+    pub audit: Arc<audit::Audit>,
     pub leptos_options: LeptosOptions,
 }
 
@@ -224,6 +227,7 @@ pub struct Running {
     stop: watch::Sender<bool>,
     http: JoinHandle<()>,
     sequencer: JoinHandle<()>,
+    checkpoints: JoinHandle<()>,
 }
 
 /// Opens the log, rebuilds the room from it and starts serving on `config.addr` (port 0 picks one).
@@ -237,6 +241,10 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         replay::Replays::load(&store, clock.now_ms(), config.outbox_bytes).await.context("loading replay sessions")?,
     );
     let jobs = jobs::Jobs::open(store.jobs_dir()).context("preparing the jobs' folder")?;
+    let key_path = config.audit_key.clone().unwrap_or_else(|| audit::default_key_path(store.path()));
+    let audit = Arc::new(audit::Audit::new(
+        audit::key::LogKey::load_or_create(&key_path, &config.log_name).context("the log's signing key")?,
+    ));
     tracing::info!(seq = room.seq, units = room.units.len(), incidents = room.incidents.len(), "room loaded");
     let hub = Arc::new(Hub::new(room.clone(), config.outbox_bytes).with_recent(recent));
     let (stop, shutdown) = watch::channel(false);
@@ -280,6 +288,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         importing: Arc::new(Semaphore::new(1)),
         exporting: Arc::new(Semaphore::new(api::replay::MAX_EXPORTS)),
         shutdown: shutdown.clone(),
+        audit,
         leptos_options,
     }));
     let now_ms = {
@@ -287,11 +296,21 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         Arc::new(move || clock.now_ms())
     };
     tokio::spawn(identity::watch::run(state.access.clone(), state.store.clone(), now_ms, shutdown.clone()));
+    let checkpoints = tokio::spawn(audit::checkpoint::run(
+        state.store.writer.clone(),
+        state.audit.key.clone(),
+        state.clock.clone(),
+        state.store.tree_heads(),
+        shutdown.clone(),
+    ));
+    tokio::spawn(audit::pending::run(state.store.writer.clone(), state.sequencer.clone(), shutdown.clone()));
+    tokio::spawn(audit::retention::run(state.clone(), shutdown.clone()));
+    tokio::spawn(audit::verify::run(state.clone(), shutdown.clone()));
     let scheme = if tls.is_some() { "https" } else { "http" };
     let http = tokio::spawn(listener::serve(listener, tls, app(state.clone()), config, shutdown));
     tracing::info!(%addr, scheme, "Vigie is listening");
     warn_if_streams_outgrow(&state.config);
-    Ok(Running { addr, state, stop, http, sequencer: sequencer_task })
+    Ok(Running { addr, state, stop, http, sequencer: sequencer_task, checkpoints })
 }
 
 impl Running {
@@ -300,6 +319,19 @@ impl Running {
         let _ = self.stop.send(true);
         self.http.await.context("the HTTP task panicked")?;
         self.sequencer.await.context("the sequencer panicked")?;
+        self.checkpoints.await.context("the checkpoint signer panicked")?;
+        // A last checkpoint covers everything committed before the stop.
+        let state = &self.state;
+        if let Err(e) = audit::checkpoint::sign_head(
+            &state.store.writer,
+            &state.audit.key,
+            state.store.tree_head(),
+            state.clock.now_ms(),
+        )
+        .await
+        {
+            tracing::warn!(error = %e, "could not sign the shutdown checkpoint");
+        }
         self.state.store.close().await;
         Ok(())
     }

@@ -35,6 +35,19 @@ enum Cmd {
         database_url: String,
     },
     /// Manage the room's cartography (GeoJSON base and jurisdiction layers).
+    /// The record for oversight: the log's key, verification, exports, witnessing.
+    Audit {
+        #[command(subcommand)]
+        action: vigie::audit::cli::Action,
+        #[arg(long, global = true, env = "VIGIE_DATABASE_URL", default_value = "sqlite://data/vigie.db")]
+        database_url: String,
+        /// The log's signing key (default: beside the database, `<name>-audit.key`).
+        #[arg(long, global = true, env = "VIGIE_AUDIT_KEY")]
+        audit_key: Option<std::path::PathBuf>,
+        /// The log's name, when its key is created.
+        #[arg(long, global = true, env = "VIGIE_LOG_NAME", default_value = vigie::config::DEFAULT_LOG_NAME)]
+        log_name: String,
+    },
     Basemap {
         #[command(subcommand)]
         action: vigie::basemap::cli::Action,
@@ -76,6 +89,14 @@ async fn main() -> anyhow::Result<()> {
             let result = running.until_signalled().await;
             sim.abort();
             result
+        }
+        Cmd::Audit { action, database_url, audit_key, log_name } => {
+            let (said, ok) = vigie::audit::cli::run(action, &database_url, audit_key.as_deref(), &log_name).await?;
+            println!("{said}");
+            if !ok {
+                std::process::exit(1);
+            }
+            Ok(())
         }
         Cmd::Basemap { action, database_url } => vigie::basemap::cli::run(action, &database_url).await,
         Cmd::User { action, database_url } => {

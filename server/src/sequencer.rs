@@ -46,6 +46,9 @@ pub enum Author {
     /// One of the room's own services (the demo's simulated services), named in the record; no
     /// client can act as one.
     Service(String),
+    /// The server writing the record for oversight ([`Command::Record`] only): the actor it names
+    /// is the principal whose access or administration it records.
+    Recorder(String),
 }
 
 impl Author {
@@ -57,6 +60,11 @@ impl Author {
     fn actor_for(&self, state: &State, command: &Command) -> Result<String, Denied> {
         match self {
             Author::Service(name) => Ok(name.clone()),
+            Author::Recorder(actor) if matches!(command, Command::Record { .. }) => Ok(actor.clone()),
+            Author::Recorder(_) => Err(Denied {
+                right: vigie_domain::authority::Right::WriteRecord,
+                message: "the recorder only writes the record".into(),
+            }),
             Author::Principal(p) => {
                 authorize(state, p, command)?;
                 let role = match p.roles.len() {

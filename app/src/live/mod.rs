@@ -225,6 +225,7 @@ impl Dirty {
             | E::IncidentShared { .. }
             | E::IncidentUnshared { .. }
             | E::SharingChanged { .. } => self.incidents = true,
+            E::Recorded { .. } => {}
             E::UnitHidden { unit_id, .. } | E::UnitRevealed { unit_id, .. } => {
                 self.units.insert(*unit_id);
             }

@@ -1,6 +1,7 @@
 //! One line of plain text for an event, in the screen's language (rendered as text, never as
 //! HTML): the overview's latest events and the timeline's items.
 
+use vigie_domain::record::Record;
 use vigie_domain::{Event, LoggedEvent, State, UnitId};
 
 use super::words;
@@ -89,6 +90,68 @@ pub fn describe(state: &State, e: &LoggedEvent, lang: Lang) -> String {
         Event::SharingChanged { from, to, shared: false } => say(
             format!("{from} no longer shares its restricted incidents with {to}"),
             format!("{from} ne partage plus ses incidents restreints avec {to}"),
+        ),
+        Event::Recorded { record } => describe_record(record, fr),
+    }
+}
+
+/// An entry of the record for oversight, in the screen's language.
+pub fn describe_record(record: &Record, fr: bool) -> String {
+    let say = |en: String, fr_text: String| if fr { fr_text } else { en };
+    let list = |items: &[String]| items.join(", ");
+    match record {
+        Record::SignedIn { login, second_factor } => {
+            let f = if *second_factor { " (2FA)" } else { "" };
+            say(format!("{login} signed in{f}"), format!("{login} s'est connecté{f}"))
+        }
+        Record::SignInFailed { login, reason } => {
+            say(format!("sign-in refused for {login}: {reason}"), format!("connexion refusée pour {login} : {reason}"))
+        }
+        Record::SignedOut { login } => say(format!("{login} signed out"), format!("{login} s'est déconnecté")),
+        Record::AccountAdded { login, agency, roles } => say(
+            format!("account {login} ({agency}) added: {}", list(roles)),
+            format!("compte {login} ({agency}) créé : {}", list(roles)),
+        ),
+        Record::AccountChanged { login, changes } => say(
+            format!("account {login} changed: {}", list(changes)),
+            format!("compte {login} modifié : {}", list(changes)),
+        ),
+        Record::TokenIssued { login, token_id, scopes } => say(
+            format!("token {token_id} issued to {login}: {}", list(scopes)),
+            format!("jeton {token_id} délivré à {login} : {}", list(scopes)),
+        ),
+        Record::TokenRevoked { login, token_id } => {
+            say(format!("token {token_id} of {login} revoked"), format!("jeton {token_id} de {login} révoqué"))
+        }
+        Record::SecondFactorEnrolled { login } => {
+            say(format!("{login} enrolled a second factor"), format!("{login} a enrôlé un second facteur"))
+        }
+        Record::SecondFactorReset { login } => {
+            say(format!("second factor of {login} reset"), format!("second facteur de {login} réinitialisé"))
+        }
+        Record::PolicyChanged { agency, second_factor_required } => {
+            let (en, fr_text) =
+                if *second_factor_required { ("required", "exigé") } else { ("optional", "facultatif") };
+            say(format!("{agency}: second factor {en}"), format!("{agency} : second facteur {fr_text}"))
+        }
+        Record::ScenarioExported { audience, .. } => {
+            let whose = audience.clone().unwrap_or_else(|| "room".into());
+            say(format!("scenario exported ({whose})"), format!("scénario exporté ({whose})"))
+        }
+        Record::ScenarioImported { name, events } => say(
+            format!("scenario {name} imported ({events} events)"),
+            format!("scénario {name} importé ({events} événements)"),
+        ),
+        Record::AuditExported { events, .. } => {
+            say(format!("record exported ({events} events)"), format!("registre exporté ({events} événements)"))
+        }
+        Record::RestrictedViewed { incident_id } => {
+            say(format!("restricted {incident_id} opened"), format!("{incident_id} restreint consulté"))
+        }
+        Record::AuditViewed { what } => say(format!("record read: {what}"), format!("registre consulté : {what}")),
+        Record::Purged { rule, events, through_seq, .. } => say(
+            format!("retention {rule}: {events} events purged up to #{through_seq}"),
+            format!("conservation {rule} : {events} événements purgés jusqu'au n° {through_seq}"),
         ),
     }
 }

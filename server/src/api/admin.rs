@@ -16,9 +16,10 @@ use vigie_domain::api::{
     SharingRule,
 };
 use vigie_domain::authority::{Role, Scope};
+use vigie_domain::record::Record;
 use vigie_domain::Command;
 
-use super::{agency_code, submit};
+use super::{agency_code, record_as, submit};
 use crate::http::access::{roles, Auth, Routes, Rule};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiPath};
@@ -52,6 +53,7 @@ async fn policies(State(app): State<AppState>) -> Result<Json<Vec<AgencyPolicy>>
 /// at their next sign-in.
 async fn set_policy(
     State(app): State<AppState>,
+    Auth(caller): Auth,
     ApiJson(body): ApiJson<AgencyPolicy>,
 ) -> Result<Json<AgencyPolicy>, ApiError> {
     let agency = agency_code(&body.agency, "agency")?;
@@ -60,6 +62,9 @@ async fn set_policy(
         .await
         .map_err(internal("setting a policy"))?;
     tracing::info!(agency = %agency, require = body.require_second_factor, "second-factor policy set");
+    let entry =
+        Record::PolicyChanged { agency: agency.to_string(), second_factor_required: body.require_second_factor };
+    record_as(&app, &caller, entry).await?;
     Ok(Json(AgencyPolicy { agency: agency.to_string(), require_second_factor: body.require_second_factor }))
 }
 
@@ -103,6 +108,7 @@ fn policy(secret: &str) -> Result<String, ApiError> {
 
 async fn add_user(
     State(app): State<AppState>,
+    Auth(caller): Auth,
     ApiJson(body): ApiJson<NewAccount>,
 ) -> Result<(StatusCode, Json<Account>), ApiError> {
     check_login(&body.login)
@@ -128,6 +134,12 @@ async fn add_user(
     }
     app.store.add_user(&user, &hash).await.map_err(internal("adding an account"))?;
     tracing::info!(login = %user.login, agency = %user.agency, "account added");
+    let entry = Record::AccountAdded {
+        login: user.login.clone(),
+        agency: user.agency.to_string(),
+        roles: user.roles.iter().map(|r| r.name().to_owned()).collect(),
+    };
+    record_as(&app, &caller, entry).await?;
     Ok((StatusCode::CREATED, Json(user.account())))
 }
 
@@ -185,7 +197,39 @@ async fn change_user(
     }
     tracing::info!(login = %login, by = %caller.principal.user, ends_sessions, "account changed");
     let after = app.store.user(&login).await.map_err(internal("reading an account"))?.expect("it was there");
+    let changes = account_changes(&before, &after, hash.is_some(), reset);
+    if !changes.is_empty() {
+        record_as(&app, &caller, Record::AccountChanged { login: login.clone(), changes }).await?;
+    }
+    if reset {
+        record_as(&app, &caller, Record::SecondFactorReset { login: login.clone() }).await?;
+    }
     Ok(Json(after.account()))
+}
+
+/// What changed in an account, in words for the record (never the password itself).
+fn account_changes(before: &User, after: &User, password: bool, reset: bool) -> Vec<String> {
+    let roles = |u: &User| u.roles.iter().map(|r| r.name().to_owned()).collect::<Vec<_>>().join("+");
+    let mut changes = Vec::new();
+    if before.display_name != after.display_name {
+        changes.push(format!("name: {} → {}", before.display_name, after.display_name));
+    }
+    if before.agency != after.agency {
+        changes.push(format!("agency: {} → {}", before.agency, after.agency));
+    }
+    if before.roles != after.roles {
+        changes.push(format!("roles: {} → {}", roles(before), roles(after)));
+    }
+    if before.disabled != after.disabled {
+        changes.push(if after.disabled { "disabled" } else { "enabled" }.into());
+    }
+    if password {
+        changes.push("password".into());
+    }
+    if reset {
+        changes.push("second factor reset".into());
+    }
+    changes
 }
 
 async fn tokens(State(app): State<AppState>) -> Result<Json<Vec<ApiToken>>, ApiError> {
@@ -194,6 +238,7 @@ async fn tokens(State(app): State<AppState>) -> Result<Json<Vec<ApiToken>>, ApiE
 
 async fn issue_token(
     State(app): State<AppState>,
+    Auth(caller): Auth,
     ApiJson(body): ApiJson<NewApiToken>,
 ) -> Result<(StatusCode, Json<IssuedToken>), ApiError> {
     let refuse = |field: &str, why: String| {
@@ -214,15 +259,28 @@ async fn issue_token(
         .await
         .map_err(|e| ApiError::new(StatusCode::CONFLICT, ErrorCode::LimitReached, e.to_string()))?;
     tracing::info!(id, login = %body.login, "API token issued");
+    let entry = Record::TokenIssued {
+        login: body.login.clone(),
+        token_id: id,
+        scopes: body.scopes.iter().map(|s| s.name().to_owned()).collect(),
+    };
+    record_as(&app, &caller, entry).await?;
     Ok((StatusCode::CREATED, Json(IssuedToken { id, token })))
 }
 
-async fn revoke_token(State(app): State<AppState>, ApiPath(id): ApiPath<i64>) -> Result<Response, ApiError> {
+async fn revoke_token(
+    State(app): State<AppState>,
+    Auth(caller): Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Response, ApiError> {
+    let tokens = app.store.tokens(None).await.map_err(internal("listing tokens"))?;
+    let login = tokens.into_iter().find(|t| t.id == id).map(|t| t.login).unwrap_or_default();
     if !app.store.revoke_token(id, app.clock.now_ms()).await.map_err(internal("revoking a token"))? {
         return Err(ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, format!("no live token {id}")));
     }
     app.access.end(&Credential::Token(id));
     tracing::info!(id, "API token revoked");
+    record_as(&app, &caller, Record::TokenRevoked { login, token_id: id }).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -24,6 +24,7 @@ pub fn routes() -> Routes {
     let share = Rule::Roles(roles::SHARE, Scope::IncidentsWrite);
     Routes::default()
         .post("/api/v1/incidents", lead, create)
+        .get("/api/v1/incidents/{incident_id}", Rule::Roles(roles::READ_ROOM, Scope::RoomRead), details)
         .patch("/api/v1/incidents/{incident_id}", lead, update)
         .post("/api/v1/incidents/{incident_id}/status", work, change_status)
         .post("/api/v1/incidents/{incident_id}/restriction", work, restrict)
@@ -32,6 +33,31 @@ pub fn routes() -> Routes {
         .post("/api/v1/incidents/{incident_id}/assignments", dispatch, assign)
         .delete("/api/v1/incidents/{incident_id}/assignments/{unit_id}", dispatch, release)
         .post("/api/v1/incidents/{incident_id}/notes", work, add_note)
+}
+
+/// One incident as the caller may see it (404 when it may not: a restricted incident's existence
+/// is not told). Opening a restricted incident's details is recorded for oversight — once per
+/// user and incident every [`crate::audit::VIEW_RECORDED_FOR_MS`] — before they are answered.
+async fn details(
+    State(app): State<AppState>,
+    Auth(caller): Auth,
+    ApiPath(id): ApiPath<u32>,
+) -> Result<Json<vigie_domain::Incident>, ApiError> {
+    let id = IncidentId(id);
+    let viewer = caller.principal.viewer();
+    let incident = app.hub.read(|s| vigie_domain::visibility::incident(s, &viewer, id));
+    let Some(incident) = incident else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            vigie_domain::api::ErrorCode::NotFound,
+            format!("no incident {id}"),
+        ));
+    };
+    if incident.restricted && app.audit.first_view(&caller.principal.user, id, app.clock.now_ms()) {
+        let entry = vigie_domain::record::Record::RestrictedViewed { incident_id: id };
+        super::record_as(&app, &caller, entry).await?;
+    }
+    Ok(Json(incident))
 }
 
 fn point(l: &LonLat, field: &str) -> Result<Point, ApiError> {

@@ -3,6 +3,7 @@
 
 mod admin;
 mod agencies;
+mod audit;
 mod basemap;
 mod incidents;
 mod log;
@@ -39,6 +40,7 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 pub fn routes(state: &AppState) -> Routes {
     let commands = Routes::default()
         .merge(admin::routes())
+        .merge(audit::routes())
         .merge(agencies::routes())
         .merge(basemap::routes())
         .merge(incidents::routes())
@@ -156,6 +158,27 @@ pub fn or_own(given: Option<&str>, caller: &Caller, field: &str) -> Result<vigie
     match given {
         Some(code) => agency_code(code, field),
         None => Ok(caller.principal.agency.clone()),
+    }
+}
+
+/// Appends `record` to the record for oversight as `actor` and waits until it is durable: what it
+/// records is not answered before (an access the record would miss is refused instead).
+pub async fn record(app: &AppState, actor: String, record: vigie_domain::record::Record) -> Result<(), ApiError> {
+    Ok(crate::audit::record(&app.sequencer, actor, record).await?)
+}
+
+/// [`record`] as the caller.
+pub async fn record_as(app: &AppState, caller: &Caller, entry: vigie_domain::record::Record) -> Result<(), ApiError> {
+    record(app, crate::audit::actor_of(&caller.principal), entry).await
+}
+
+/// Records a refused sign-in (best effort: a failure to record it is logged, and the refusal
+/// stands). `login` is what was typed, cut to 64 characters.
+pub async fn record_refusal(app: &AppState, address: std::net::IpAddr, login: &str, reason: &str) {
+    let login: String = login.chars().take(64).collect();
+    let entry = vigie_domain::record::Record::SignInFailed { login, reason: reason.into() };
+    if let Err(e) = record(app, format!("sign-in:{address}"), entry).await {
+        tracing::warn!(error = %e.message, "could not record a refused sign-in");
     }
 }
 

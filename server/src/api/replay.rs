@@ -20,6 +20,7 @@ use vigie_domain::api::{
     StartReplay,
 };
 use vigie_domain::authority::{Role, Scope};
+use vigie_domain::record::Record;
 use vigie_domain::replay::{incident_window, Control, Source};
 use vigie_domain::visibility::{record_for, view, Viewer};
 use vigie_domain::wire::ServerMessage;
@@ -326,11 +327,21 @@ async fn export(
     let now_ms = app.clock.now_ms();
     // The file carries only what the exporter may see.
     let viewer = caller.principal.viewer();
+    let actor = crate::audit::actor_of(&caller.principal);
     tokio::spawn(async move {
         let header = file::Header::new(name, req.from_ms, req.to_ms, now_ms);
-        let result = file::export(&app.store, log, header, &viewer, out, task_job.clone()).await;
-        if result.is_ok() {
-            task_job.set_file(path, download);
+        let mut result = file::export(&app.store, log, header, &viewer, out, task_job.clone()).await;
+        if let Ok(h) = &result {
+            // The file is offered only once the record says who took it.
+            let audience = match &viewer {
+                vigie_domain::visibility::Viewer::Agency(a) => Some(a.to_string()),
+                vigie_domain::visibility::Viewer::Room => None,
+            };
+            let entry = Record::ScenarioExported { from_ms: h.from_ms, to_ms: h.to_ms, audience };
+            match crate::audit::record(&app.sequencer, actor, entry).await {
+                Ok(()) => task_job.set_file(path, download),
+                Err(e) => result = Err(anyhow::anyhow!("the export could not be recorded: {e}").into()),
+            }
         }
         task_job.finish(result.map(|h| JobResult {
             events: h.events,
@@ -376,7 +387,11 @@ async fn job_file(State(app): State<AppState>, ApiPath(id): ApiPath<u32>) -> Res
 /// Takes a scenario file as the request body (`Content-Type: application/gzip`), one import at a
 /// time: checks it is gzip on its first bytes, streams it to a private job file (bounded), then
 /// imports it as a job: 202 with the job to watch.
-async fn import(State(app): State<AppState>, request: Request) -> Result<(StatusCode, Json<JobStarted>), ApiError> {
+async fn import(
+    State(app): State<AppState>,
+    Auth(caller): Auth,
+    request: Request,
+) -> Result<(StatusCode, Json<JobStarted>), ApiError> {
     let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     // A browser form can only send text/plain, urlencoded or multipart bodies cross-site; a file
@@ -410,9 +425,16 @@ async fn import(State(app): State<AppState>, request: Request) -> Result<(Status
     };
     let (job_id, task_job) = (job.id, job.clone());
     let now_ms = app.clock.now_ms();
+    let actor = crate::audit::actor_of(&caller.principal);
     tokio::spawn(async move {
         let result = file::import(&app.store, &path, now_ms, app.config.snapshot_every_events, task_job.clone()).await;
         let _ = std::fs::remove_file(&path);
+        if let Ok((_, h)) = &result {
+            let entry = Record::ScenarioImported { name: h.name.clone(), events: h.events };
+            if let Err(e) = crate::audit::record(&app.sequencer, actor, entry).await {
+                tracing::error!(error = %e, "a scenario import could not be recorded");
+            }
+        }
         task_job.finish(result.map(|(id, h)| JobResult {
             events: h.events,
             from_ms: None,

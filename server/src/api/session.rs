@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use vigie_domain::api::ErrorCode;
 use vigie_domain::api::{DemoAccount, Me, SignIn, TotpCode, TotpEnrolment};
+use vigie_domain::record::Record;
 
 use crate::http::access::{Auth, Routes, Rule};
 use crate::http::error::ApiError;
@@ -78,6 +79,7 @@ async fn sign_in(State(app): State<AppState>, request: Request) -> Result<Respon
     let principal = app.store.sign_in(&login, &password).await.map_err(|e| ApiError::internal("signing in", e))?;
     let Some(principal) = principal else {
         app.sign_ins.failed(&login, address, now_ms);
+        super::record_refusal(&app, address, &login, "wrong login or password").await;
         return Err(refused());
     };
     // The second factor: an account that has one gives its current code (once); one that must have
@@ -103,6 +105,7 @@ async fn sign_in(State(app): State<AppState>, request: Request) -> Result<Respon
         };
         if !fresh {
             app.sign_ins.failed(&login, address, now_ms);
+            super::record_refusal(&app, address, &login, "wrong or already used code").await;
             return Err(ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::SignInFailed, "wrong or already used code"));
         }
         false
@@ -111,6 +114,8 @@ async fn sign_in(State(app): State<AppState>, request: Request) -> Result<Respon
             && totp::required(&app.store, &principal).await.map_err(|e| ApiError::internal("signing in", e))?
     };
     app.sign_ins.succeeded(&login);
+    let entry = Record::SignedIn { login: principal.user.clone(), second_factor: factor.enabled };
+    super::record(&app, crate::audit::actor_of(&principal), entry).await?;
     let token = app
         .store
         .open_session(&principal.user, now_ms, enrolling)
@@ -195,14 +200,20 @@ async fn confirm_totp(
     }
     app.store.finish_enrolment(&key).await.map_err(|e| ApiError::internal("enrolling", e))?;
     tracing::info!(login = %login, "second factor enrolled");
+    super::record_as(&app, &caller, Record::SecondFactorEnrolled { login: login.clone() }).await?;
     Ok(Json(Me { enrolling: false, ..caller.principal.into() }))
 }
 
 /// Ends the session on the server (its open streams close at once) and clears the cookie.
 async fn sign_out(State(app): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     if let Some(token) = session_token(&headers) {
+        let who = app.store.session(token, app.clock.now_ms()).await.ok().flatten();
         app.store.close_session(token).await.map_err(|e| ApiError::internal("closing a session", e))?;
         app.access.end(&Credential::Session(digest(token)));
+        if let Some((principal, _)) = who {
+            let entry = Record::SignedOut { login: principal.user.clone() };
+            super::record(&app, crate::audit::actor_of(&principal), entry).await?;
+        }
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
     let expired = format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");

@@ -8,9 +8,15 @@
 //! events, because one position batch may hold 10 000 fixes. Imported scenarios live in a
 //! database file of their own (`<log>-scenarios.db`): a large import never holds the live log's
 //! write lock.
+//!
+//! The live log is also a transparency log (`crate::audit`; its tree is kept here, [`tree`] and [`leaf`]): [`Store::append`] computes each
+//! event's salted leaf and the tree's new hashes and writes them in the events' transaction, and
+//! publishes the new tree head for the checkpoint signer.
 
 pub mod codec;
+pub mod leaf;
 pub mod replay;
+pub mod tree;
 
 use anyhow::{bail, Context};
 use futures_util::TryStreamExt;
@@ -25,6 +31,8 @@ use tokio::sync::Semaphore;
 use vigie_domain::{LoggedEvent, Seq, State};
 
 use replay::Log;
+
+use tree::{Frontier, TreeHead};
 
 /// Most work in one page read from a log: a fix counts one, any other event one. About 5 MB of
 /// decoded fixes; a page holds at least one event, and an event at most 10 000 fixes.
@@ -49,6 +57,10 @@ pub struct Store {
     fault: Arc<AtomicU8>,
     /// The live log's database file.
     path: PathBuf,
+    /// The tree's right edge as the log stands (only the writer appends).
+    frontier: Arc<parking_lot::Mutex<Frontier>>,
+    /// The tree's head after each commit, for the checkpoint signer.
+    heads: Arc<tokio::sync::watch::Sender<TreeHead>>,
 }
 
 /// A page of a log; `more` when it was cut (by count or by [`PAGE_WEIGHT`]) and more may follow.
@@ -109,6 +121,8 @@ impl Store {
             .run(&scenarios)
             .await
             .context("migrating the scenarios' database")?;
+        let frontier = catch_up_tree(&writer).await.context("bringing the log's Merkle tree up to date")?;
+        let heads = tokio::sync::watch::channel(frontier.head()).0;
         Ok(Self {
             pool,
             writer,
@@ -116,7 +130,19 @@ impl Store {
             heavy: Arc::new(Semaphore::new(HEAVY_READS)),
             fault: Arc::new(AtomicU8::new(Fault::None as u8)),
             path,
+            frontier: Arc::new(parking_lot::Mutex::new(frontier)),
+            heads: Arc::new(heads),
         })
+    }
+
+    /// The tree's head after each commit.
+    pub fn tree_heads(&self) -> tokio::sync::watch::Receiver<TreeHead> {
+        self.heads.subscribe()
+    }
+
+    /// The tree's head as the log stands.
+    pub fn tree_head(&self) -> TreeHead {
+        *self.heads.borrow()
     }
 
     /// Makes the next live commit fail as `fault` says (tests only).
@@ -125,16 +151,41 @@ impl Store {
         self.fault.store(fault as u8, Ordering::SeqCst);
     }
 
-    /// Appends a batch to the live log in one transaction: all of it is durable, or none of it.
+    /// Appends a batch to the live log in one transaction, with each event's salt and the tree's
+    /// new hashes: all of it is durable, or none of it.
     pub async fn append(&self, events: &[LoggedEvent]) -> anyhow::Result<()> {
         let fault = self.fault.swap(Fault::None as u8, Ordering::SeqCst);
+        let mut frontier = self.frontier.lock().clone();
+        if frontier.size() != events.first().map_or(0, |e| e.seq.saturating_sub(1)) {
+            // A commit whose outcome was unknown: read the tree as the log has it.
+            frontier = Frontier::load(&self.writer, tree::stored_size(&self.writer).await?).await?;
+        }
         let mut tx = self.writer.begin().await?;
-        insert_events(&mut tx, Log::Live, events).await?;
+        let mut hashes = Vec::with_capacity(events.len() * 2);
+        let sql = "INSERT INTO events (seq, at_ms, actor, kind, body, salt) VALUES ($1, $2, $3, $4, $5, $6)";
+        for e in events {
+            let (kind, body, salt) = (e.event.kind(), codec::encode(&e.event, e.at_ms), leaf::salt());
+            let digest = leaf::content_digest(&salt, &body);
+            hashes.extend(frontier.push(leaf::leaf_hash(e.seq, e.at_ms, &e.actor, kind, &digest)));
+            sqlx::query(sql)
+                .bind(seq_param(e.seq))
+                .bind(e.at_ms)
+                .bind(&e.actor)
+                .bind(kind)
+                .bind(body)
+                .bind(&salt[..])
+                .execute(&mut *tx)
+                .await?;
+        }
+        insert_hashes(&mut tx, &hashes).await?;
         if fault == Fault::BeforeCommit as u8 {
             tx.rollback().await?;
             anyhow::bail!("injected failure before the commit");
         }
         tx.commit().await?;
+        let head = frontier.head();
+        *self.frontier.lock() = frontier;
+        self.heads.send_replace(head);
         if fault == Fault::AfterCommit as u8 {
             anyhow::bail!("injected failure after the commit");
         }
@@ -270,6 +321,11 @@ impl Store {
 }
 
 impl Store {
+    /// The live log's database file.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
     /// A private folder beside the log for job files (`vigie.db` → `vigie-jobs/`).
     pub fn jobs_dir(&self) -> PathBuf {
         let stem = self.path.file_stem().map_or_else(|| "vigie".into(), |s| s.to_string_lossy().into_owned());
@@ -286,6 +342,66 @@ fn scenarios_file(log: &std::path::Path) -> PathBuf {
 /// A seq as a query parameter: seqs past `i64::MAX` cannot exist, so they read as "after the end".
 fn seq_param(seq: Seq) -> i64 {
     i64::try_from(seq).unwrap_or(i64::MAX)
+}
+
+/// Stores tree hashes (index, hash) inside `tx`.
+async fn insert_hashes(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    hashes: &[(u64, tlog_tiles::tlog::Hash)],
+) -> Result<(), sqlx::Error> {
+    for (idx, hash) in hashes {
+        sqlx::query("INSERT INTO audit_hashes (idx, hash) VALUES ($1, $2)")
+            .bind(*idx as i64)
+            .bind(&hash.0[..])
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Brings the tree up to the log's head and returns its right edge: events logged before the tree
+/// existed (a database from before this version) get their salt and leaf now, in pages. The record
+/// of those events starts at the upgrade; every later event's leaf is written with it.
+async fn catch_up_tree(writer: &SqlitePool) -> anyhow::Result<Frontier> {
+    let size = tree::stored_size(writer).await?;
+    let mut frontier = Frontier::load(writer, size).await?;
+    loop {
+        let rows = sqlx::query(
+            "SELECT seq, at_ms, actor, kind, body, salt, digest FROM events WHERE seq > $1 ORDER BY seq LIMIT 5000",
+        )
+        .bind(seq_param(frontier.size()))
+        .fetch_all(writer)
+        .await?;
+        if rows.is_empty() {
+            return Ok(frontier);
+        }
+        let mut tx = writer.begin().await?;
+        let mut hashes = Vec::new();
+        for row in &rows {
+            let seq = row.get::<i64, _>("seq") as u64;
+            if seq != frontier.size() + 1 {
+                bail!("the log has a gap: event {seq} follows {}", frontier.size());
+            }
+            let digest = match (row.get::<Option<Vec<u8>>, _>("salt"), row.get::<Option<Vec<u8>>, _>("digest")) {
+                (_, Some(digest)) => digest.try_into().map_err(|_| anyhow::anyhow!("event {seq}: bad digest"))?,
+                (Some(salt), None) => leaf::content_digest(&salt, row.get::<&[u8], _>("body")),
+                (None, None) => {
+                    let salt = leaf::salt();
+                    sqlx::query("UPDATE events SET salt = $1 WHERE seq = $2")
+                        .bind(&salt[..])
+                        .bind(seq as i64)
+                        .execute(&mut *tx)
+                        .await?;
+                    leaf::content_digest(&salt, row.get::<&[u8], _>("body"))
+                }
+            };
+            let leaf = leaf::leaf_hash(seq, row.get("at_ms"), row.get("actor"), row.get("kind"), &digest);
+            hashes.extend(frontier.push(leaf));
+        }
+        insert_hashes(&mut tx, &hashes).await?;
+        tx.commit().await?;
+        tracing::info!(size = frontier.size(), "added earlier events to the log's Merkle tree");
+    }
 }
 
 /// Inserts `events` into `log`'s table inside `tx`.
