@@ -45,6 +45,13 @@ if ! cmp -s node_modules/maplibre-gl/dist/maplibre-gl.mjs "$vendor/maplibre-gl.m
      node_modules/maplibre-gl/LICENSE.txt "$vendor/"
 fi
 
+# The independent verifier of audit exports (tools/verify_audit.py) uses Python's `cryptography`
+# for Ed25519: Debian's package.
+if ! python3 -c 'import cryptography.hazmat.primitives.asymmetric.ed25519' 2>/dev/null; then
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q python3-cryptography
+fi
+
 # Debian's Chromium for the browser tests (never a downloaded one).
 if [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi

@@ -20,6 +20,7 @@ use vigie_domain::api::{
     DemoAccount, ErrorBody, ErrorCode, EventsPage, ExportRequest, JobStarted, JobView, Me, NewPin, PostMessage,
     ReplayStarted, Restrict, ScenarioList, SessionList, SignIn, StartReplay,
 };
+use vigie_domain::api::{AuditPage, AuditProof, VerificationStatus};
 use vigie_domain::replay::{Control, Pin, SessionInfo};
 use vigie_domain::{IncidentId, IncidentStatus, MessageId, Seq, UnitId, UnitStatus};
 
@@ -234,6 +235,25 @@ pub async fn sharing_rules() -> Answer<Vec<SharingRule>> {
 
 pub async fn set_sharing(body: &SharingRule) -> Answer<Committed> {
     call(Method::Post, "/sharing-rules".into(), Some(body), &Caller::default()).await
+}
+
+// ---- The record for oversight ----
+
+/// A page of the record; `query` is the filters' query string.
+pub async fn audit_records(query: &str) -> Answer<AuditPage> {
+    call::<(), _>(Method::Get, format!("/audit/records?{query}"), None, &Caller::default()).await
+}
+
+pub async fn audit_record(seq: u64) -> Answer<AuditProof> {
+    call::<(), _>(Method::Get, format!("/audit/records/{seq}"), None, &Caller::default()).await
+}
+
+pub async fn verification() -> Answer<VerificationStatus> {
+    call::<(), _>(Method::Get, "/audit/verification".into(), None, &Caller::default()).await
+}
+
+pub async fn verify_now() -> Answer<()> {
+    call::<(), ()>(Method::Post, "/audit/verification".into(), None, &Caller::default()).await
 }
 
 // ---- Signing in ----

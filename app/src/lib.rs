@@ -66,6 +66,7 @@ pub fn App() -> impl IntoView {
                 <Route path=StaticSegment("replay") view=pages::replay::ReplayHome/>
                 <Route path=StaticSegment("signin") view=pages::signin::SignIn/>
                 <Route path=StaticSegment("admin") view=pages::admin::AdminPage/>
+                <Route path=StaticSegment("audit") view=pages::audit::AuditPage/>
                 <Route path=StaticSegment("enrol") view=pages::enrol::EnrolPage/>
                 <Route path=(StaticSegment("replay"), ParamSegment("id")) view=pages::replay::ReplayRoomPage ssr=SsrMode::Async/>
             </Routes>

@@ -3,6 +3,7 @@
 //! ([`crate::live`]); nothing below imports a page.
 
 pub mod admin;
+pub mod audit;
 pub mod enrol;
 pub mod overview;
 pub mod replay;

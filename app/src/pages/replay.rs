@@ -228,7 +228,7 @@ fn run_job(
             }
         };
         loop {
-            sleep_ms(250).await;
+            crate::ui::sleep_ms(250).await;
             let Ok(view) = api::job(id).await else { continue };
             progress.set(Some((view.done, view.total)));
             match view.state {
@@ -254,12 +254,4 @@ fn run_job(
     });
     #[cfg(not(feature = "hydrate"))]
     let _ = (job, lang, sessions, scenarios);
-}
-
-#[cfg(feature = "hydrate")]
-async fn sleep_ms(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }

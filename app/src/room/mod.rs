@@ -319,6 +319,9 @@ fn TopBar() -> impl IntoView {
             {ui.live.me.with_value(|me| me.as_ref().is_some_and(|p| p.has(vigie_domain::authority::Role::Admin))).then(|| view! {
                 <a class="nav-link" href="/admin" data-testid="to-admin">{move || ui.tr("Administration")}</a>
             })}
+            {ui.live.me.with_value(|me| me.as_ref().is_some_and(|p| p.has(vigie_domain::authority::Role::Auditor))).then(|| view! {
+                <a class="nav-link" href="/audit" data-testid="to-audit">{move || ui.tr("Record for oversight")}</a>
+            })}
             <button class="small help-button" title=move || ui.tr("Keyboard shortcuts (?)") data-testid="help-button"
                 on:click=move |_| ui.help.update(|h| *h = !*h)>"?"</button>
             <span class=link_class data-testid="link">{link_label}</span>

@@ -47,6 +47,15 @@ pub fn wire_name<T: serde::Serialize>(value: &T) -> String {
 
 pub use vigie_domain::time::{parse_utc, utc};
 
+/// Waits `ms` in the browser (polling a job or a verification).
+#[cfg(feature = "hydrate")]
+pub async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = leptos::prelude::window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -196,6 +196,7 @@ pub const PAGES: &[(&str, &[Role])] = &[
     ("/replay", roles::FOLLOW_REPLAYS),
     ("/replay/", roles::FOLLOW_REPLAYS),
     ("/admin", roles::ADMIN),
+    ("/audit", roles::AUDIT),
     ("/enrol", roles::ANYONE),
 ];
 

@@ -135,6 +135,17 @@ impl Store {
         })
     }
 
+    /// The readers' pool of the live log's database (verification and tools).
+    pub fn readers(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// The connection that writes the live log's database (checkpoints; never events, which only
+    /// [`Store::append`] writes).
+    pub fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
     /// The tree's head after each commit.
     pub fn tree_heads(&self) -> tokio::sync::watch::Receiver<TreeHead> {
         self.heads.subscribe()

@@ -9,6 +9,7 @@ mod hostile;
 mod identity;
 mod need_to_know;
 mod pages;
+mod record;
 mod replay;
 mod restart;
 mod stream;

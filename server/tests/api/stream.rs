@@ -238,7 +238,13 @@ async fn a_client_that_stops_reading_stays_within_the_bound_and_is_disconnected(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_reader_is_resynced_explicitly_and_misses_nothing() {
-    let app = spawn_with(|c| c.outbox_bytes = 32 * 1024).await;
+    // The reader stalls for as long as 4 000 commits take (a debug build on a loaded machine can
+    // pass the 10 s write deadline, which is another test's subject): resync, not the deadline.
+    let app = spawn_with(|c| {
+        c.outbox_bytes = 32 * 1024;
+        c.write_timeout_ms = 120_000;
+    })
+    .await;
     app.seed(2).await;
     let mut ws = app.connect(None).await;
     let mut follower = Follower::new();

@@ -180,6 +180,11 @@ impl TestApp {
         status_and_json(self.http.get(format!("{}{path}", self.base)).send().await.expect("request")).await
     }
 
+    /// DELETE `path` as `pp`; the status.
+    pub async fn delete_path(&self, path: &str) -> u16 {
+        self.http.delete(format!("{}{path}", self.base)).send().await.expect("request").status().as_u16()
+    }
+
     pub async fn seq(&self) -> u64 {
         self.get("/healthz").await.1["seq"].as_u64().unwrap()
     }
@@ -226,7 +231,14 @@ pub async fn next_message(ws: &mut Ws) -> Option<ServerMessage> {
         let frame = tokio::time::timeout(Duration::from_secs(20), ws.next()).await.expect("a message within 20 s");
         match frame? {
             Ok(Message::Text(text)) => return Some(serde_json::from_str(&text).expect("server messages parse")),
-            Ok(Message::Close(_)) | Err(_) => return None,
+            Ok(Message::Close(c)) => {
+                eprintln!("closed: {c:?}");
+                return None;
+            }
+            Err(e) => {
+                eprintln!("stream error: {e}");
+                return None;
+            }
             Ok(_) => continue,
         }
     }
