@@ -211,6 +211,8 @@ const FR: &[(&str, &str)] = &[
     ("This account needs a second factor. Scan the code with an authenticator app, then enter the code it shows.", "Ce compte exige un second facteur. Scannez le code avec une application d'authentification, puis saisissez le code qu'elle affiche."),
     ("Or type this key:", "Ou saisissez cette clé :"),
     ("Record for oversight", "Registre de contrôle"),
+    ("Content purged under", "Contenu purgé selon"),
+    ("before", "avant"),
     ("Verification", "Vérification"),
     ("Intact", "Intact"),
     ("BROKEN", "ALTÉRÉ"),

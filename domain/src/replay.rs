@@ -175,6 +175,18 @@ pub struct SessionInfo {
     /// session started before accounts existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audience: Option<crate::AgencyCode>,
+    /// Content of the replayed range that retention purged from the log (the replay shows those
+    /// events without it): said plainly on the replay bar.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub purged: Vec<Purge>,
+}
+
+/// A retention rule that purged content before `before_ms` (see [`crate::record::Record::Purged`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Purge {
+    pub rule: String,
+    pub kind: String,
+    pub before_ms: i64,
 }
 
 impl SessionInfo {

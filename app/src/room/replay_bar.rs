@@ -101,6 +101,11 @@ pub fn ReplayBar() -> impl IntoView {
                         seek(ui, at as i64);
                     }
                 }/>
+            {move || session().map(|s| s.purged).filter(|p| !p.is_empty()).map(|purged| view! {
+                <span class="purged" data-testid="replay-purged" role="note">
+                    {purged.iter().map(|p| format!("{} {} ({}) {} {}", ui.tr("Content purged under"), p.rule, p.kind, ui.tr("before"), utc(p.before_ms))).collect::<Vec<_>>().join(" · ")}
+                </span>
+            })}
             {move || live.progress.get().map(|(done, total)| view! {
                 <progress data-testid="replay-progress" max=total.max(1) value=done>{format!("{done}/{total}")}</progress>
             })}

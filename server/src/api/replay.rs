@@ -340,7 +340,7 @@ async fn export(
             let entry = Record::ScenarioExported { from_ms: h.from_ms, to_ms: h.to_ms, audience };
             match crate::audit::record(&app.sequencer, actor, entry).await {
                 Ok(()) => task_job.set_file(path, download),
-                Err(e) => result = Err(anyhow::anyhow!("the export could not be recorded: {e}").into()),
+                Err(e) => result = Err(anyhow::anyhow!("the export could not be recorded: {e}")),
             }
         }
         task_job.finish(result.map(|h| JobResult {

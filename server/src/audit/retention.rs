@@ -120,6 +120,24 @@ pub async fn apply(store: &Store, sequencer: &Sequencer, rule: &Rule, now_ms: i6
     Ok(purged)
 }
 
+/// The purges recorded whose cut-off falls after `from_ms` (they took content from a range that
+/// starts there), oldest first.
+pub async fn purges(pool: &sqlx::SqlitePool, from_ms: i64) -> anyhow::Result<Vec<vigie_domain::replay::Purge>> {
+    let rows = sqlx::query("SELECT body FROM events WHERE kind = 'audit.purged' ORDER BY seq").fetch_all(pool).await?;
+    let mut out: Vec<vigie_domain::replay::Purge> = Vec::new();
+    for row in rows {
+        let event: Event = serde_json::from_slice(row.get::<&[u8], _>("body"))?;
+        if let Event::Recorded { record: Record::Purged { rule, kind, before_ms, .. } } = event {
+            if before_ms > from_ms {
+                // The latest cut-off of a rule says it all.
+                out.retain(|p| p.rule != rule);
+                out.push(vigie_domain::replay::Purge { rule, kind, before_ms });
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The rules configured.
 pub fn rules(config: &crate::config::Config) -> Vec<Rule> {
     let positions = config.retain_positions_days.map(Rule::positions);

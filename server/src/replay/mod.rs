@@ -347,6 +347,14 @@ impl Replays {
             Viewer::Room => None,
             Viewer::Agency(agency) => Some(agency.clone()),
         };
+        // What retention purged from the range (the live log only: a scenario keeps its content).
+        let purged = match &source {
+            Recorded::Live => crate::audit::retention::purges(app.store.readers(), from_ms).await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "could not read the purges for a replay");
+                Vec::new()
+            }),
+            Recorded::Scenario { .. } => Vec::new(),
+        };
         let info = SessionInfo {
             session_id: id.clone(),
             title,
@@ -355,6 +363,7 @@ impl Replays {
             pins: Vec::new(),
             created_at_ms: now_ms,
             audience,
+            purged,
         };
         let session = Session::new(id.clone(), trainer_key.clone(), info.clone(), now_ms, self.outbox_bytes);
         session.changed(app, now_ms).await;

@@ -307,11 +307,11 @@ async fn a_clean_log_of_100_000_events_verifies() {
             .collect();
         store.append(&events).await.unwrap();
         if batch % 10 == 9 {
-            checkpoint::sign_head(&store.writer(), &key, store.tree_head(), T0_MS + seq as i64).await.unwrap();
+            checkpoint::sign_head(store.writer(), &key, store.tree_head(), T0_MS + seq as i64).await.unwrap();
         }
     }
     let started = std::time::Instant::now();
-    let report = verify::live(&store.readers(), &key.public).await.unwrap();
+    let report = verify::live(store.readers(), &key.public).await.unwrap();
     eprintln!("100 000 events verified in {:?}", started.elapsed());
     assert!(report.ok, "{}", report.render());
     assert_eq!((report.events, report.checkpoints), (100_000, 10));
@@ -346,7 +346,7 @@ async fn a_witness_cosigns_and_refuses_a_rewritten_history_and_a_rollback() {
     let second = checkpointed(&paris).await;
     assert!(second > first);
     assert_eq!(witness_for(&paris, &public).round().await.unwrap(), Round::Cosigned(second));
-    let report = verify::live(&paris.running.as_ref().unwrap().state.store.readers(), &public).await.unwrap();
+    let report = verify::live(paris.running.as_ref().unwrap().state.store.readers(), &public).await.unwrap();
     assert!(report.witnessed.iter().any(|w| w.starts_with("inspector.iga@")), "{}", report.render());
     // The witness's co-signature travels with exports.
     let (status, export) =
@@ -426,11 +426,17 @@ async fn retention_purges_content_the_tree_still_verifies_and_an_export_says_so_
     assert_eq!(message["body"], "");
     let public = public_key(&app);
     checkpointed(&app).await;
-    let report = verify::live(&running.state.store.readers(), &public).await.unwrap();
+    let report = verify::live(running.state.store.readers(), &public).await.unwrap();
     assert!(report.ok, "{}", report.render());
     let rules: Vec<&str> = report.purged.iter().map(|r| r.rule.as_str()).collect();
     assert_eq!(rules, ["positions:30d", "messages:30d"], "{}", report.render());
     assert!(report.purged.iter().all(|r| r.recorded));
+    // A replay of the range says so.
+    let (status, started) =
+        app.post("/api/v1/replays", json!({"from_ms": T0_MS - 1000, "to_ms": T0_MS + 60_000})).await;
+    assert_eq!(status, 201, "{started}");
+    let rules: Vec<&str> = started["purged"].as_array().unwrap().iter().map(|p| p["rule"].as_str().unwrap()).collect();
+    assert_eq!(rules, ["positions:30d", "messages:30d"], "{started}");
     // The auditor's screen says so.
     let (_, page) = app.as_("auditor").get("/api/v1/audit/records?kind=message_posted").await;
     assert_eq!(page["entries"][0]["purged"], "messages:30d", "{page}");
