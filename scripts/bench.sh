@@ -103,6 +103,12 @@ done
 
 echo "== replay: seek and 60× playback on a generated log"
 "$bin/replaygen" --db "sqlite://$work/replay.db" "${replay_log[@]}" | tee -a "$results" > "$work/replay_log.json"
+echo "== the record: vigie audit verify on that log (recompute the tree, check every checkpoint)"
+verify_started=$(date +%s%N)
+"$bin/vigie" audit verify --database-url "sqlite://$work/replay.db" > "$work/verify.txt"
+verify_ms=$(( ($(date +%s%N) - verify_started) / 1000000 ))
+head -1 "$work/verify.txt"
+node -e 'const [ms, line] = process.argv.slice(1); const m = /OK: (\d+) events and (\d+) checkpoints/.exec(line); console.log(JSON.stringify({bench: "audit_verify", events: +m[1], checkpoints: +m[2], wall_ms: +ms}))' "$verify_ms" "$(head -1 "$work/verify.txt")" | tee -a "$results"
 window=$(node -e 'const l=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));console.log(l.from_ms+" "+l.to_ms)' "$work/replay_log.json")
 start_vigie replay
 # shellcheck disable=SC2086

@@ -239,6 +239,11 @@ pub async fn set_sharing(body: &SharingRule) -> Answer<Committed> {
 
 // ---- The record for oversight ----
 
+/// Asks for an incident's details: the server records the opening of a restricted one.
+pub async fn open_incident(id: IncidentId) -> Answer<vigie_domain::Incident> {
+    call::<(), _>(Method::Get, format!("/incidents/{}", id.0), None, &Caller::default()).await
+}
+
 /// A page of the record; `query` is the filters' query string.
 pub async fn audit_records(query: &str) -> Answer<AuditPage> {
     call::<(), _>(Method::Get, format!("/audit/records?{query}"), None, &Caller::default()).await

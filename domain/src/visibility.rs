@@ -474,6 +474,32 @@ mod tests {
         }
     }
 
+    /// A random room's log from `seed`: the agencies, then 300 random commands (those the room
+    /// refuses leave nothing), with now and then an entry of the record for oversight.
+    fn random_log(seed: u64) -> Vec<LoggedEvent> {
+        let mut d = Dice(seed);
+        let mut room = State::default();
+        let mut log = Vec::new();
+        let commands: Vec<Command> = CODES.iter().map(|c| agency(c)).collect();
+        for i in 0..300 {
+            let t = 1_795_000_000_000 + i * 1000;
+            let command = match commands.get(i as usize) {
+                Some(c) => c.clone(),
+                None if d.below(20) == 0 => Command::Record {
+                    record: crate::record::Record::RestrictedViewed { incident_id: IncidentId(d.below(5) as u32 + 1) },
+                },
+                None => random_command(&room, &mut d, t),
+            };
+            let Ok(events) = decide(&room, &command, "tester", t) else { continue };
+            for event in events {
+                let logged = LoggedEvent { seq: log.len() as u64 + 1, at_ms: t, actor: "tester".into(), event };
+                room.apply(&logged);
+                log.push(logged);
+            }
+        }
+        log
+    }
+
     /// Random logs; for every viewer, what [`see`] gives, folded event by event, is at every step
     /// the viewer's [`view`] of the room.
     #[test]
@@ -482,35 +508,25 @@ mod tests {
             std::iter::once(Viewer::Room).chain(CODES.iter().map(|c| Viewer::Agency(code(c)))).collect();
         let (mut pictures, mut rules) = (0, 0);
         for seed in 0..24u64 {
-            let mut d = Dice(seed);
             let mut room = State::default();
             let mut folds: Vec<State> = viewers.iter().map(|_| State::default()).collect();
-            let mut seq = 0;
-            let commands: Vec<Command> = CODES.iter().map(|c| agency(c)).collect();
-            for i in 0..300 {
-                let t = 1_795_000_000_000 + i * 1000;
-                let command = commands.get(i as usize).cloned().unwrap_or_else(|| random_command(&room, &mut d, t));
-                let Ok(events) = decide(&room, &command, "tester", t) else { continue };
-                for event in events {
-                    seq += 1;
-                    rules += usize::from(matches!(event, Event::SharingChanged { .. }));
-                    let logged = LoggedEvent { seq, at_ms: t, actor: "tester".into(), event };
-                    let before = room.clone();
-                    room.apply(&logged);
-                    for (viewer, fold) in viewers.iter().zip(folds.iter_mut()) {
-                        match see(&before, &room, viewer, &logged) {
-                            Seen::All => fold.apply(&logged),
-                            Seen::Part(event) => fold.apply(&LoggedEvent { event, ..logged.clone() }),
-                            Seen::Nothing => {}
-                            Seen::Picture => {
-                                pictures += 1;
-                                *fold = view(&room, viewer);
-                            }
+            for logged in random_log(seed) {
+                rules += usize::from(matches!(logged.event, Event::SharingChanged { .. }));
+                let before = room.clone();
+                room.apply(&logged);
+                for (viewer, fold) in viewers.iter().zip(folds.iter_mut()) {
+                    match see(&before, &room, viewer, &logged) {
+                        Seen::All => fold.apply(&logged),
+                        Seen::Part(event) => fold.apply(&LoggedEvent { event, ..logged.clone() }),
+                        Seen::Nothing => {}
+                        Seen::Picture => {
+                            pictures += 1;
+                            *fold = view(&room, viewer);
                         }
-                        let (mut got, mut want) = (fold.clone(), view(&room, viewer));
-                        (got.seq, got.at_ms, want.seq, want.at_ms) = (0, 0, 0, 0);
-                        assert_eq!(got, want, "seed {seed}, seq {seq}, {viewer:?} after {:?}", logged.event);
                     }
+                    let (mut got, mut want) = (fold.clone(), view(&room, viewer));
+                    (got.seq, got.at_ms, want.seq, want.at_ms) = (0, 0, 0, 0);
+                    assert_eq!(got, want, "seed {seed}, seq {}, {viewer:?} after {:?}", logged.seq, logged.event);
                 }
             }
             assert!(room.incidents.values().any(|i| i.restricted), "seed {seed} restricted nothing");
@@ -575,20 +591,7 @@ mod tests {
         let viewers: Vec<Viewer> = CODES.iter().map(|c| Viewer::Agency(code(c))).collect();
         let (mut kept, mut left_out) = (0, 0);
         for seed in 0..16u64 {
-            let mut d = Dice(seed);
-            let mut room = State::default();
-            let mut log = Vec::new();
-            let commands: Vec<Command> = CODES.iter().map(|c| agency(c)).collect();
-            for i in 0..300 {
-                let t = 1_795_000_000_000 + i * 1000;
-                let command = commands.get(i as usize).cloned().unwrap_or_else(|| random_command(&room, &mut d, t));
-                let Ok(events) = decide(&room, &command, "tester", t) else { continue };
-                for event in events {
-                    let logged = LoggedEvent { seq: log.len() as u64 + 1, at_ms: t, actor: "tester".into(), event };
-                    room.apply(&logged);
-                    log.push(logged);
-                }
-            }
+            let log = random_log(seed);
             for viewer in &viewers {
                 let record = record_for(&mut State::default(), viewer, log.clone());
                 kept += record.len();

@@ -101,6 +101,23 @@ fn IncidentDetail() -> impl IntoView {
         let Selection::Incident(id) = ui.selected.get() else { return None };
         ui.live.state.with_value(|s| s.incidents.get(&id).cloned())
     };
+    // Opening a restricted incident is recorded for oversight: the server records it when its
+    // details are asked for (once per selection here; the server keeps one record per 10 min).
+    let reported = StoredValue::new(None::<vigie_domain::IncidentId>);
+    Effect::new(move |_| {
+        let Selection::Incident(id) = ui.selected.get() else {
+            reported.set_value(None);
+            return;
+        };
+        let restricted = ui.live.state.with_value(|s| s.incidents.get(&id).is_some_and(|i| i.restricted));
+        if restricted && !ui.read_only() && reported.get_value() != Some(id) {
+            reported.set_value(Some(id));
+            #[cfg(feature = "hydrate")]
+            wasm_bindgen_futures::spawn_local(async move {
+                let _ = crate::api::open_incident(id).await;
+            });
+        }
+    });
     view! {
         {move || incident().map(|i| view! { <IncidentCard incident=i/> })}
     }

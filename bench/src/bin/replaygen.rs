@@ -1,7 +1,8 @@
 //! Writes a synthetic log straight into a Vigie database, for the replay benchmarks: `units`
 //! reporting every `every_s` seconds for `hours`, `incidents` spread over the time, each created,
 //! announced on the room channel, dispatched, on scene after 5 min and closed after 30 — with a
-//! snapshot every 200 000 fixes' worth of events, as the server writes them. Prints one JSON line: the window.
+//! snapshot every 200 000 fixes' worth of events, as the server writes them, and a signed checkpoint
+//! after every commit (the room's key, created beside the database). Prints one JSON line: the window.
 
 use clap::Parser;
 use serde_json::{json, Value};
@@ -42,6 +43,15 @@ async fn main() -> anyhow::Result<()> {
         "{} already holds a log",
         args.db
     );
+    let key = vigie::audit::key::LogKey::load_or_create(
+        &vigie::audit::default_key_path(store.path()),
+        vigie::config::DEFAULT_LOG_NAME,
+    )?;
+    let checkpoint = |store: &Store, at_ms: i64| {
+        let (writer, head) = (store.writer().clone(), store.tree_head());
+        let key = &key;
+        async move { vigie::audit::checkpoint::sign_head(&writer, key, head, at_ms).await }
+    };
     let seconds = (args.hours * 3600.0) as i64;
     let mut state = State::default();
     let (mut pending, mut weight, mut fixes_total) = (Vec::new(), 0u64, 0u64);
@@ -112,6 +122,7 @@ async fn main() -> anyhow::Result<()> {
             // Spaced as the server spaces them by default (event weight: one per fix).
             if weight >= vigie::config::DEFAULT_SNAPSHOT_EVERY {
                 store.append(&pending).await?;
+                checkpoint(&store, at_ms).await?;
                 pending.clear();
                 store.save_snapshot(&state).await?;
                 weight = 0;
@@ -119,10 +130,12 @@ async fn main() -> anyhow::Result<()> {
         }
         if pending.len() >= COMMIT_EVERY {
             store.append(&pending).await?;
+            checkpoint(&store, at_ms).await?;
             pending.clear();
         }
     }
     store.append(&pending).await?;
+    checkpoint(&store, T0_MS + seconds * 1000).await?;
     store.save_snapshot(&state).await?;
     store.close().await;
     let line = json!({

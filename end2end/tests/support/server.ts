@@ -14,16 +14,18 @@ export const vigieBin = process.env.VIGIE_BIN ?? join(targetDir, "debug/vigie");
 
 /** The accounts of an empty room (`serve`), all with {@link PASSWORD}: `pp` and `bspp` act for
  * their agency (`pp` also trains); `bka` is a liaison; `admin` sets the room up (through its
- * token; signing in, it must enrol a second factor). */
+ * token; signing in, it must enrol a second factor); `auditor` reads the record (a second factor
+ * too). */
 export const ACCOUNTS: [string, string, string[]][] = [
   ["admin", "PP", ["admin"]],
   ["pp", "PP", ["dispatcher", "commander", "trainer"]],
   ["bspp", "BSPP", ["dispatcher", "commander"]],
   ["bka", "BKA", ["liaison"]],
   ["trainee", "PP", ["trainee"]],
+  ["auditor", "PP", ["auditor"]],
 ];
 export const PASSWORD = "e2e correct horse battery";
-const SCOPES = ["room:read", "positions:write", "units:write", "incidents:write", "messages:write", "replay", "admin"];
+const SCOPES = ["room:read", "positions:write", "units:write", "incidents:write", "messages:write", "replay", "admin", "audit"];
 
 export interface Vigie {
   url: string;
