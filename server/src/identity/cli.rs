@@ -1,14 +1,18 @@
 //! `vigie user add|passwd|disable|enable|list`: what a room's administrator runs on the server.
+//! Every change is left for the record for oversight (`crate::audit::pending`), which the server
+//! appends to its log.
 //! A password is read from `VIGIE_PASSWORD` when set (scripts), else from the first line of
 //! standard input; it is never an argument (arguments show in the process list).
 
 use std::collections::BTreeSet;
 use std::io::BufRead;
 use vigie_domain::authority::{Role, Scope};
+use vigie_domain::record::Record;
 use vigie_domain::AgencyCode;
 
 use super::password;
 use super::users::User;
+use crate::audit::pending;
 use crate::store::Store;
 
 #[derive(clap::Subcommand)]
@@ -112,6 +116,10 @@ pub async fn run(
                 created_at_ms: now_ms,
             };
             store.add_user(&user, &password::hash(&secret)?).await?;
+            let roles_named = user.roles.iter().map(|r| r.name().to_owned()).collect();
+            let entry =
+                Record::AccountAdded { login: user.login.clone(), agency: user.agency.to_string(), roles: roles_named };
+            pending::add(store.writer(), now_ms, &entry).await?;
             let known = store.load_state().await?.state.agencies.contains_key(&user.agency);
             let warning = if known { "" } else { " (that agency is not registered in the room yet)" };
             format!("added {} of {} as {}{warning}", user.login, user.agency, roles_text(&user.roles))
@@ -121,21 +129,29 @@ pub async fn run(
             password::check_policy(&secret).map_err(anyhow::Error::msg)?;
             anyhow::ensure!(store.set_password(&login, &password::hash(&secret)?, now_ms).await?, "no account {login}");
             let ended = store.close_sessions_of(&login).await?;
+            let entry = Record::AccountChanged { login: login.clone(), changes: vec!["password".into()] };
+            pending::add(store.writer(), now_ms, &entry).await?;
             format!("password of {login} changed; {ended} session(s) ended")
         }
         Action::Disable { login } => {
             anyhow::ensure!(store.set_disabled(&login, true).await?, "no account {login}");
             let ended = store.close_sessions_of(&login).await?;
+            let entry = Record::AccountChanged { login: login.clone(), changes: vec!["disabled".into()] };
+            pending::add(store.writer(), now_ms, &entry).await?;
             format!("{login} disabled; {ended} session(s) ended")
         }
         Action::Enable { login } => {
             anyhow::ensure!(store.set_disabled(&login, false).await?, "no account {login}");
+            let entry = Record::AccountChanged { login: login.clone(), changes: vec!["enabled".into()] };
+            pending::add(store.writer(), now_ms, &entry).await?;
             format!("{login} enabled")
         }
         Action::Token { login, name, scopes } => {
-            let scopes = scopes.into_iter().collect();
+            let scopes = scopes.into_iter().collect::<BTreeSet<_>>();
             let (id, token) = store.issue_token(&login, &name, &scopes, now_ms).await?;
             tracing::info!(id, login = %login, "API token issued");
+            let scopes = scopes.iter().map(|s| s.name().to_owned()).collect();
+            pending::add(store.writer(), now_ms, &Record::TokenIssued { login, token_id: id, scopes }).await?;
             token
         }
         Action::Tokens { login } => store
@@ -150,7 +166,9 @@ pub async fn run(
             .collect::<Vec<_>>()
             .join("\n"),
         Action::Revoke { id } => {
+            let login = store.tokens(None).await?.into_iter().find(|t| t.id == id).map(|t| t.login).unwrap_or_default();
             anyhow::ensure!(store.revoke_token(id, now_ms).await?, "no live token {id}");
+            pending::add(store.writer(), now_ms, &Record::TokenRevoked { login, token_id: id }).await?;
             format!("token {id} revoked")
         }
         Action::List => {

@@ -488,3 +488,24 @@ async fn retention_purges_content_the_tree_still_verifies_and_an_export_says_so_
     assert!(!ok && said.contains("key"), "{said}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_change_made_at_the_console_is_recorded_by_the_running_server() {
+    let app = spawn_app().await;
+    let url = format!("sqlite://{}", db_path(app.dir.path()).display());
+    let action = vigie::identity::cli::Action::Disable { login: "bka".into() };
+    let said = vigie::identity::cli::run(action, &url, || unreachable!("no password asked")).await.unwrap();
+    assert!(said.contains("disabled"), "{said}");
+    for _ in 0..50 {
+        let (_, page) = app.as_("auditor").get("/api/v1/audit/records?kind=audit.account_changed").await;
+        if let Some(entry) = page["entries"].as_array().unwrap().first() {
+            assert!(entry["actor"].as_str().unwrap().starts_with("console:"), "{entry}");
+            assert_eq!(entry["event"]["record"]["login"], "bka");
+            assert_eq!(entry["event"]["record"]["changes"], json!(["disabled"]));
+            app.stop().await;
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the console's change was not recorded within 5 s");
+}
