@@ -168,22 +168,55 @@ fn decoded(e: &RawEvent) -> Option<Event> {
     serde_json::from_slice(e.body.as_deref()?).ok()
 }
 
+/// The stored checkpoints in order of size, read a page at a time (one a second is millions a
+/// year), each signature checked as it is read.
+struct Checkpoints<'a> {
+    pool: &'a SqlitePool,
+    public: &'a str,
+    page: std::collections::VecDeque<Signed>,
+    after: u64,
+    done: bool,
+}
+
+impl Checkpoints<'_> {
+    const PAGE: i64 = 5_000;
+
+    async fn peek(&mut self, report: &mut Report) -> anyhow::Result<Option<&Signed>> {
+        while self.page.is_empty() && !self.done {
+            let rows = sqlx::query("SELECT size, note FROM audit_checkpoints WHERE size > $1 ORDER BY size LIMIT $2")
+                .bind(self.after.min(i64::MAX as u64) as i64)
+                .bind(Self::PAGE)
+                .fetch_all(self.pool)
+                .await?;
+            self.done = (rows.len() as i64) < Self::PAGE;
+            for row in &rows {
+                let size = row.get::<i64, _>("size") as u64;
+                self.after = size;
+                report.checkpoints += 1;
+                match checkpoint::open(row.get("note"), self.public) {
+                    Ok(c) if c.size == size => self.page.push_back(c),
+                    Ok(c) => {
+                        report.problem(Some(size), format!("the checkpoint stored as size {size} says size {}", c.size))
+                    }
+                    Err(e) => report.problem(Some(size), format!("checkpoint of size {size}: {e:#}")),
+                }
+            }
+        }
+        Ok(self.page.front())
+    }
+
+    fn pop(&mut self) -> Option<Signed> {
+        self.page.pop_front()
+    }
+}
+
 /// Verifies the live log in `pool` against `public` (the log's public key).
 pub async fn live(pool: &SqlitePool, public: &str) -> anyhow::Result<Report> {
     let started = Instant::now();
     let mut report = Report::default();
-    let rows = sqlx::query("SELECT size, note FROM audit_checkpoints ORDER BY size").fetch_all(pool).await?;
-    let mut checkpoints: Vec<Signed> = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let size = row.get::<i64, _>("size") as u64;
-        match checkpoint::open(row.get("note"), public) {
-            Ok(c) if c.size == size => checkpoints.push(c),
-            Ok(c) => report.problem(Some(size), format!("the checkpoint stored as size {size} says size {}", c.size)),
-            Err(e) => report.problem(Some(size), format!("checkpoint of size {size}: {e:#}")),
-        }
-    }
-    report.checkpoints = rows.len() as u64;
-    let mut pending = checkpoints.iter().peekable();
+    let mut checkpoints = Checkpoints { pool, public, page: Default::default(), after: 0, done: false };
+    // The size of the last checkpoint whose root was recomputed.
+    let mut matched = 0;
     let mut frontier = Frontier::default();
     let mut purges = Purges::default();
     let mut broken = false;
@@ -228,33 +261,30 @@ pub async fn live(pool: &SqlitePool, public: &str) -> anyhow::Result<Report> {
             purges.see(&e, decoded(&e).as_ref());
             frontier.push(leaf);
             report.events += 1;
-            while let Some(c) = pending.peek() {
-                if c.size > frontier.size() {
-                    break;
-                }
-                let c = pending.next().expect("peeked");
-                if c.size == frontier.size() && frontier.head().root != c.root {
-                    let after = checkpoints.iter().filter(|k| k.size < c.size).map(|k| k.size).max().unwrap_or(0);
+            while checkpoints.peek(&mut report).await?.is_some_and(|c| c.size <= frontier.size()) {
+                let c = checkpoints.pop().expect("peeked");
+                if frontier.head().root != c.root {
                     report.problem(
-                        Some(after + 1),
+                        Some(matched + 1),
                         format!(
                             "the first {} events do not give the root signed at checkpoint {} (time {}): \
                              events {}..={} were rewritten",
                             c.size,
                             c.size,
                             c.at_ms,
-                            after + 1,
+                            matched + 1,
                             c.size
                         ),
                     );
                     broken = true;
                     break 'scan;
                 }
+                matched = c.size;
             }
         }
     }
     if !broken {
-        if let Some(c) = pending.find(|c| c.size > frontier.size()) {
+        if let Some(c) = checkpoints.peek(&mut report).await?.cloned() {
             report.problem(
                 Some(frontier.size() + 1),
                 format!(
@@ -269,23 +299,29 @@ pub async fn live(pool: &SqlitePool, public: &str) -> anyhow::Result<Report> {
                 ),
             );
         }
-    }
-    purges.finish(&mut report);
-    for row in sqlx::query("SELECT size, witness, key, signature FROM audit_cosignatures ORDER BY size")
-        .fetch_all(pool)
-        .await?
-    {
-        let size = row.get::<i64, _>("size") as u64;
-        let witness: String = row.get("witness");
-        let Some(c) = checkpoints.iter().find(|c| c.size == size) else { continue };
-        match super::witness::check_cosignature(&c.note, row.get("signature"), row.get("key")) {
-            Ok(()) => report.witnessed.push(format!("{witness}@{size}")),
-            Err(e) => report.problem(None, format!("the co-signature of {witness} on checkpoint {size}: {e:#}")),
+        // Count the rest, checking their signatures.
+        while checkpoints.peek(&mut report).await?.is_some() {
+            checkpoints.pop();
         }
     }
-    if report.witnessed.len() > MAX_PROBLEMS {
-        let n = report.witnessed.len();
-        report.witnessed.drain(..n - MAX_PROBLEMS);
+    purges.finish(&mut report);
+    let mut cosignatures = sqlx::query(
+        "SELECT c.size, c.witness, c.key, c.signature, k.note FROM audit_cosignatures c \
+         JOIN audit_checkpoints k ON k.size = c.size ORDER BY c.size",
+    )
+    .fetch(pool);
+    while let Some(row) = futures_util::TryStreamExt::try_next(&mut cosignatures).await? {
+        let size = row.get::<i64, _>("size") as u64;
+        let witness: String = row.get("witness");
+        match super::witness::check_cosignature(row.get("note"), row.get("signature"), row.get("key")) {
+            Ok(()) => {
+                if report.witnessed.len() >= MAX_PROBLEMS {
+                    report.witnessed.remove(0);
+                }
+                report.witnessed.push(format!("{witness}@{size}"));
+            }
+            Err(e) => report.problem(None, format!("the co-signature of {witness} on checkpoint {size}: {e:#}")),
+        }
     }
     report.ok = report.problems.is_empty();
     report.took_ms = started.elapsed().as_millis() as u64;
