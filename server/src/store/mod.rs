@@ -171,22 +171,30 @@ impl Store {
             // A commit whose outcome was unknown: read the tree as the log has it.
             frontier = Frontier::load(&self.writer, tree::stored_size(&self.writer).await?).await?;
         }
-        let mut tx = self.writer.begin().await?;
+        let mut rows = Vec::with_capacity(events.len());
         let mut hashes = Vec::with_capacity(events.len() * 2);
-        let sql = "INSERT INTO events (seq, at_ms, actor, kind, body, salt) VALUES ($1, $2, $3, $4, $5, $6)";
         for e in events {
             let (kind, body, salt) = (e.event.kind(), codec::encode(&e.event, e.at_ms), leaf::salt());
             let digest = leaf::content_digest(&salt, &body);
             hashes.extend(frontier.push(leaf::leaf_hash(e.seq, e.at_ms, &e.actor, kind, &digest)));
-            sqlx::query(sql)
-                .bind(seq_param(e.seq))
-                .bind(e.at_ms)
-                .bind(&e.actor)
-                .bind(kind)
-                .bind(body)
-                .bind(&salt[..])
-                .execute(&mut *tx)
-                .await?;
+            rows.push((e, kind, body, salt));
+        }
+        let mut tx = self.writer.begin().await?;
+        // Many rows per statement: a statement's round trip through sqlx's worker costs more than
+        // the rows it writes.
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            let sql = rows_sql("INSERT INTO events (seq, at_ms, actor, kind, body, salt) VALUES ", 6, chunk.len());
+            let mut query = sqlx::query(&sql);
+            for (e, kind, body, salt) in chunk {
+                query = query
+                    .bind(seq_param(e.seq))
+                    .bind(e.at_ms)
+                    .bind(&e.actor)
+                    .bind(*kind)
+                    .bind(&body[..])
+                    .bind(&salt[..]);
+            }
+            query.execute(&mut *tx).await?;
         }
         insert_hashes(&mut tx, &hashes).await?;
         if fault == Fault::BeforeCommit as u8 {
@@ -360,14 +368,36 @@ async fn insert_hashes(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     hashes: &[(u64, tlog_tiles::tlog::Hash)],
 ) -> Result<(), sqlx::Error> {
-    for (idx, hash) in hashes {
-        sqlx::query("INSERT INTO audit_hashes (idx, hash) VALUES ($1, $2)")
-            .bind(*idx as i64)
-            .bind(&hash.0[..])
-            .execute(&mut **tx)
-            .await?;
+    for chunk in hashes.chunks(ROWS_PER_INSERT) {
+        let sql = rows_sql("INSERT INTO audit_hashes (idx, hash) VALUES ", 2, chunk.len());
+        let mut query = sqlx::query(&sql);
+        for (idx, hash) in chunk {
+            query = query.bind(*idx as i64).bind(&hash.0[..]);
+        }
+        query.execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// Rows written by one INSERT: full chunks share one prepared statement; a batch's last, shorter
+/// chunk is one of at most this many others.
+const ROWS_PER_INSERT: usize = 32;
+
+/// `head` followed by `rows` groups of `width` numbered parameters: `($1, $2), ($3, $4)`.
+fn rows_sql(head: &str, width: usize, rows: usize) -> String {
+    let mut sql = String::with_capacity(head.len() + rows * width * 5);
+    sql.push_str(head);
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..width {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", r * width + c + 1));
+        }
+        sql.push(')');
+    }
+    sql
 }
 
 /// Brings the tree up to the log's head and returns its right edge: events logged before the tree
@@ -448,4 +478,13 @@ fn decode_row(row: &sqlx::sqlite::SqliteRow) -> anyhow::Result<LoggedEvent> {
     let event =
         codec::decode(kind, row.get::<&[u8], _>("body"), at_ms).with_context(|| format!("decoding event {seq}"))?;
     Ok(LoggedEvent { seq: seq as Seq, at_ms, actor: row.get("actor"), event })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_insert_numbers_its_rows_parameters_in_order() {
+        assert_eq!(super::rows_sql("INSERT INTO t (a, b) VALUES ", 2, 1), "INSERT INTO t (a, b) VALUES ($1, $2)");
+        assert_eq!(super::rows_sql("V ", 3, 2), "V ($1, $2, $3), ($4, $5, $6)");
+    }
 }
