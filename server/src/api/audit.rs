@@ -204,7 +204,8 @@ async fn records(
         "SELECT seq, at_ms, actor, kind, body, salt, digest, purged FROM events \
          WHERE seq < $1 AND at_ms >= $2 AND at_ms < $3 \
          AND ($4 IS NULL OR actor = $4 OR substr(actor, 1, length($4) + 1) = $4 || '@' \
-              OR (kind LIKE 'audit.%' AND json_extract(CAST(body AS TEXT), '$.record.login') = $4)) \
+              OR CASE WHEN kind LIKE 'audit.%' \
+                 THEN json_extract(CAST(body AS TEXT), '$.record.login') = $4 ELSE 0 END) \
          AND ($5 IS NULL OR instr(actor, '@' || $5 || '/') > 0 \
               OR (kind <> 'positions_reported' AND instr(CAST(body AS TEXT), '\"' || $5 || '\"') > 0)) \
          AND ($6 IS NULL OR CASE WHEN kind = 'positions_reported' THEN 0 \

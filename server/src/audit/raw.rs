@@ -9,8 +9,11 @@ use tlog_tiles::tlog::Hash;
 
 use crate::store::leaf;
 
-/// Rows per page read.
+/// Most rows in one page read.
 pub const PAGE: i64 = 5_000;
+/// Most bytes of bodies in one page read (at least one row): a page of large position batches
+/// stays a few megabytes.
+pub const PAGE_BYTES: usize = 8 * 1024 * 1024;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RawEvent {
@@ -71,18 +74,27 @@ impl RawEvent {
     }
 }
 
-/// Events with `seq` in `(after, through]`, at most [`PAGE`].
+/// Events with `seq` in `(after, through]`, in order: at most [`PAGE`] rows and about
+/// [`PAGE_BYTES`] of bodies; empty only when there is none.
 pub async fn page(pool: &SqlitePool, after: u64, through: u64) -> anyhow::Result<Vec<RawEvent>> {
-    let rows = sqlx::query(
+    let mut rows = sqlx::query(
         "SELECT seq, at_ms, actor, kind, body, salt, digest, purged FROM events \
          WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3",
     )
-    .bind(after as i64)
+    .bind(after.min(i64::MAX as u64) as i64)
     .bind(through.min(i64::MAX as u64) as i64)
     .bind(PAGE)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows.iter().map(RawEvent::from_row).collect())
+    .fetch(pool);
+    let (mut page, mut bytes) = (Vec::new(), 0);
+    while let Some(row) = futures_util::TryStreamExt::try_next(&mut rows).await? {
+        let event = RawEvent::from_row(&row);
+        bytes += event.body.as_ref().map_or(0, Vec::len);
+        page.push(event);
+        if bytes >= PAGE_BYTES {
+            break;
+        }
+    }
+    Ok(page)
 }
 
 /// One event as stored.

@@ -9,9 +9,9 @@
 //! database file of their own (`<log>-scenarios.db`): a large import never holds the live log's
 //! write lock.
 //!
-//! The live log is also a transparency log (`crate::audit`; its tree is kept here, [`tree`] and [`leaf`]): [`Store::append`] computes each
-//! event's salted leaf and the tree's new hashes and writes them in the events' transaction, and
-//! publishes the new tree head for the checkpoint signer.
+//! The live log is also a transparency log (`crate::audit`); its tree is kept here ([`tree`],
+//! [`leaf`]): [`Store::append`] computes each event's salted leaf and the tree's new hashes, writes
+//! them in the events' transaction, and publishes the new tree head for the checkpoint signer.
 
 pub mod codec;
 pub mod leaf;
@@ -405,6 +405,12 @@ fn rows_sql(head: &str, width: usize, rows: usize) -> String {
 /// of those events starts at the upgrade; every later event's leaf is written with it.
 async fn catch_up_tree(writer: &SqlitePool) -> anyhow::Result<Frontier> {
     let size = tree::stored_size(writer).await?;
+    let signed: Option<i64> = sqlx::query_scalar("SELECT MAX(size) FROM audit_checkpoints").fetch_one(writer).await?;
+    if signed.is_some_and(|s| s as u64 > size) {
+        // The tree was cut or removed after checkpoints were signed: rebuilding it cannot make the
+        // log agree with them again, and verification will say so.
+        tracing::error!(tree = size, signed = ?signed, "the Merkle tree is shorter than checkpoints signed; rebuilding it from the events — run `vigie audit verify`");
+    }
     let mut frontier = Frontier::load(writer, size).await?;
     loop {
         let rows = sqlx::query(

@@ -440,6 +440,13 @@ async fn retention_purges_content_the_tree_still_verifies_and_an_export_says_so_
     // The auditor's screen says so.
     let (_, page) = app.as_("auditor").get("/api/v1/audit/records?kind=message_posted").await;
     assert_eq!(page["entries"][0]["purged"], "messages:30d", "{page}");
+    // Filters that read JSON bodies pass over binary position batches.
+    for filter in
+        ["user=pp&kind=positions_reported", "incident=1&kind=positions_reported", "agency=PP&kind=positions_reported"]
+    {
+        let (status, page) = app.as_("auditor").get(&format!("/api/v1/audit/records?{filter}")).await;
+        assert_eq!(status, 200, "{filter}: {page}");
+    }
     let (_, page) = app.as_("auditor").get("/api/v1/audit/records?kind=audit.purged").await;
     assert_eq!(page["entries"].as_array().unwrap().len(), 2, "{page}");
 
