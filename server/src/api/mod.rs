@@ -30,6 +30,8 @@ use crate::AppState;
 
 /// Bodies of ordinary commands: an incident with a full area polygon fits with room to spare.
 pub const COMMAND_BODY_LIMIT: usize = 64 * 1024;
+/// Signing in and enrolling a second factor: a login, a password and a code.
+pub const SESSION_BODY_LIMIT: usize = 4 * 1024;
 /// Position batches: up to 10 000 reports.
 pub const POSITIONS_BODY_LIMIT: usize = 4 * 1024 * 1024;
 
@@ -55,7 +57,7 @@ pub fn routes(state: &AppState) -> Routes {
         .get("/api/v1/openapi.json", Rule::Public, openapi)
         .merge(commands)
         .merge(replay::routes())
-        .merge(session::routes())
+        .merge(session::routes().wrap(|r| r.layer(DefaultBodyLimit::max(SESSION_BODY_LIMIT))))
         .merge(stream::routes())
 }
 

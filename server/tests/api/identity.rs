@@ -355,3 +355,15 @@ async fn an_admin_must_enrol_a_second_factor_before_anything_else_and_then_gives
     assert_eq!(sign_in_with(&app, "chief", None).await.1["enrolling"], true, "enrols again");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_session_routes_take_a_few_kilobytes_at_most() {
+    let app = crate::support::spawn_app().await;
+    let big = serde_json::json!({ "code": "1".repeat(8 * 1024) });
+    let (status, body) = app.post("/api/v1/session/totp/confirm", big.clone()).await;
+    assert_eq!(status, 413, "{body}");
+    let url = format!("{}/api/v1/session", app.base);
+    let status = reqwest::Client::new().post(&url).json(&big).send().await.unwrap().status();
+    assert_eq!(status, 413);
+    app.stop().await;
+}
