@@ -345,7 +345,10 @@ async fn a_witness_cosigns_and_refuses_a_rewritten_history_and_a_rollback() {
     assert_eq!(paris.as_("bspp").post("/api/v1/incidents/1/notes", json!({"text": "later"})).await.0, 201);
     let second = checkpointed(&paris).await;
     assert!(second > first);
-    assert_eq!(witness_for(&paris, &public).round().await.unwrap(), Round::Cosigned(second));
+    // This round as an inspector runs it: the `vigie audit witness` command, one round.
+    let (ok, said) = witness_cli(&paris, &public, witness_dir.path()).await;
+    assert!(ok, "{said}");
+    assert!(said.contains(&format!("co-signed the checkpoint of {second} events")), "{said}");
     let report = verify::live(paris.running.as_ref().unwrap().state.store.readers(), &public).await.unwrap();
     assert!(report.witnessed.iter().any(|w| w.starts_with("inspector.iga@")), "{}", report.render());
     // The witness's co-signature travels with exports.
@@ -371,6 +374,8 @@ async fn a_witness_cosigns_and_refuses_a_rewritten_history_and_a_rollback() {
     checkpointed(&rewritten).await;
     let refused = witness_for(&rewritten, &public).round().await.unwrap_err().to_string();
     assert!(refused.starts_with("FORK"), "{refused}");
+    let (ok, said) = witness_cli(&rewritten, &public, witness_dir.path()).await;
+    assert!(!ok && said.contains("FORK"), "the command exits non-zero, saying why: {said}");
     rewritten.stop().await;
 
     // A server restored from the backup: the log went back.
@@ -379,6 +384,24 @@ async fn a_witness_cosigns_and_refuses_a_rewritten_history_and_a_rollback() {
     let refused = witness_for(&restored, &public).round().await.unwrap_err().to_string();
     assert!(refused.starts_with("ROLLBACK"), "{refused}");
     restored.stop().await;
+}
+
+/// Runs `vigie audit witness` (the real binary) for one round with the test's witness key and
+/// state; whether it exited 0, and what it said.
+async fn witness_cli(app: &TestApp, room_key: &str, dir: &Path) -> (bool, String) {
+    // A child process awaited, not waited for: the room runs on this test's runtime.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .args(["audit", "witness", &app.base, "--key", room_key, "--once", "--name", "inspector.iga"])
+        .arg("--witness-key")
+        .arg(dir.join("witness.key"))
+        .arg("--state")
+        .arg(dir.join("state.json"))
+        .env("VIGIE_TOKEN", &app.tokens["auditor"])
+        .output()
+        .await
+        .expect("the vigie binary runs");
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), said)
 }
 
 /// Runs the independent Python verifier on `file`; whether it accepted it, and what it said.
@@ -467,6 +490,22 @@ async fn retention_purges_content_the_tree_still_verifies_and_an_export_says_so_
     let (ok, said) = python_verifies(&good, &public);
     assert!(ok, "{said}");
     assert!(said.contains("purged under messages:30d"), "{said}");
+    // And with the command an inspector runs, given the key the room publishes.
+    let key = std::process::Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .args(["audit", "key", "--database-url", &format!("sqlite://{}", db_path(app.dir.path()).display())])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&key.stdout).trim(), public);
+    let verify_file = |path: &Path| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_vigie"))
+            .args(["audit", "verify", "--key", &public, "--file"])
+            .arg(path)
+            .output()
+            .unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (ok, said) = verify_file(&good);
+    assert!(ok && said.starts_with("OK:") && said.contains("purged under messages:30d"), "{said}");
 
     let tamper = |what: &str, change: &dyn Fn(&mut Value)| {
         let mut bad = export.clone();
@@ -478,6 +517,8 @@ async fn retention_purges_content_the_tree_still_verifies_and_an_export_says_so_
         assert!(!rust.ok, "Rust accepts {what}");
         let (ok, said) = python_verifies(&path, &public);
         assert!(!ok, "Python accepts {what}: {said}");
+        let (ok, said) = verify_file(&path);
+        assert!(!ok && said.starts_with("BROKEN"), "the command accepts {what}: {said}");
     };
     tamper("actor", &|v| v["events"][3]["actor"] = json!("someone.else@PP/dispatcher"));
     tamper("time", &|v| v["events"][2]["at_ms"] = json!(T0_MS + 1));
