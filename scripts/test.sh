@@ -11,10 +11,10 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 source scripts/env.sh
 cargo fmt --all -- --check
-cargo clippy --locked --all-targets -p vigie-domain -p vigie -p vigie-bench -- -D warnings
+cargo clippy --locked --all-targets -p vigie-domain -p vigie-adapters -p vigie -p vigie-bench -- -D warnings
 cargo clippy --locked --all-targets -p app --features ssr -- -D warnings
 cargo clippy --locked --target wasm32-unknown-unknown -p frontend -- -D warnings
-cargo test --locked -p vigie-domain -p app -p vigie
+cargo test --locked -p vigie-domain -p vigie-adapters -p app -p vigie
 cargo leptos build
 (cd end2end && npx playwright test)
 # The benchmark suite at tiny sizes, so it keeps working (no timing is asserted).

@@ -1,0 +1,7 @@
+//! The field's own protocols as pure code, one format per file: parsed from untrusted bytes into
+//! validated types (every number range-checked, every string bounded, no DTD, bounded size and
+//! depth) and encoded back. No I/O: the server's listeners and clients carry the bytes.
+//!
+//! - [`cot`]: Cursor-on-Target events (TAK: ATAK, WinTAK, iTAK, TAK servers).
+
+pub mod cot;
