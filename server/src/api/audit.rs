@@ -9,7 +9,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::prelude::{Engine, BASE64_STANDARD};
 use serde::Deserialize;
-use sqlx::Row;
 use vigie_domain::api::{AuditEntry, AuditPage, AuditProof, ErrorCode, StoredEvent, VerificationStatus};
 use vigie_domain::authority::Scope;
 use vigie_domain::record::Record;
@@ -225,22 +224,7 @@ async fn records(
     .fetch_all(&app.store.pool)
     .await
     .map_err(|e| internal("reading the record")(e.into()))?;
-    let mut entries: Vec<AuditEntry> = rows
-        .iter()
-        .map(|row| {
-            let raw = RawEvent {
-                seq: row.get::<i64, _>("seq") as u64,
-                at_ms: row.get("at_ms"),
-                actor: row.get("actor"),
-                kind: row.get("kind"),
-                body: Some(row.get("body")),
-                salt: None,
-                digest: None,
-                purged: row.get("purged"),
-            };
-            entry(&raw)
-        })
-        .collect();
+    let mut entries: Vec<AuditEntry> = rows.iter().map(|row| entry(&RawEvent::from_row(row))).collect();
     let more = entries.len() > limit as usize;
     entries.truncate(limit as usize);
     let next_before_seq = if more { entries.last().map(|e| e.seq) } else { None };

@@ -57,7 +57,8 @@ impl RawEvent {
         Ok(self)
     }
 
-    fn from_row(row: &sqlx::sqlite::SqliteRow) -> Self {
+    /// An event from a row that selects `seq, at_ms, actor, kind, body, salt, digest, purged`.
+    pub fn from_row(row: &sqlx::sqlite::SqliteRow) -> Self {
         RawEvent {
             seq: row.get::<i64, _>("seq") as u64,
             at_ms: row.get("at_ms"),
