@@ -86,6 +86,8 @@ test("a session ended elsewhere sends the screen to sign in and back, and what w
   const other = await context.newPage();
   await other.request.delete(`${vigie.url}/api/v1/session`);
   await expect(page).toHaveURL(/\/signin\?next=%2F$/, { timeout: 5_000 });
+  // Typed only once the form acts: hydration would clear what was filled into the server's page.
+  await expect(page.getByTestId("signin")).toHaveAttribute("data-ready", "true");
   await page.getByTestId("login").fill("bspp");
   await page.getByTestId("password").fill("e2e correct horse battery");
   await page.getByTestId("signin-submit").click();
