@@ -451,32 +451,6 @@ async fn catch_up_tree(writer: &SqlitePool) -> anyhow::Result<Frontier> {
     }
 }
 
-/// Inserts `events` into `log`'s table inside `tx`.
-async fn insert_events(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    log: Log,
-    events: &[LoggedEvent],
-) -> Result<(), sqlx::Error> {
-    let (column, value) = match log {
-        Log::Live => ("", ""),
-        Log::Scenario(_) => (", scenario_id", ", $6"),
-    };
-    let sql = format!(
-        "INSERT INTO {} (seq, at_ms, actor, kind, body{column}) VALUES ($1, $2, $3, $4, $5{value})",
-        log.events()
-    );
-    for e in events {
-        let query = sqlx::query(&sql)
-            .bind(seq_param(e.seq))
-            .bind(e.at_ms)
-            .bind(&e.actor)
-            .bind(e.event.kind())
-            .bind(codec::encode(&e.event, e.at_ms));
-        log.bind(query).execute(&mut **tx).await?;
-    }
-    Ok(())
-}
-
 fn decode_row(row: &sqlx::sqlite::SqliteRow) -> anyhow::Result<LoggedEvent> {
     let seq: i64 = row.get("seq");
     let at_ms: i64 = row.get("at_ms");

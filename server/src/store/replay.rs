@@ -5,7 +5,7 @@ use anyhow::Context;
 use sqlx::Row;
 use vigie_domain::{LoggedEvent, Seq, State};
 
-use super::{codec, insert_events, seq_param, Page, Query, Store};
+use super::{codec, seq_param, Page, Query, Store};
 
 /// Which log replay reads: this server's own, or an imported scenario's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -159,7 +159,7 @@ impl Store {
     /// Appends a page of a scenario's events in one transaction: all of it is stored, or none.
     pub async fn append_scenario(&self, scenario_id: u32, events: &[LoggedEvent]) -> anyhow::Result<()> {
         let mut tx = self.scenarios.begin().await?;
-        insert_events(&mut tx, Log::Scenario(scenario_id), events).await?;
+        insert_scenario_events(&mut tx, scenario_id, events).await?;
         Ok(tx.commit().await?)
     }
 
@@ -240,4 +240,27 @@ fn scenario_row(r: &sqlx::sqlite::SqliteRow) -> ScenarioInfo {
         events: r.get::<i64, _>("events") as u64,
         imported_at_ms: r.get("imported_at_ms"),
     }
+}
+
+/// Inserts an imported scenario's `events` inside `tx` (the live log is written by
+/// [`Store::append`] alone, with its tree).
+async fn insert_scenario_events(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    scenario_id: u32,
+    events: &[LoggedEvent],
+) -> Result<(), sqlx::Error> {
+    let sql =
+        "INSERT INTO scenario_events (seq, at_ms, actor, kind, body, scenario_id) VALUES ($1, $2, $3, $4, $5, $6)";
+    for e in events {
+        sqlx::query(sql)
+            .bind(seq_param(e.seq))
+            .bind(e.at_ms)
+            .bind(&e.actor)
+            .bind(e.event.kind())
+            .bind(codec::encode(&e.event, e.at_ms))
+            .bind(i64::from(scenario_id))
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }

@@ -141,6 +141,16 @@ async fn access_and_administration_are_recorded_and_only_auditors_read_them() {
         .iter()
         .all(|e| { e["actor"].as_str().unwrap().starts_with("bka@") || e["event"]["record"]["login"] == "bka" }));
     assert!(!by_user["entries"].as_array().unwrap().is_empty());
+    // Pages are bounded, and every filter is parsed before it reaches a query.
+    let (status, bad) = auditor.get("/api/v1/audit/records?limit=201").await;
+    assert_eq!(status, 400);
+    assert_error(&bad, "bad_request", Some("limit"));
+    let (status, bad) = auditor.get("/api/v1/audit/records?kind=x%27%20OR%201").await;
+    assert_eq!(status, 400);
+    assert_error(&bad, "bad_request", Some("kind"));
+    let (_, page) = auditor.get("/api/v1/audit/records?limit=2").await;
+    assert_eq!(page["entries"].as_array().unwrap().len(), 2);
+    assert!(page["next_before_seq"].as_u64().is_some(), "{page}");
     let (status, bad) = auditor.get("/api/v1/audit/records?agency=not%20an%20agency").await;
     assert_error(&bad, "invalid", Some("agency"));
     assert_eq!(status, 422);
