@@ -2,6 +2,7 @@
 //! validated types (every number range-checked, every string bounded, no DTD, bounded size and
 //! depth) and encoded back. No I/O: the server's listeners and clients carry the bytes.
 //!
-//! - [`cot`]: Cursor-on-Target events (TAK: ATAK, WinTAK, iTAK, TAK servers).
+//! - [`cot`]: Cursor-on-Target (TAK: ATAK, WinTAK, iTAK, TAK servers): events, stream framing,
+//!   and their meaning for the room.
 
 pub mod cot;

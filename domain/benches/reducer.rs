@@ -27,6 +27,7 @@ fn room() -> State {
                 kind: UnitKind::PatrolCar,
                 status: UnitStatus::Available,
                 hidden_from: Default::default(),
+                device_uid: None,
             },
         );
     }

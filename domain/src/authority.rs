@@ -381,6 +381,7 @@ mod tests {
                 kind: UnitKind::PatrolCar,
                 status: UnitStatus::Available,
                 hidden_from: BTreeSet::new(),
+                device_uid: None,
             };
             must(&mut state, unit);
         }
@@ -432,6 +433,7 @@ mod tests {
                     kind: UnitKind::PatrolCar,
                     status: UnitStatus::Available,
                     hidden_from: BTreeSet::new(),
+                    device_uid: None,
                 },
             ),
             ("unit_status", Command::ChangeUnitStatus { unit_id: unit, status: UnitStatus::OutOfService }),

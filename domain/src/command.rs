@@ -11,7 +11,7 @@ use crate::event::IncidentChanges;
 use crate::message::MAX_BODY_CHARS;
 use crate::unit::MAX_FUTURE_SKEW_MS;
 use crate::{
-    Agency, AgencyCode, Area, Channel, ChannelId, Event, Fix, IncidentId, IncidentKind, IncidentStatus, MessageId,
+    Agency, AgencyCode, Area, Channel, ChannelId, DeviceUid, Event, Fix, IncidentId, IncidentKind, IncidentStatus, MessageId,
     MessagePriority, Point, Priority, Refusal, State, UnitId, UnitKind, UnitStatus,
 };
 
@@ -53,6 +53,10 @@ pub enum Command {
         status: UnitStatus,
         #[serde(default)]
         hidden_from: BTreeSet<AgencyCode>,
+        /// Links the unit to its device (a TAK gateway registers a device on first sight); one
+        /// device, one unit.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        device_uid: Option<DeviceUid>,
     },
     ChangeUnitStatus {
         unit_id: UnitId,
@@ -154,8 +158,8 @@ impl Command {
 pub fn decide(state: &State, command: &Command, actor: &str, now_ms: i64) -> Result<Vec<Event>, Refusal> {
     match command {
         Command::RegisterAgency { agency } => register_agency(state, agency),
-        Command::RegisterUnit { callsign, agency, kind, status, hidden_from } => {
-            register_unit(state, callsign, agency, *kind, *status, hidden_from)
+        Command::RegisterUnit { callsign, agency, kind, status, hidden_from, device_uid } => {
+            register_unit(state, callsign, agency, *kind, *status, hidden_from, device_uid.as_ref())
         }
         Command::ChangeUnitStatus { unit_id, status } => change_unit_status(state, *unit_id, *status),
         Command::ReportPositions { fixes } => report_positions(state, fixes, now_ms),
@@ -297,8 +301,15 @@ fn register_unit(
     kind: UnitKind,
     status: UnitStatus,
     hidden_from: &BTreeSet<AgencyCode>,
+    device_uid: Option<&DeviceUid>,
 ) -> Result<Vec<Event>, Refusal> {
     let callsign = bounded_text("callsign", callsign, MAX_CALLSIGN_CHARS)?;
+    if let Some(linked) = device_uid.and_then(|d| state.unit_by_device(d)) {
+        return Err(Refusal::conflict(
+            "device_uid",
+            format!("device {} already reports for {}", linked.device_uid.as_ref().map_or("", |d| d.as_str()), linked.callsign),
+        ));
+    }
     room_for(state.units.len(), MAX_UNITS, "", "units")?;
     known_agency(state, agency, "agency")?;
     if state.unit_by_callsign(&callsign).is_some() {
@@ -320,6 +331,7 @@ fn register_unit(
         kind,
         status,
         hidden_from: hidden_from.clone(),
+        device_uid: device_uid.cloned(),
     }])
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use crate::record::Record;
 use crate::{
-    Agency, AgencyCode, Area, Channel, ChannelId, Fix, IncidentId, IncidentKind, IncidentStatus, MessageId,
+    Agency, AgencyCode, Area, Channel, ChannelId, DeviceUid, Fix, IncidentId, IncidentKind, IncidentStatus, MessageId,
     MessagePriority, Point, Priority, Seq, UnitId, UnitKind, UnitStatus,
 };
 
@@ -36,6 +36,10 @@ pub enum Event {
         /// Agencies the unit is hidden from from its first moment (they never learn it exists).
         #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
         hidden_from: BTreeSet<AgencyCode>,
+        /// The device it is linked to (a TAK device's CoT uid): the link is part of the log, so a
+        /// replay knows which device reported for which unit.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        device_uid: Option<DeviceUid>,
     },
     UnitStatusChanged {
         unit_id: UnitId,

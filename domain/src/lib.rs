@@ -60,4 +60,4 @@ pub use message::{Channel, Message, MessagePriority};
 pub use refusal::{Refusal, RefusalKind};
 pub use state::State;
 pub use summary::Summary;
-pub use unit::{Fix, Unit, UnitKind, UnitStatus};
+pub use unit::{DeviceUid, Fix, Unit, UnitKind, UnitStatus};

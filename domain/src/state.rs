@@ -59,6 +59,11 @@ impl State {
         MessageId(self.messages.keys().next_back().map_or(1, |id| id.0 + 1))
     }
 
+    /// The unit a device reports for. A scan: a gateway asks once per device, on first sight.
+    pub fn unit_by_device(&self, device: &crate::DeviceUid) -> Option<&Unit> {
+        self.units.values().find(|u| u.device_uid.as_ref() == Some(device))
+    }
+
     pub fn unit_by_callsign(&self, callsign: &str) -> Option<&Unit> {
         self.units.values().find(|u| u.callsign.eq_ignore_ascii_case(callsign))
     }
@@ -74,7 +79,7 @@ impl State {
         let (at_ms, actor) = (logged.at_ms, logged.actor.as_str());
         match &logged.event {
             Event::AgencyRegistered { agency } => self.register_agency(agency),
-            Event::UnitRegistered { unit_id, callsign, agency, kind, status, hidden_from } => {
+            Event::UnitRegistered { unit_id, callsign, agency, kind, status, hidden_from, device_uid } => {
                 let unit = Unit {
                     unit_id: *unit_id,
                     callsign: callsign.clone(),
@@ -85,6 +90,7 @@ impl State {
                     incident_id: None,
                     last_fix: None,
                     hidden_from: hidden_from.clone(),
+                    device_uid: device_uid.clone(),
                 };
                 self.units.insert(*unit_id, unit);
             }

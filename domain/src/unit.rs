@@ -164,6 +164,51 @@ fn in_range(field: &str, value: f64, min: f64, max: f64, scale: f64) -> Result<f
     }
 }
 
+/// The identifier a unit's own device gives itself in the field's protocols (a TAK device's
+/// Cursor-on-Target `uid`, e.g. `ANDROID-352f3b1e`): how reports from that device find the unit.
+/// Printable, 1 to [`DeviceUid::MAX_CHARS`] characters.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DeviceUid(String);
+
+impl DeviceUid {
+    pub const MAX_CHARS: usize = 256;
+
+    pub fn parse(raw: &str) -> Result<Self, Refusal> {
+        let n = raw.chars().count();
+        if n == 0 || n > Self::MAX_CHARS || raw.chars().any(|c| c.is_control()) || raw.trim() != raw {
+            return Err(Refusal::invalid(
+                "device_uid",
+                format!("a device uid is 1 to {} printable characters, without surrounding spaces", Self::MAX_CHARS),
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for DeviceUid {
+    type Error = Refusal;
+    fn try_from(raw: String) -> Result<Self, Refusal> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<DeviceUid> for String {
+    fn from(uid: DeviceUid) -> String {
+        uid.0
+    }
+}
+
+impl std::fmt::Display for DeviceUid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Unit {
     pub unit_id: UnitId,
@@ -178,6 +223,9 @@ pub struct Unit {
     /// protection details, intelligence). See [`crate::visibility`].
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub hidden_from: BTreeSet<AgencyCode>,
+    /// The device that reports for it, when it came from a TAK device (linked at registration).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_uid: Option<DeviceUid>,
 }
 
 impl Unit {
@@ -228,6 +276,7 @@ mod tests {
             incident_id,
             last_fix: None,
             hidden_from: BTreeSet::new(),
+            device_uid: None,
         }
     }
 

@@ -422,6 +422,7 @@ mod tests {
                 kind: UnitKind::PatrolCar,
                 status: UnitStatus::Available,
                 hidden_from: if d.below(4) == 0 { [code(CODES[d.below(4) as usize])].into() } else { BTreeSet::new() },
+                device_uid: None,
             },
             2 | 3 => Command::CreateIncident {
                 kind: IncidentKind::Fire,
@@ -549,6 +550,7 @@ mod tests {
                 kind: UnitKind::PatrolCar,
                 status: UnitStatus::Available,
                 hidden_from: [code("BKA"), code("FBI")].into(),
+                device_uid: None,
             },
         );
         must(&mut room, restricted_pp_incident());

@@ -35,6 +35,7 @@ fn units_get_increasing_ids_and_unique_callsigns() {
         kind: UnitKind::PatrolCar,
         status: UnitStatus::OnScene,
         hidden_from: Default::default(),
+        device_uid: None,
     });
     assert_eq!(busy.field.as_deref(), Some("status"));
     assert_eq!(room.refusal(unit("  ", "PP", UnitKind::PatrolCar)).field.as_deref(), Some("callsign"));
@@ -301,6 +302,7 @@ fn sharing_restricting_and_hiding_refuse_what_would_change_nothing_or_make_no_se
     room.must(Command::RevealUnit { unit_id: unit, agency: stranger.clone() });
     assert_eq!(room.refusal(Command::RevealUnit { unit_id: unit, agency: stranger }).kind, RefusalKind::Conflict);
     let hidden_from_own = room.refusal(Command::RegisterUnit {
+    device_uid: None,
         callsign: "UC-9".into(),
         agency: own.clone(),
         kind: UnitKind::PatrolCar,

@@ -71,6 +71,7 @@ pub fn unit(callsign: &str, agency: &str, kind: UnitKind) -> Command {
         kind,
         status: UnitStatus::Available,
         hidden_from: Default::default(),
+        device_uid: None,
     }
 }
 

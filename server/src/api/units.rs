@@ -41,8 +41,14 @@ async fn register(
         .enumerate()
         .map(|(i, c)| agency_code(c, &format!("hidden_from[{i}]")))
         .collect::<Result<_, _>>()?;
-    let command =
-        Command::RegisterUnit { callsign: body.callsign, agency, kind: body.kind, status: body.status, hidden_from };
+    let command = Command::RegisterUnit {
+        callsign: body.callsign,
+        agency,
+        kind: body.kind,
+        status: body.status,
+        hidden_from,
+        device_uid: None,
+    };
     let committed = submit(&state, &caller, command).await?;
     created(committed, "registering a unit", "unit_id", |e| match e {
         Event::UnitRegistered { unit_id, .. } => Some(u64::from(unit_id.0)),

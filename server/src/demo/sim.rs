@@ -165,6 +165,7 @@ impl Sim {
             kind,
             status: UnitStatus::Available,
             hidden_from,
+            device_uid: None,
         };
         let events = self.state.sequencer.submit(Author::service("exercise-director"), command).await?;
         match events.first().map(|e| &e.event) {

@@ -45,7 +45,21 @@ pub struct CotEvent {
     pub track: Option<Track>,
     pub remarks: Option<String>,
     pub chat: Option<Chat>,
+    /// The message a GeoChat receipt (`b-t-f-d` delivered, `b-t-f-r` read) is about
+    /// (`__chatreceipt messageId`).
+    pub receipt_for: Option<String>,
+    /// What an emergency beacon says it is (`<emergency type="911 Alert">`).
+    pub emergency: Option<String>,
+    /// A drawn shape's vertices, `(lat, lon)`, from its `<link point="lat,lon"/>` elements
+    /// (TAK's `u-d-f` freehand polygons and `u-d-r` rectangles); at most [`MAX_VERTICES`].
+    pub shape: Vec<(f64, f64)>,
+    /// The uid the first `<link uid>` names: the device an emergency beacon is for, the event a
+    /// delete (`t-x-d-d`) removes.
+    pub link: Option<String>,
 }
+
+/// Most vertices of a drawn shape.
+pub const MAX_VERTICES: usize = 200;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Point {
@@ -79,6 +93,8 @@ pub struct Chat {
     /// The room the message is for (`All Chat Rooms`, a group, a callsign).
     pub room: String,
     pub sender_callsign: Option<String>,
+    /// The message's own id (`__chat messageId`), which receipts name.
+    pub message_id: Option<String>,
 }
 
 /// Why bytes are not a CoT event: the field, and what is wrong with it.
@@ -147,6 +163,10 @@ impl CotEvent {
             track: None,
             remarks: None,
             chat: None,
+            receipt_for: None,
+            emergency: None,
+            shape: Vec::new(),
+            link: None,
         };
         if let Some(detail) = child(&event, "detail") {
             parsed.read_detail(&detail)?;
@@ -186,7 +206,38 @@ impl CotEvent {
         if let Some(chat) = child(detail, "__chat") {
             let room = chat.attribute("chatroom").ok_or_else(|| refuse("__chat.chatroom", "missing"))?;
             let sender = chat.attribute("senderCallsign").map(|s| name("__chat.senderCallsign", s)).transpose()?;
-            self.chat = Some(Chat { room: name("__chat.chatroom", room)?, sender_callsign: sender });
+            let message_id = chat.attribute("messageId").map(|m| name("__chat.messageId", m)).transpose()?;
+            self.chat = Some(Chat { room: name("__chat.chatroom", room)?, sender_callsign: sender, message_id });
+        }
+        if let Some(receipt) = child(detail, "__chatreceipt") {
+            self.receipt_for =
+                receipt.attribute("messageId").map(|m| name("__chatreceipt.messageId", m)).transpose()?;
+        }
+        if let Some(emergency) = child(detail, "emergency") {
+            let label = emergency.attribute("type").unwrap_or("Emergency");
+            self.emergency = Some(name("emergency.type", label)?);
+        }
+        if let Some(uid) = detail.children().filter(|n| n.has_tag_name("link")).find_map(|l| l.attribute("uid")) {
+            self.link = Some(name("link.uid", uid)?);
+        }
+        for (i, link) in detail.children().filter(|n| n.has_tag_name("link")).enumerate() {
+            let Some(raw) = link.attribute("point") else { continue };
+            if i >= MAX_VERTICES {
+                return Err(refuse("link.point", format!("a shape has at most {MAX_VERTICES} vertices")));
+            }
+            let mut parts = raw.split(',').map(str::trim);
+            let coordinate = |part: Option<&str>, field: &str, limit: f64| -> Result<f64, CotError> {
+                let value: f64 = part
+                    .and_then(|p| p.parse().ok())
+                    .ok_or_else(|| refuse(field, format!("{raw:?} is not \"lat,lon\"")))?;
+                if !value.is_finite() || value.abs() > limit {
+                    return Err(refuse(field, format!("{value} is outside [-{limit}, {limit}]")));
+                }
+                Ok(value)
+            };
+            let lat = coordinate(parts.next(), "link.point.lat", 90.0)?;
+            let lon = coordinate(parts.next(), "link.point.lon", 180.0)?;
+            self.shape.push((lat, lon));
         }
         Ok(())
     }
@@ -237,7 +288,22 @@ impl CotEvent {
             if let Some(s) = &chat.sender_callsign {
                 let _ = write!(out, " senderCallsign=\"{}\"", escape(s));
             }
+            if let Some(m) = &chat.message_id {
+                let _ = write!(out, " messageId=\"{}\"", escape(m));
+            }
             out.push_str("/>");
+        }
+        if let Some(m) = &self.receipt_for {
+            let _ = write!(out, "<__chatreceipt messageId=\"{}\"/>", escape(m));
+        }
+        if let Some(e) = &self.emergency {
+            let _ = write!(out, "<emergency type=\"{}\">{}</emergency>", escape(e), escape(self.callsign.as_deref().unwrap_or("")));
+        }
+        if let Some(uid) = &self.link {
+            let _ = write!(out, "<link uid=\"{}\" relation=\"p-p\"/>", escape(uid));
+        }
+        for (lat, lon) in &self.shape {
+            let _ = write!(out, "<link point=\"{lat},{lon}\"/>");
         }
         if let Some(r) = &self.remarks {
             let _ = write!(out, "<remarks>{}</remarks>", escape(r));
@@ -337,7 +403,7 @@ mod tests {
     const CHAT: &str = r#"<event version="2.0" uid="GeoChat.ANDROID-352f3b1e.All Chat Rooms.4c9a" type="b-t-f" time="2026-11-30T05:01:00Z" start="2026-11-30T05:01:00Z" stale="2026-12-01T05:01:00Z" how="h-g-i-g-o">
   <point lat="48.8566" lon="2.3522" hae="9999999.0" ce="9999999.0" le="9999999.0"/>
   <detail>
-    <__chat parent="RootContactGroup" groupOwner="false" chatroom="All Chat Rooms" id="All Chat Rooms" senderCallsign="PS-11">
+    <__chat parent="RootContactGroup" groupOwner="false" chatroom="All Chat Rooms" id="All Chat Rooms" senderCallsign="PS-11" messageId="4c9a1f0e-7d2b-4b8e-9a51-0d6f3c2e8b71">
       <chatgrp uid0="ANDROID-352f3b1e" uid1="All Chat Rooms" id="All Chat Rooms"/>
     </__chat>
     <link uid="ANDROID-352f3b1e" type="a-f-G-U-C" relation="p-p"/>
@@ -365,9 +431,37 @@ mod tests {
     fn a_geochat_message_parses_with_its_room_sender_and_text() {
         let e = CotEvent::parse(CHAT.as_bytes()).unwrap();
         assert_eq!(e.kind, "b-t-f");
-        assert_eq!(e.chat, Some(Chat { room: "All Chat Rooms".into(), sender_callsign: Some("PS-11".into()) }));
+        let chat = Chat {
+            room: "All Chat Rooms".into(),
+            sender_callsign: Some("PS-11".into()),
+            message_id: Some("4c9a1f0e-7d2b-4b8e-9a51-0d6f3c2e8b71".into()),
+        };
+        assert_eq!(e.chat, Some(chat));
         assert_eq!(e.remarks.as_deref(), Some("Renfort demandé & reçu, Place de la République"));
         assert_eq!(e.point.hae, None);
+    }
+
+    /// ATAK's emergency beacon ("911 Alert"), its cancellation, a read receipt and a drawn polygon,
+    /// in the shapes ATAK sends them (written for this test from the CoT type tree: `b-a-o-tbl`,
+    /// `b-a-o-can`, `b-t-f-r`, `u-d-f`).
+    const EMERGENCY: &str = r#"<event version="2.0" uid="ANDROID-352f3b1e-9-1-1" type="b-a-o-tbl" time="2026-11-30T05:02:00Z" start="2026-11-30T05:02:00Z" stale="2026-11-30T05:12:00Z" how="h-e"><point lat="48.8570" lon="2.3530" hae="9999999.0" ce="9999999.0" le="9999999.0"/><detail><link uid="ANDROID-352f3b1e" type="a-f-G-U-C" relation="p-p"/><contact callsign="PS-11-Alert"/><emergency type="911 Alert">PS-11</emergency></detail></event>"#;
+    const RECEIPT: &str = r#"<event version="2.0" uid="4c9a1f0e" type="b-t-f-r" time="2026-11-30T05:03:00Z" start="2026-11-30T05:03:00Z" stale="2026-11-30T05:05:00Z" how="h-g-i-g-o"><point lat="0" lon="0" hae="9999999.0" ce="9999999.0" le="9999999.0"/><detail><__chatreceipt parent="RootContactGroup" chatroom="All Chat Rooms" id="All Chat Rooms" senderCallsign="PS-11" messageId="VIGIE.msg.12"/><link uid="ANDROID-352f3b1e" type="a-f-G-U-C" relation="p-p"/></detail></event>"#;
+    const SHAPE: &str = r#"<event version="2.0" uid="drawing-1" type="u-d-f" time="2026-11-30T05:04:00Z" start="2026-11-30T05:04:00Z" stale="2026-12-01T05:04:00Z" how="h-e"><point lat="48.86" lon="2.35" hae="0" ce="9999999" le="9999999"/><detail><link point="48.861,2.349"/><link point="48.861,2.352"/><link point="48.858,2.352"/><link point="48.858,2.349"/><strokeColor value="-65536"/><contact callsign="Périmètre"/></detail></event>"#;
+
+    #[test]
+    fn an_emergency_a_receipt_and_a_shape_parse() {
+        let e = CotEvent::parse(EMERGENCY.as_bytes()).unwrap();
+        assert_eq!((e.kind.as_str(), e.emergency.as_deref()), ("b-a-o-tbl", Some("911 Alert")));
+        assert_eq!(e.link.as_deref(), Some("ANDROID-352f3b1e"));
+        let r = CotEvent::parse(RECEIPT.as_bytes()).unwrap();
+        assert_eq!(r.receipt_for.as_deref(), Some("VIGIE.msg.12"));
+        let s = CotEvent::parse(SHAPE.as_bytes()).unwrap();
+        assert_eq!(s.shape, vec![(48.861, 2.349), (48.861, 2.352), (48.858, 2.352), (48.858, 2.349)]);
+        assert_eq!(s.callsign.as_deref(), Some("Périmètre"));
+        let bad = SHAPE.replace("48.858,2.349", "48.858");
+        assert_eq!(CotEvent::parse(bad.as_bytes()).unwrap_err().field, "link.point.lon");
+        let far = SHAPE.replace("48.858,2.349", "98.858,2.349");
+        assert_eq!(CotEvent::parse(far.as_bytes()).unwrap_err().field, "link.point.lat");
     }
 
     #[test]
@@ -421,10 +515,23 @@ mod tests {
             proptest::option::of(0u8..=100),
             proptest::option::of((0.0f64..360.0, 0.0f64..100.0)),
             proptest::option::of(text()),
-            proptest::option::of((text(), proptest::option::of(text()))),
+            proptest::option::of((text(), proptest::option::of(text()), proptest::option::of(text()))),
         );
-        (text(), "[a-z](-[A-Za-z]){1,5}", times, point, detail).prop_map(
-            |(uid, kind, (time_ms, life), (lat, lon, hae, ce), (callsign, group, battery, track, remarks, chat))| {
+        let more = (
+            proptest::option::of(text()),
+            proptest::option::of(text()),
+            proptest::collection::vec((-90.0f64..=90.0, -180.0f64..=180.0), 0..8),
+            proptest::option::of(text()),
+        );
+        (text(), "[a-z](-[A-Za-z]){1,5}", times, point, detail, more).prop_map(
+            |(
+                uid,
+                kind,
+                (time_ms, life),
+                (lat, lon, hae, ce),
+                (callsign, group, battery, track, remarks, chat),
+                (receipt_for, emergency, shape, link),
+            )| {
                 CotEvent {
                     uid,
                     kind,
@@ -438,7 +545,11 @@ mod tests {
                     battery,
                     track: track.map(|(course, speed)| Track { course, speed }),
                     remarks,
-                    chat: chat.map(|(room, sender_callsign)| Chat { room, sender_callsign }),
+                    chat: chat.map(|(room, sender_callsign, message_id)| Chat { room, sender_callsign, message_id }),
+                    receipt_for,
+                    emergency,
+                    shape,
+                    link,
                 }
             },
         )
