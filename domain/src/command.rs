@@ -11,8 +11,8 @@ use crate::event::IncidentChanges;
 use crate::message::MAX_BODY_CHARS;
 use crate::unit::MAX_FUTURE_SKEW_MS;
 use crate::{
-    Agency, AgencyCode, Area, Channel, ChannelId, DeviceUid, Event, Fix, IncidentId, IncidentKind, IncidentStatus, MessageId,
-    MessagePriority, Point, Priority, Refusal, State, UnitId, UnitKind, UnitStatus,
+    Agency, AgencyCode, Area, Channel, ChannelId, DeviceUid, Event, Fix, IncidentId, IncidentKind, IncidentStatus,
+    MessageId, MessagePriority, Point, Priority, Refusal, State, UnitId, UnitKind, UnitStatus,
 };
 
 /// Most fixes in one position batch: a whole fleet's second, not an unbounded upload.
@@ -307,7 +307,11 @@ fn register_unit(
     if let Some(linked) = device_uid.and_then(|d| state.unit_by_device(d)) {
         return Err(Refusal::conflict(
             "device_uid",
-            format!("device {} already reports for {}", linked.device_uid.as_ref().map_or("", |d| d.as_str()), linked.callsign),
+            format!(
+                "device {} already reports for {}",
+                linked.device_uid.as_ref().map_or("", |d| d.as_str()),
+                linked.callsign
+            ),
         ));
     }
     room_for(state.units.len(), MAX_UNITS, "", "units")?;

@@ -302,7 +302,7 @@ fn sharing_restricting_and_hiding_refuse_what_would_change_nothing_or_make_no_se
     room.must(Command::RevealUnit { unit_id: unit, agency: stranger.clone() });
     assert_eq!(room.refusal(Command::RevealUnit { unit_id: unit, agency: stranger }).kind, RefusalKind::Conflict);
     let hidden_from_own = room.refusal(Command::RegisterUnit {
-    device_uid: None,
+        device_uid: None,
         callsign: "UC-9".into(),
         agency: own.clone(),
         kind: UnitKind::PatrolCar,

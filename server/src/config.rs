@@ -42,6 +42,48 @@ pub struct Config {
     #[arg(long, env = "VIGIE_RETAIN_MESSAGES_DAYS", value_parser = clap::value_parser!(u32).range(1..=36_500))]
     pub retain_messages_days: Option<u32>,
 
+    /// Cursor-on-Target over plain TCP (TAK's 8087), e.g. `0.0.0.0:8087`: TAK clients connect and
+    /// act as the principal of `VIGIE_COT_TOKEN` (the plain protocol has no handshake; keep it on a
+    /// trusted network). Off unless set; `vigie demo` listens on 127.0.0.1:8087.
+    #[arg(long, env = "VIGIE_COT_ADDR")]
+    pub cot_addr: Option<SocketAddr>,
+
+    /// The API token whose account's agency and roles, and whose scopes, the plain CoT listener's
+    /// clients and the upstream link act with.
+    #[arg(long, env = "VIGIE_COT_TOKEN", hide_env_values = true)]
+    pub cot_token: Option<String>,
+
+    /// Cursor-on-Target over TLS with client certificates (TAK's 8089): each client acts as the
+    /// account its certificate's common name names.
+    #[arg(long, env = "VIGIE_COT_TLS_ADDR", requires_all = ["cot_tls_cert", "cot_tls_key", "cot_tls_client_ca"])]
+    pub cot_tls_addr: Option<SocketAddr>,
+
+    /// The CoT TLS listener's PEM certificate chain.
+    #[arg(long, env = "VIGIE_COT_TLS_CERT")]
+    pub cot_tls_cert: Option<PathBuf>,
+
+    /// The CoT TLS listener's PEM private key.
+    #[arg(long, env = "VIGIE_COT_TLS_KEY")]
+    pub cot_tls_key: Option<PathBuf>,
+
+    /// The PEM CA whose client certificates the CoT TLS listener accepts.
+    #[arg(long, env = "VIGIE_COT_TLS_CLIENT_CA")]
+    pub cot_tls_client_ca: Option<PathBuf>,
+
+    /// A partner's TAK server (`host:port`, plain CoT) Vigie connects to as `VIGIE_COT_TOKEN`'s
+    /// principal: it receives the partner's picture and shares the room's own units and incidents.
+    #[arg(long, env = "VIGIE_COT_UPSTREAM")]
+    pub cot_upstream: Option<String>,
+
+    /// Most CoT connections at once, both listeners together; past it a connection is closed.
+    #[arg(long, env = "VIGIE_COT_MAX_CLIENTS", default_value_t = 5_000)]
+    pub cot_max_clients: usize,
+
+    /// The principal CoT clients act as when no token is given (the demo's partner agency).
+    #[arg(skip)]
+    pub cot_identity:
+        Option<(vigie_domain::authority::Principal, std::collections::BTreeSet<vigie_domain::authority::Scope>)>,
+
     /// Address to listen on.
     #[arg(long, env = "VIGIE_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,

@@ -15,6 +15,7 @@
 //! - [`replay`]: replay sessions (clock, pins, followers), past moments, scenario files.
 //! - [`identity`]: accounts (argon2id) and the principals they sign in as; `vigie user`.
 //! - [`jobs`]: long work (export, import) with progress.
+//! - [`cot`]: Cursor-on-Target — TAK clients, and a partner's TAK server, in the room.
 //! - [`demo`]: the seeded joint Paris / New York exercise behind `vigie demo`.
 //! - [`clock`], [`config`], [`token`]: injected time, run-time settings, random tokens.
 //!
@@ -25,6 +26,7 @@ pub mod audit;
 pub mod basemap;
 pub mod clock;
 pub mod config;
+pub mod cot;
 pub mod demo;
 pub mod http;
 pub mod hub;
@@ -228,6 +230,8 @@ pub struct Running {
     http: JoinHandle<()>,
     sequencer: JoinHandle<()>,
     checkpoints: JoinHandle<()>,
+    /// The CoT listeners and upstream link, when configured.
+    pub cot: Option<cot::Running>,
 }
 
 /// Opens the log, rebuilds the room from it and starts serving on `config.addr` (port 0 picks one).
@@ -306,16 +310,29 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     tokio::spawn(audit::pending::run(state.store.writer.clone(), state.sequencer.clone(), shutdown.clone()));
     tokio::spawn(audit::retention::run(state.clone(), shutdown.clone()));
     tokio::spawn(audit::verify::run(state.clone(), shutdown.clone()));
+    let cot = match cot::start(&state).await {
+        Ok(cot) => cot,
+        // The demo room opens even when its CoT port is taken (another demo, a TAK server).
+        Err(e) if state.config.demo => {
+            tracing::warn!(error = %format!("{e:#}"), "the demo runs without its CoT listener");
+            None
+        }
+        Err(e) => return Err(e.context("starting Cursor-on-Target")),
+    };
     let scheme = if tls.is_some() { "https" } else { "http" };
     let http = tokio::spawn(listener::serve(listener, tls, app(state.clone()), config, shutdown));
     tracing::info!(%addr, scheme, "Vigie is listening");
     warn_if_streams_outgrow(&state.config);
-    Ok(Running { addr, state, stop, http, sequencer: sequencer_task, checkpoints })
+    Ok(Running { addr, state, stop, http, sequencer: sequencer_task, checkpoints, cot })
 }
 
 impl Running {
     /// Stops taking requests, commits what was accepted, writes a snapshot and closes the log.
     pub async fn stop(self) -> anyhow::Result<()> {
+        // Positions CoT clients sent are committed before the writer stops.
+        if let Some(cot) = &self.cot {
+            cot.gateway.flush().await;
+        }
         let _ = self.stop.send(true);
         self.http.await.context("the HTTP task panicked")?;
         self.sequencer.await.context("the sequencer panicked")?;

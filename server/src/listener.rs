@@ -345,6 +345,12 @@ impl AsyncWrite for Watched {
     }
 }
 
+/// Resolves once the server is stopping (`stop` turned true, or its sender is gone). Holds no
+/// borrow of the flag, so a `select!` arm on it does not make the task's future `!Send`.
+pub async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -79,6 +79,12 @@ async fn main() -> anyhow::Result<()> {
         }
         Cmd::Demo { mut config, demo } => {
             config.demo = true;
+            // TAK devices can join the demo room at once: the plain CoT listener, on loopback,
+            // acting as the partner agency's gateway account.
+            config.cot_addr.get_or_insert(vigie::demo::COT_ADDR);
+            if config.cot_token.is_none() {
+                config.cot_identity = Some(vigie::demo::cot_identity()?);
+            }
             // The accounts exist before the room answers, so its sign-in page offers them at once.
             let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
             let store = vigie::store::Store::open(&config.database_url).await?;

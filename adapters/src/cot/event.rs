@@ -297,7 +297,12 @@ impl CotEvent {
             let _ = write!(out, "<__chatreceipt messageId=\"{}\"/>", escape(m));
         }
         if let Some(e) = &self.emergency {
-            let _ = write!(out, "<emergency type=\"{}\">{}</emergency>", escape(e), escape(self.callsign.as_deref().unwrap_or("")));
+            let _ = write!(
+                out,
+                "<emergency type=\"{}\">{}</emergency>",
+                escape(e),
+                escape(self.callsign.as_deref().unwrap_or(""))
+            );
         }
         if let Some(uid) = &self.link {
             let _ = write!(out, "<link uid=\"{}\" relation=\"p-p\"/>", escape(uid));

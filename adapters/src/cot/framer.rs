@@ -29,7 +29,7 @@ impl Framer {
         self.buffer.extend_from_slice(bytes);
     }
 
-    /// The next complete event's bytes (leading whitespace and declarations included), if one has
+    /// The next complete event's bytes (its XML declaration included, whitespace before it not), if one has
     /// arrived; [`Overlong`] when the bytes held already exceed an event's bound without an end.
     pub fn next_event(&mut self) -> Result<Option<Vec<u8>>, Overlong> {
         let from = self.scanned.saturating_sub(END.len() - 1);
@@ -39,8 +39,11 @@ impl Framer {
                 if end > MAX_EVENT_BYTES + 1024 {
                     return Err(Overlong);
                 }
-                let event: Vec<u8> = self.buffer.drain(..end).collect();
+                let mut event: Vec<u8> = self.buffer.drain(..end).collect();
                 self.scanned = 0;
+                // An XML declaration must open the document: the newline before it is not part of it.
+                let blank = event.iter().take_while(|b| b.is_ascii_whitespace()).count();
+                event.drain(..blank);
                 Ok(Some(event))
             }
             None => {

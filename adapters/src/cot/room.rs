@@ -29,12 +29,24 @@ pub const MARKER_LIFE_MS: i64 = 5 * 60 * 1000;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Meaning {
     Position(Position),
-    Chat { room: String, sender: Option<String>, text: String },
+    Chat {
+        room: String,
+        sender: Option<String>,
+        text: String,
+    },
     /// A GeoChat receipt of one of Vigie's messages: `read` (`b-t-f-r`), else delivered.
-    Receipt { message_id: MessageId, read: bool },
+    Receipt {
+        message_id: MessageId,
+        read: bool,
+    },
     /// An emergency beacon (`b-a-o-tbl` 911, `b-a-o-pan` ring the bell, `b-a-o-opn` troops in
     /// contact…) for the device `device`, or its cancellation (`b-a-o-can`).
-    Emergency { device: DeviceUid, label: String, point: Option<(f64, f64)>, cancel: bool },
+    Emergency {
+        device: DeviceUid,
+        label: String,
+        point: Option<(f64, f64)>,
+        cancel: bool,
+    },
     /// `t-x-c-t`: the client checks the link is alive and expects a `t-x-c-t-r`.
     Ping,
     /// Nothing for the room, and why (the rule's name, for the counters).
@@ -373,7 +385,10 @@ mod tests {
         let mut alarm = bare("ANDROID-1-9-1-1".into(), "b-a-o-tbl", 1, 1, 48.1, 2.2);
         alarm.link = Some("ANDROID-1".into());
         let Meaning::Emergency { device, label, point, cancel } = interpret(&alarm) else { panic!() };
-        assert_eq!((device.as_str(), label.as_str(), point, cancel), ("ANDROID-1", "911 Alert", Some((48.1, 2.2)), false));
+        assert_eq!(
+            (device.as_str(), label.as_str(), point, cancel),
+            ("ANDROID-1", "911 Alert", Some((48.1, 2.2)), false)
+        );
         alarm.kind = "b-a-o-can".into();
         assert!(matches!(interpret(&alarm), Meaning::Emergency { cancel: true, .. }));
     }

@@ -168,6 +168,10 @@ pub fn sharing(city: City) -> (&'static [&'static str], &'static str) {
 }
 
 /// The demo's accounts (login, agency, roles), all with the password `demo`.
+/// The account the demo's TAK clients act as: the German federal police's gateway, so devices
+/// that join show as BKA units.
+pub const COT_GATEWAY: &str = "bka.tak";
+
 pub const ACCOUNTS: &[(&str, &str, &[vigie_domain::authority::Role])] = {
     use vigie_domain::authority::Role::*;
     &[
@@ -182,6 +186,7 @@ pub const ACCOUNTS: &[(&str, &str, &[vigie_domain::authority::Role])] = {
         ("nycems.dispatcher", "NYCEMS", &[Dispatcher]),
         ("bka.liaison", "BKA", &[Liaison]),
         ("fbi.liaison", "FBI", &[Liaison]),
+        (COT_GATEWAY, "BKA", &[Dispatcher]),
         ("trainer", "PP", &[Trainer]),
         ("trainee", "PP", &[Trainee]),
         ("auditor", "PP", &[Auditor]),

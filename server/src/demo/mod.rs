@@ -56,6 +56,24 @@ pub async fn ensure_accounts(store: &crate::store::Store, now_ms: i64) -> anyhow
     Ok(())
 }
 
+/// Where `vigie demo` listens for TAK clients unless `VIGIE_COT_ADDR` says otherwise.
+pub const COT_ADDR: std::net::SocketAddr =
+    std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8087);
+
+/// Who the demo's TAK clients act as: the partner agency's gateway account ([`fleet::COT_GATEWAY`],
+/// a BKA dispatcher), with the scopes a CoT client has.
+pub fn cot_identity(
+) -> anyhow::Result<(vigie_domain::authority::Principal, std::collections::BTreeSet<vigie_domain::authority::Scope>)> {
+    let (login, agency, roles) =
+        fleet::ACCOUNTS.iter().find(|(login, ..)| *login == fleet::COT_GATEWAY).expect("the gateway account is listed");
+    let principal = vigie_domain::authority::Principal {
+        user: (*login).into(),
+        agency: vigie_domain::AgencyCode::parse(agency)?,
+        roles: roles.iter().copied().collect(),
+    };
+    Ok((principal, crate::cot::listen::COT_SCOPES.into_iter().collect()))
+}
+
 /// Starts the exercise in the background on a running server.
 pub fn spawn(state: AppState, options: DemoOptions) -> JoinHandle<()> {
     tokio::spawn(async move {

@@ -4,6 +4,7 @@ mod access;
 mod bad_input;
 mod basemap;
 mod commands;
+mod cot;
 mod feed;
 mod hostile;
 mod identity;

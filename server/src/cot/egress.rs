@@ -1,0 +1,296 @@
+//! What one CoT connection receives: the room's picture as its principal may see it, kept up to
+//! date by conflation rather than by a queue. Committed batches only mark what changed (units,
+//! incidents, new messages); each tick sends the current state of what is marked, through the
+//! same audience filter as every other read ([`Viewer::sees_unit`],
+//! [`vigie_domain::visibility::incident`], [`Viewer::reads_channel`]). A slow client therefore
+//! gets the latest picture at its own pace and never a growing backlog.
+//!
+//! Bounds: at most [`MAX_PER_TICK`] events a tick (what is left waits for the next one, newest
+//! state then); marks are sets of ids (bounded by the room's own caps); new messages at most
+//! [`MAX_NEW_MESSAGES`] between two ticks (older ones are dropped, and counted).
+//!
+//! When something leaves the viewer's picture (hidden, restricted, closed), its marker is deleted
+//! on the client (`t-x-d-d`). The whole picture is sent again every [`REFRESH_EVERY`], so TAK's
+//! stale times never hide a quiet incident.
+
+use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::time::Duration;
+use vigie_adapters::cot::room;
+use vigie_adapters::cot::CotEvent;
+use vigie_domain::visibility::{self, Viewer};
+use vigie_domain::{DeviceUid, Event, IncidentId, LoggedEvent, MessageId, State, UnitId};
+
+/// Most events sent to one client in one tick.
+pub const MAX_PER_TICK: usize = 1_000;
+/// Most messages remembered for one client between two ticks.
+pub const MAX_NEW_MESSAGES: usize = 500;
+/// How often the whole picture is sent again.
+pub const REFRESH_EVERY: Duration = Duration::from_secs(60);
+
+pub struct Picture {
+    viewer: Viewer,
+    /// An upstream TAK server relays its own clients; Vigie sends it only what is Vigie's (units
+    /// without a device), never its own devices back.
+    upstream: bool,
+    units: BTreeSet<UnitId>,
+    incidents: BTreeSet<IncidentId>,
+    messages: VecDeque<MessageId>,
+    sent_units: HashSet<UnitId>,
+    sent_incidents: HashSet<IncidentId>,
+    pub dropped_messages: u64,
+}
+
+impl Picture {
+    /// A picture for `viewer`, starting with everything it may see.
+    pub fn new(viewer: Viewer, upstream: bool, state: &State) -> Self {
+        let mut picture = Self {
+            viewer,
+            upstream,
+            units: BTreeSet::new(),
+            incidents: BTreeSet::new(),
+            messages: VecDeque::new(),
+            sent_units: HashSet::new(),
+            sent_incidents: HashSet::new(),
+            dropped_messages: 0,
+        };
+        picture.everything(state);
+        picture
+    }
+
+    /// Marks the whole picture to be sent again (at a refresh, or after missing batches).
+    pub fn everything(&mut self, state: &State) {
+        self.units.extend(state.units.keys().copied());
+        self.incidents.extend(state.incidents.keys().copied());
+    }
+
+    /// Marks what a committed batch changed.
+    pub fn note(&mut self, batch: &[LoggedEvent], state_incidents: impl Fn() -> Vec<IncidentId>) {
+        for logged in batch {
+            match &logged.event {
+                Event::PositionsReported { fixes } => self.units.extend(fixes.iter().map(|f| f.unit_id)),
+                Event::UnitRegistered { unit_id, .. }
+                | Event::UnitStatusChanged { unit_id, .. }
+                | Event::UnitHidden { unit_id, .. }
+                | Event::UnitRevealed { unit_id, .. } => {
+                    self.units.insert(*unit_id);
+                }
+                Event::UnitAssigned { incident_id, unit_id } | Event::UnitReleased { incident_id, unit_id } => {
+                    self.units.insert(*unit_id);
+                    self.incidents.insert(*incident_id);
+                }
+                Event::IncidentCreated { incident_id, .. }
+                | Event::IncidentUpdated { incident_id, .. }
+                | Event::IncidentStatusChanged { incident_id, .. }
+                | Event::IncidentRestricted { incident_id, .. }
+                | Event::IncidentShared { incident_id, .. }
+                | Event::IncidentUnshared { incident_id, .. } => {
+                    self.incidents.insert(*incident_id);
+                }
+                Event::SharingChanged { .. } => self.incidents.extend(state_incidents()),
+                Event::MessagePosted { message_id, .. } => {
+                    if self.messages.len() == MAX_NEW_MESSAGES {
+                        self.messages.pop_front();
+                        self.dropped_messages += 1;
+                    }
+                    self.messages.push_back(*message_id);
+                }
+                Event::AgencyRegistered { .. }
+                | Event::NoteAdded { .. }
+                | Event::ChannelCreated { .. }
+                | Event::MessageAcknowledged { .. }
+                | Event::Recorded { .. } => {}
+            }
+        }
+    }
+
+    pub fn is_idle(&self) -> bool {
+        self.units.is_empty() && self.incidents.is_empty() && self.messages.is_empty()
+    }
+
+    /// The events to send now, at most [`MAX_PER_TICK`]: new messages first, then incidents, then
+    /// units. `own` are the connection's own devices, never sent back to it.
+    pub fn take(&mut self, state: &State, now_ms: i64, stale_after_ms: i64, own: &HashSet<DeviceUid>) -> Vec<CotEvent> {
+        let mut out = Vec::new();
+        while out.len() < MAX_PER_TICK {
+            let Some(id) = self.messages.pop_front() else { break };
+            if self.upstream {
+                continue; // a partner's server gets the room's picture, not its conversations
+            }
+            let Some(m) = state.messages.get(&id) else { continue };
+            let Some(channel) = state.channels.get(&m.channel_id) else { continue };
+            if self.viewer.reads_channel(state, channel) {
+                out.push(room::message(m, channel));
+            }
+        }
+        while out.len() < MAX_PER_TICK {
+            let Some(id) = self.incidents.pop_first() else { break };
+            let seen = visibility::incident(state, &self.viewer, id).filter(room::incident_is_open);
+            match seen {
+                Some(incident) => {
+                    self.sent_incidents.insert(id);
+                    out.push(room::incident_marker(&incident, now_ms));
+                    out.extend(room::incident_area(&incident, now_ms));
+                }
+                None => {
+                    if self.sent_incidents.remove(&id) {
+                        if let Some(incident) = state.incidents.get(&id) {
+                            out.extend(room::incident_uids(incident).iter().map(|uid| room::delete(uid, now_ms)));
+                        }
+                    }
+                }
+            }
+        }
+        while out.len() < MAX_PER_TICK {
+            let Some(id) = self.units.pop_first() else { break };
+            let Some(unit) = state.units.get(&id) else { continue };
+            let theirs = unit.device_uid.as_ref().is_some_and(|d| self.upstream || own.contains(d));
+            if theirs {
+                continue;
+            }
+            if self.viewer.sees_unit(unit) {
+                if let Some(event) = room::unit(unit, state.agencies.get(&unit.agency), stale_after_ms) {
+                    self.sent_units.insert(id);
+                    out.push(event);
+                }
+            } else if self.sent_units.remove(&id) {
+                out.push(room::delete(&room::unit_uid(unit), now_ms));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigie_domain::{
+        decide, Agency, AgencyCode, AgencyKind, Command, Fix, IncidentKind, IncidentStatus, Point, Priority, UnitKind,
+        UnitStatus,
+    };
+
+    const T0: i64 = 1_795_000_000_000;
+
+    fn code(c: &str) -> AgencyCode {
+        AgencyCode::parse(c).unwrap()
+    }
+
+    /// Decides `command` (it must be accepted) and folds it in; the events it committed.
+    fn run(state: &mut State, command: Command) -> Vec<LoggedEvent> {
+        let events = decide(state, &command, "test", T0).unwrap();
+        events
+            .into_iter()
+            .map(|event| {
+                let logged = LoggedEvent { seq: state.seq + 1, at_ms: T0, actor: "test".into(), event };
+                state.apply(&logged);
+                logged
+            })
+            .collect()
+    }
+
+    fn room() -> State {
+        let mut s = State::default();
+        for c in ["PP", "BKA"] {
+            let agency = Agency::parse(c, c, c, AgencyKind::Police, "FR", "#224466").unwrap();
+            run(&mut s, Command::RegisterAgency { agency });
+        }
+        for (callsign, hidden) in [("PS-1", false), ("UC-1", true), ("PS-2", false)] {
+            let hidden_from = if hidden { [code("BKA")].into() } else { BTreeSet::new() };
+            run(
+                &mut s,
+                Command::RegisterUnit {
+                    callsign: callsign.into(),
+                    agency: code("PP"),
+                    kind: UnitKind::PatrolCar,
+                    status: UnitStatus::Available,
+                    hidden_from,
+                    device_uid: None,
+                },
+            );
+        }
+        let fixes = s.units.keys().map(|id| Fix::parse(*id, 2.35, 48.85, None, None, None, T0).unwrap()).collect();
+        run(&mut s, Command::ReportPositions { fixes });
+        for restricted in [false, true, false] {
+            run(
+                &mut s,
+                Command::CreateIncident {
+                    kind: IncidentKind::Fire,
+                    priority: Priority::P2,
+                    location: Point::parse(2.35, 48.86).unwrap(),
+                    area: None,
+                    address: "1 rue de Rivoli".into(),
+                    lead_agency: code("PP"),
+                    restricted,
+                },
+            );
+        }
+        let last = *s.incidents.keys().next_back().unwrap();
+        for status in [IncidentStatus::Dispatched, IncidentStatus::Closed] {
+            let _ = decide(&s, &Command::ChangeIncidentStatus { incident_id: last, status }, "t", T0)
+                .map(|_| run(&mut s, Command::ChangeIncidentStatus { incident_id: last, status }));
+        }
+        s
+    }
+
+    #[test]
+    fn a_liaison_receives_what_it_may_see_and_loses_what_is_withdrawn() {
+        let mut state = room();
+        let bka = Viewer::Agency(code("BKA"));
+        let mut picture = Picture::new(bka.clone(), false, &state);
+        let sent = picture.take(&state, T0, 60_000, &HashSet::new());
+        let uids: HashSet<String> = sent.iter().map(|e| e.uid.clone()).collect();
+        let view = visibility::view(&state, &bka);
+        for unit in state.units.values() {
+            assert_eq!(
+                uids.contains(&room::unit_uid(unit)),
+                view.units.contains_key(&unit.unit_id),
+                "{}",
+                unit.callsign
+            );
+        }
+        assert!(!uids.contains("VIGIE.unit.2"), "the unit hidden from BKA is never sent");
+        for incident in state.incidents.values() {
+            let expected = view.incidents.contains_key(&incident.incident_id) && room::incident_is_open(incident);
+            assert_eq!(uids.contains(&room::incident_uids(incident)[0]), expected, "{}", incident.incident_id);
+        }
+        assert!(!uids.contains("VIGIE.incident.2"), "the restricted incident is never sent");
+        // A unit BKA saw is hidden from it: its marker is deleted on the client.
+        let batch = run(&mut state, Command::HideUnit { unit_id: UnitId(1), agency: code("BKA") });
+        picture.note(&batch, Vec::new);
+        let after = picture.take(&state, T0, 60_000, &HashSet::new());
+        assert_eq!(after.len(), 1);
+        assert_eq!((after[0].kind.as_str(), after[0].link.as_deref()), ("t-x-d-d", Some("VIGIE.unit.1")));
+        // Nothing changed, nothing sent; a fix of a unit it sees is.
+        assert!(picture.is_idle());
+        let fix = Fix::parse(UnitId(3), 2.36, 48.85, None, None, None, T0 + 1_000).unwrap();
+        let batch = run(&mut state, Command::ReportPositions { fixes: vec![fix] });
+        picture.note(&batch, Vec::new);
+        let moved = picture.take(&state, T0, 60_000, &HashSet::new());
+        assert_eq!(moved.len(), 1);
+        assert_eq!((moved[0].uid.as_str(), moved[0].point.lon), ("VIGIE.unit.3", 2.36));
+    }
+
+    #[test]
+    fn a_tick_is_bounded_and_the_rest_waits() {
+        let mut state = room();
+        for i in 0..(MAX_PER_TICK + 10) {
+            run(
+                &mut state,
+                Command::RegisterUnit {
+                    callsign: format!("X-{i}"),
+                    agency: code("PP"),
+                    kind: UnitKind::FootPatrol,
+                    status: UnitStatus::Available,
+                    hidden_from: BTreeSet::new(),
+                    device_uid: None,
+                },
+            );
+        }
+        let fixes = state.units.keys().map(|id| Fix::parse(*id, 2.35, 48.85, None, None, None, T0).unwrap()).collect();
+        run(&mut state, Command::ReportPositions { fixes });
+        let mut picture = Picture::new(Viewer::Agency(code("PP")), false, &state);
+        let first = picture.take(&state, T0, 60_000, &HashSet::new());
+        assert_eq!(first.len(), MAX_PER_TICK);
+        let second = picture.take(&state, T0, 60_000, &HashSet::new());
+        assert_eq!(first.len() + second.len(), state.units.len() + 2, "every unit and the two open public incidents");
+    }
+}
