@@ -52,6 +52,22 @@ if ! python3 -c 'import cryptography.hazmat.primitives.asymmetric.ed25519' 2>/de
   $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q python3-cryptography
 fi
 
+# The TAK peers of the interoperability tests (pytak, FreeTAKServer) from PyPI, in a venv of their
+# own; FreeTAKServer runs in a loopback-only network namespace (`ip`, `unshare`).
+apt_missing=()
+python3 -c 'import ensurepip' 2>/dev/null || apt_missing+=(python3-venv)
+command -v ip >/dev/null || apt_missing+=(iproute2)
+if [ ${#apt_missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${apt_missing[@]}"
+fi
+tak_venv="$VIGIE_CACHE/tools/tak-venv"
+if ! sha256sum --status -c "$tak_venv/.vigie-requirements.sha256" 2>/dev/null; then
+  python3 -m venv "$tak_venv"
+  "$tak_venv/bin/pip" install -q --disable-pip-version-check -r tools/tak-requirements.txt
+  sha256sum tools/tak-requirements.txt > "$tak_venv/.vigie-requirements.sha256"
+fi
+
 # Debian's Chromium for the browser tests (never a downloaded one).
 if [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi

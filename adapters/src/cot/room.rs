@@ -3,7 +3,8 @@
 //!
 //! In: [`interpret`] reads an event as a position report, a GeoChat message, a receipt, an
 //! emergency beacon or its cancellation, a ping, or something the room ignores (by rule, named).
-//! Out: [`unit`], [`incident_marker`], [`incident_area`], [`message`], [`delete`] and [`pong`].
+//! Out: [`unit`], [`incident_marker`], [`incident_area`], [`message`], [`delete`], [`pong`] and, on
+//! Vigie's own link to a TAK server, [`hello`].
 //!
 //! Unit kinds and CoT types map both ways ([`cot_type`], [`unit_kind`]): each kind has its own
 //! type from the MIL-STD-2525 tree TAK uses (friendly: `a-f-…`), so a unit comes back as it went.
@@ -333,6 +334,17 @@ pub fn message(m: &Message, channel: &Channel) -> CotEvent {
 pub fn delete(uid: &str, now_ms: i64) -> CotEvent {
     let mut e = bare(format!("{VIGIE_UID}delete.{uid}"), "t-x-d-d", now_ms, 20_000, 0.0, 0.0);
     e.link = Some(uid.to_owned());
+    e
+}
+
+/// Vigie's own situational-awareness report on a link to a TAK server: the first event a TAK
+/// server reads from a client identifies it (FreeTAKServer waits for it before serving anyone
+/// else), and repeated it keeps the link known. `name` tells the link apart (the principal).
+pub fn hello(name: &str, callsign: &str, now_ms: i64, life_ms: i64) -> CotEvent {
+    let mut e = bare(format!("{VIGIE_UID}link.{name}"), "a-f-G-U-C", now_ms, life_ms, 0.0, 0.0);
+    e.how = Some("h-e".into());
+    e.callsign = Some(callsign.to_owned());
+    e.group = Some(Group { name: "White".into(), role: Some("HQ".into()) });
     e
 }
 

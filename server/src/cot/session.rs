@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::broadcast::error::RecvError;
 use vigie_adapters::cot::framer::Framer;
+use vigie_adapters::cot::room;
 use vigie_adapters::cot::CotEvent;
 use vigie_domain::authority::Scope;
 
@@ -23,6 +24,8 @@ use super::gateway::{Gateway, Peer};
 pub const TICK: Duration = Duration::from_millis(500);
 /// A connection on which nothing arrives for this long is closed.
 pub const SILENCE: Duration = Duration::from_secs(180);
+/// How often Vigie repeats its own report on a link to a TAK server.
+pub const HELLO_EVERY: Duration = Duration::from_secs(30);
 /// Bytes read from the socket at a time.
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -59,8 +62,20 @@ where
     let mut shutdown = state.shutdown.clone();
     let write_timeout = state.config.write_timeout();
     let stale_after_ms = state.config.stale_after_ms();
+    let mut last_hello: Option<tokio::time::Instant> = None;
     loop {
         let mut out: Vec<CotEvent> = Vec::new();
+        // On a link to a TAK server, Vigie introduces itself first and then every HELLO_EVERY.
+        if upstream && last_hello.is_none_or(|at| at.elapsed() >= HELLO_EVERY) {
+            last_hello = Some(tokio::time::Instant::now());
+            let p = &peer.principal;
+            let life = 2 * HELLO_EVERY.as_millis() as i64;
+            out.push(room::hello(&p.user, &format!("Vigie {}", p.agency), state.clock.now_ms(), life));
+            if let Err(end) = write(&mut writer, &out, write_timeout).await {
+                return end;
+            }
+            continue;
+        }
         tokio::select! {
             read = reader.read(&mut buf) => {
                 let n = match read {
@@ -102,23 +117,30 @@ where
                 }
                 if reads_room && !picture.is_idle() {
                     let now = state.clock.now_ms();
-                    out = state.hub.read(|s| picture.take(s, now, stale_after_ms, &own));
+                    out.extend(state.hub.read(|s| picture.take(s, now, stale_after_ms, &own)));
                 }
             }
             _ = crate::listener::stopped(&mut shutdown) => return End::Stopping,
         }
-        if out.is_empty() {
-            continue;
+        if let Err(end) = write(&mut writer, &out, write_timeout).await {
+            return end;
         }
-        let mut bytes = Vec::with_capacity(out.len() * 512);
-        for event in &out {
-            bytes.extend_from_slice(event.to_xml().as_bytes());
-            bytes.push(b'\n');
-        }
-        match tokio::time::timeout(write_timeout, writer.write_all(&bytes)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return End::Io(e),
-            Err(_) => return End::WriteTimeout,
-        }
+    }
+}
+
+/// Writes `events`, one per line, within `timeout`.
+async fn write(writer: &mut (impl AsyncWrite + Unpin), events: &[CotEvent], timeout: Duration) -> Result<(), End> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut bytes = Vec::with_capacity(events.len() * 512);
+    for event in events {
+        bytes.extend_from_slice(event.to_xml().as_bytes());
+        bytes.push(b'\n');
+    }
+    match tokio::time::timeout(timeout, writer.write_all(&bytes)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(End::Io(e)),
+        Err(_) => Err(End::WriteTimeout),
     }
 }

@@ -500,3 +500,124 @@ async fn vigie_follows_an_upstream_tak_server_and_shares_its_own_units() {
     assert!(server.next_within(Duration::from_secs(2), |e| e.uid == "ANDROID-partner").await.is_none());
     app.stop().await;
 }
+
+/// The Python environment with the TAK peers (pytak, FreeTAKServer) that `scripts/setup.sh`
+/// installs; `None` (and the test says so) where it is absent.
+fn tak_python() -> Option<std::path::PathBuf> {
+    let home = std::env::var_os("HOME")?;
+    let python = std::path::Path::new(&home).join(".cache/vigie/tools/tak-venv/bin/python");
+    if python.exists() {
+        Some(python)
+    } else {
+        // CI runs after scripts/setup.sh, which installs it: there, its absence is a failure.
+        assert!(std::env::var_os("CI").is_none(), "{} is missing; scripts/setup.sh installs it", python.display());
+        eprintln!("SKIPPED: {} is missing; scripts/setup.sh installs pytak there", python.display());
+        None
+    }
+}
+
+#[tokio::test]
+async fn pytak_a_real_tak_client_joins_moves_chats_and_sees_the_room() {
+    let Some(python) = tak_python() else { return };
+    let app = spawn_cot(principal("pp", "PP", &[Role::Dispatcher]), COT_SCOPES.into_iter().collect()).await;
+    // pytak stamps its events with the wall clock.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    app.clock.advance_ms(now - T0_MS);
+    agencies(&app).await;
+    let (status, body) =
+        app.post("/api/v1/units", json!({"callsign": "PS-ROOM", "agency": "PP", "kind": "patrol_car"})).await;
+    assert_eq!(status, 201, "{body}");
+    let report =
+        json!({"reports": [{"unit_id": body["unit_id"], "lon": 2.3333, "lat": 48.8666, "reported_at_ms": now}]});
+    assert_eq!(app.post("/api/v1/positions", report).await.0, 200);
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tools/tak_peer.py");
+    let output = tokio::process::Command::new(python)
+        .arg(script)
+        .arg(format!("tcp://{}", cot_addr(&app)))
+        .args(["--uid", "PYTAK-0042", "--callsign", "PY-42", "--lat", "48.8584321", "--lon", "2.2944813"])
+        .args(["--moves", "4", "--seconds", "4"])
+        .output()
+        .await
+        .expect("python runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let peer: Value = serde_json::from_slice(&output.stdout).expect("the peer's JSON");
+    assert_eq!(peer["sent"], 5, "{peer}");
+    // pytak received the room's unit, as TAK shows it.
+    let received = peer["received"].as_array().unwrap();
+    let room_unit = received.iter().find(|e| e["callsign"] == "PS-ROOM").unwrap_or_else(|| panic!("{peer}"));
+    assert_eq!((room_unit["type"].as_str(), room_unit["lat"].as_f64()), (Some("a-f-G-E-V-C"), Some(48.8666)));
+    // The room has pytak's device as a PP unit at its last position, at pytak's 7 decimals.
+    let state = eventually(&app, "pytak's unit at its last move", |s| {
+        unit_of_device(s, "PYTAK-0042").is_some_and(|u| u["last_fix"]["position"]["lon"] == 2.2959813)
+    })
+    .await;
+    let unit = unit_of_device(&state, "PYTAK-0042").unwrap();
+    assert_eq!((unit["callsign"].as_str(), unit["agency"].as_str()), (Some("PY-42"), Some("PP")));
+    assert_eq!(unit["last_fix"]["position"]["lat"], 48.8584321);
+    assert!(state["messages"].as_object().unwrap().values().any(|m| m["body"] == "[PY-42] pytak PY-42 en position"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn freetakserver_a_real_tak_server_relays_between_vigie_and_its_clients() {
+    let Some(_) = tak_python() else { return };
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: FreeTAKServer runs in its own network namespace, which needs root");
+        return;
+    }
+    // The room: PP's gateway account with a token, and one unit of its own.
+    let app = spawn_app().await;
+    agencies(&app).await;
+    let (status, body) =
+        app.post("/api/v1/units", json!({"callsign": "PS-VIGIE", "agency": "PP", "kind": "patrol_car"})).await;
+    assert_eq!(status, 201, "{body}");
+    let unit_id = body["unit_id"].as_u64().unwrap();
+    let token = app.tokens["pp"].clone();
+    let dir = app.stop().await;
+    let database_url = format!("sqlite://{}", dir.path().join("vigie.db").display());
+    let out = dir.path().join("fts");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tools/fts_interop.sh");
+    let run = tokio::process::Command::new("bash")
+        .arg(script)
+        .args([env!("CARGO_BIN_EXE_vigie"), &database_url, &token, &unit_id.to_string()])
+        .arg(&out)
+        .output();
+    let output =
+        tokio::time::timeout(Duration::from_secs(180), run).await.expect("within 3 minutes").expect("bash runs");
+    let logs = || {
+        let tail = |f: &str| {
+            std::fs::read_to_string(out.join(f))
+                .unwrap_or_default()
+                .lines()
+                .rev()
+                .take(20)
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        format!(
+            "stderr: {}\nvigie: {}\nfts: {}",
+            String::from_utf8_lossy(&output.stderr),
+            tail("vigie.log"),
+            tail("fts.log")
+        )
+    };
+    assert!(output.status.success(), "{}", logs());
+    let result: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", logs()));
+    // FreeTAKServer relayed pytak's device to Vigie: a PP unit, at its last move.
+    let state = &result["state"];
+    let unit = unit_of_device(state, "PYTAK-FTS-7").unwrap_or_else(|| panic!("no unit for pytak's device: {}", logs()));
+    assert_eq!((unit["callsign"].as_str(), unit["agency"].as_str()), (Some("FTS-7"), Some("PP")));
+    assert_eq!(unit["last_fix"]["position"]["lon"], 2.3524, "{}", logs());
+    // And pytak's chat through FreeTAKServer is a message in the room.
+    assert!(
+        state["messages"].as_object().unwrap().values().any(|m| m["body"] == "[FTS-7] pytak FTS-7 en position"),
+        "{}",
+        logs()
+    );
+    // FreeTAKServer relayed Vigie's own unit to pytak.
+    let received = result["peer"]["received"].as_array().unwrap();
+    assert!(
+        received.iter().any(|e| e["uid"] == format!("VIGIE.unit.{unit_id}") && e["callsign"] == "PS-VIGIE"),
+        "{result}"
+    );
+}
