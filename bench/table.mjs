@@ -20,6 +20,7 @@ for (const vigie of fan.filter((r) => r.target === "vigie")) {
 for (const r of rows.filter((r) => r.bench === "map_fps")) line([`map ${r.units} units`, `city ${r.city.fps} fps`, `street ${r.street.fps} fps`]);
 for (const r of rows.filter((r) => r.bench === "replay_log")) line([`replay log ${r.hours} h`, `${r.events} events`, `${r.fixes} fixes`, `${r.units} units`, `${r.incidents} incidents`]);
 for (const r of rows.filter((r) => r.bench === "audit_verify")) line([`audit verify`, `${r.events} events`, `${r.checkpoints} checkpoints`, `${r.wall_ms} ms`]);
+for (const r of rows.filter((r) => r.bench === "cot_clients" || r.bench === "cot_upstream")) line([`${r.bench === "cot_clients" ? "CoT clients" : "CoT upstream"} ${r.devices} devices at 1 Hz (${r.target})`, `${r.committed_per_s} fixes/s committed`, `${r.cpu_ms_per_thousand} CPU ms per 1000`, `${r.received_kib_per_s} KiB/s out`]);
 for (const r of rows.filter((r) => r.bench === "replay")) {
   line(["replay", "seek p50 ms", "seek p95 ms", "seek max ms", "60× lag p50 ms", "60× lag max ms"]);
   line(["", r.seek_p50_ms, r.seek_p95_ms, r.seek_max_ms, r.play_lag_p50_ms, r.play_lag_max_ms]);

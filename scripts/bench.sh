@@ -16,6 +16,7 @@ smoke=false
 if $smoke; then
   profile=debug; cargo_profile=()
   units=100; clients=5; seconds=2; ingest_units=1000; ingest_batch=500; soak_s=12; soak_window=4
+  cot_clients=20; cot_devices=200
   replay_log=(--hours 0.1 --units 50 --incidents 20); seeks=5; play_s=2
 else
   profile=release; cargo_profile=(--release)
@@ -24,7 +25,11 @@ else
   # The replay issue's day: 2 000 units every 10 s for 24 h, 5 000 incidents.
   replay_log=(--hours 24 --units 2000 --incidents 5000); seeks=30; play_s=20
   soak_s=${BENCH_SOAK_SECONDS:-600}; soak_window=60
+  # The CoT issue's loads: 2 000 TAK clients at 1 Hz; 10 000 fixes/s from one upstream server.
+  cot_clients=${BENCH_COT_CLIENTS:-2000}; cot_devices=${BENCH_COT_DEVICES:-10000}
 fi
+# Thousands of CoT clients are as many sockets on each side.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 bash scripts/setup.sh
 if $smoke; then
   cargo build --locked -p vigie -p vigie-bench
@@ -64,6 +69,9 @@ accounts() { # name agency → sets token, read_tokens
     "$bin/vigie" user add "reader.${agency,,}" --agency "$agency" --role liaison > /dev/null
     read_tokens+="${read_tokens:+,}$("$bin/vigie" user token "reader.${agency,,}" --name bench --scope room:read)"
   done
+  # CoT gateways: one that only reports (devices in, nothing out), one that also receives the picture.
+  cot_token=$("$bin/vigie" user token bench --name cot --scope positions:write --scope units:write)
+  cot_read_token=$("$bin/vigie" user token bench --name cot-read --scope positions:write --scope units:write --scope room:read)
   unset VIGIE_DATABASE_URL VIGIE_PASSWORD RUST_LOG
 }
 
@@ -72,7 +80,9 @@ start_vigie() { # name [mode] [agency] → sets url, pid, token, read_tokens
   local port; port=$(free_port)
   url="http://127.0.0.1:$port"
   # The load generator is one host: its share per address must hold all its clients.
-  VIGIE_ADDR="127.0.0.1:$port" VIGIE_DATABASE_URL="sqlite://$work/$1.db" RUST_LOG=warn \
+  local cot_env=()
+  [ -n "${cot_with:-}" ] && cot_env=("VIGIE_COT_TOKEN=${!cot_with}" "${cot_settings[@]}")
+  env "${cot_env[@]}" VIGIE_ADDR="127.0.0.1:$port" VIGIE_DATABASE_URL="sqlite://$work/$1.db" RUST_LOG=warn \
     VIGIE_MAX_STREAM_CLIENTS=$((clients + 10)) VIGIE_MAX_STREAMS_PER_ADDRESS=$((clients + 10)) \
     VIGIE_MAX_CONNECTIONS_PER_ADDRESS=$((clients + 100)) pin_bg 0 "$bin/vigie" "${2:-serve}" > "$work/$1.log" 2>&1 &
   pid=$!; pids+=("$pid"); wait_up "$url"
@@ -100,6 +110,23 @@ for batch in "$units" 50; do
   pin 1 "$bin/loadgen" --url "http://127.0.0.1:$port" --pid "$pid" --target node-ws fanout --units "$units" --clients "$clients" --seconds "$seconds" --batch "$batch" | tee -a "$results"
   kill "$pid"; wait "$pid" 2>/dev/null || true
 done
+
+# Cursor-on-Target: TAK clients on the plain listener, then one partner server on the upstream link.
+# Each twice: a gateway that only reports, and one whose clients also receive the room's picture.
+for cot_with in cot_token cot_read_token; do
+  echo "== CoT: $cot_clients TAK clients at 1 Hz on the plain listener ($cot_with)"
+  cot_port=$(free_port); cot_settings=("VIGIE_COT_ADDR=127.0.0.1:$cot_port")
+  start_vigie "cot-clients-$cot_with"
+  pin 1 "$bin/cotgen" --url "$url" --pid "$pid" --token "$token" --target "vigie-$cot_with" clients --addr "127.0.0.1:$cot_port" --clients "$cot_clients" --seconds "$seconds" | tee -a "$results"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  echo "== CoT: $cot_devices devices at 1 Hz from one upstream TAK server ($cot_with)"
+  cot_port=$(free_port); cot_settings=("VIGIE_COT_UPSTREAM=127.0.0.1:$cot_port")
+  # Vigie dials the partner's server until it answers (after 1 s, 2 s, 4 s…).
+  start_vigie "cot-upstream-$cot_with"
+  pin 1 "$bin/cotgen" --url "$url" --pid "$pid" --token "$token" --target "vigie-$cot_with" upstream --listen "127.0.0.1:$cot_port" --devices "$cot_devices" --seconds "$seconds" | tee -a "$results"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+done
+unset cot_with
 
 echo "== replay: seek and 60× playback on a generated log"
 "$bin/replaygen" --db "sqlite://$work/replay.db" "${replay_log[@]}" | tee -a "$results" > "$work/replay_log.json"

@@ -9,6 +9,9 @@
 //! | liaison | messages in the channels its agency is a member of, acknowledgements for its agency — nothing else |
 //! | trainer, trainee, auditor | no operational command (replay, scenarios and the record are theirs, outside the room) |
 //! | admin | agencies, channels, sharing (incidents, and agency-pair rules) and hiding for any agency — no operations |
+//!
+//! Outside alerts (CAP 1.2) are brought in by a dispatcher or an admin (or the room's own feed
+//! service); every agency sees them.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -61,6 +64,8 @@ pub mod roles {
     pub const FOLLOW_REPLAYS: &[Role] = &[Trainer, Trainee];
     /// Who reads the record for oversight (and the witnesses, through an auditor's token).
     pub const AUDIT: &[Role] = &[Auditor];
+    /// Who brings outside alerts (CAP) into the room.
+    pub const RECEIVE_ALERTS: &[Role] = &[Dispatcher, Admin];
 }
 
 /// Who acts: a signed-in user (or an integration's token) of one agency, with its roles.
@@ -201,6 +206,7 @@ pub enum Right {
     PostMessages,
     Acknowledge,
     WriteRecord,
+    ReceiveAlerts,
 }
 
 impl Right {
@@ -219,6 +225,7 @@ impl Right {
             Right::PostMessages => "post_messages",
             Right::Acknowledge => "acknowledge",
             Right::WriteRecord => "write_record",
+            Right::ReceiveAlerts => "receive_alerts",
         }
     }
 }
@@ -325,6 +332,10 @@ pub fn authorize(state: &State, principal: &Principal, command: &Command) -> Res
             }
         }
         Command::Record { .. } => deny(Right::WriteRecord, "only the server writes the record for oversight".into()),
+        Command::ReceiveAlert { .. } if is(Role::Dispatcher) || is(Role::Admin) => Ok(()),
+        Command::ReceiveAlert { .. } => {
+            deny(Right::ReceiveAlerts, "only a dispatcher or an admin brings an outside alert into the room".into())
+        }
         Command::SetSharing { .. } if is(Role::Admin) => Ok(()),
         Command::SetSharing { from, .. } => {
             deny(Right::ManageSharing, format!("only an admin sets what {from} shares with other agencies"))

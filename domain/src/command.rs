@@ -7,12 +7,13 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 use crate::agency::bounded_text;
+use crate::alert::{AlertContent, AlertMessage, AlertRef, MAX_ALERTS};
 use crate::event::IncidentChanges;
 use crate::message::MAX_BODY_CHARS;
 use crate::unit::MAX_FUTURE_SKEW_MS;
 use crate::{
-    Agency, AgencyCode, Area, Channel, ChannelId, DeviceUid, Event, Fix, IncidentId, IncidentKind, IncidentStatus,
-    MessageId, MessagePriority, Point, Priority, Refusal, State, UnitId, UnitKind, UnitStatus,
+    Agency, AgencyCode, Alert, Area, Channel, ChannelId, DeviceUid, Event, Fix, IncidentId, IncidentKind,
+    IncidentStatus, MessageId, MessagePriority, Point, Priority, Refusal, State, UnitId, UnitKind, UnitStatus,
 };
 
 /// Most fixes in one position batch: a whole fleet's second, not an unbounded upload.
@@ -140,6 +141,14 @@ pub enum Command {
     Record {
         record: crate::record::Record,
     },
+    /// An alert message from outside the room (CAP 1.2, parsed and mapped at the edge): a new
+    /// alert, an update of one it names, or a cancellation.
+    ReceiveAlert {
+        message: AlertMessage,
+        content: AlertContent,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        references: Vec<AlertRef>,
+    },
 }
 
 impl Command {
@@ -179,6 +188,9 @@ pub fn decide(state: &State, command: &Command, actor: &str, now_ms: i64) -> Res
         }
         Command::UpdateIncident { incident_id, changes } => update_incident(state, *incident_id, changes),
         Command::Record { record } => Ok(vec![Event::Recorded { record: record.clone() }]),
+        Command::ReceiveAlert { message, content, references } => {
+            receive_alert(state, *message, content, references, now_ms)
+        }
         Command::ChangeIncidentStatus { incident_id, status } => change_incident_status(state, *incident_id, *status),
         Command::AssignUnit { incident_id, unit_id } => assign_unit(state, *incident_id, *unit_id),
         Command::ReleaseUnit { incident_id, unit_id } => release_unit(state, *incident_id, *unit_id),
@@ -342,6 +354,53 @@ fn register_unit(
 fn change_unit_status(state: &State, unit_id: UnitId, status: UnitStatus) -> Result<Vec<Event>, Refusal> {
     known_unit(state, unit_id, "unit_id")?.check_status_change(status)?;
     Ok(vec![Event::UnitStatusChanged { unit_id, status }])
+}
+
+fn receive_alert(
+    state: &State,
+    message: AlertMessage,
+    content: &AlertContent,
+    references: &[AlertRef],
+    now_ms: i64,
+) -> Result<Vec<Event>, Refusal> {
+    content.check()?;
+    // The latest alert the message names (a CAP message may name several earlier ones).
+    let named = references.iter().rev().find_map(|r| state.alert_by(&r.sender, &r.identifier));
+    if state.alert_by(&content.sender, &content.identifier).is_some() {
+        // Feeds repeat themselves: the same message twice changes nothing.
+        return Err(Refusal::conflict(
+            "identifier",
+            format!("alert {} of {} was already received", content.identifier, content.sender),
+        ));
+    }
+    match (message, named) {
+        (AlertMessage::Cancel, Some(alert)) => Ok(vec![Event::AlertCancelled { alert_id: alert.alert_id }]),
+        (AlertMessage::Cancel, None) => {
+            Err(Refusal::not_found("references", "the cancellation names no alert the room holds"))
+        }
+        (AlertMessage::Update, Some(alert)) => Ok(vec![Event::AlertUpdated {
+            alert: Alert {
+                alert_id: alert.alert_id,
+                content: content.clone(),
+                received_at_ms: alert.received_at_ms,
+                updated_at_ms: now_ms,
+                cancelled: false,
+            },
+        }]),
+        // An alert, or an update of one the room never saw: news either way.
+        (AlertMessage::Alert | AlertMessage::Update, _) => {
+            room_for(state.alerts.len(), MAX_ALERTS, "", "alerts")?;
+            Ok(vec![Event::AlertIssued {
+                alert: Alert {
+                    alert_id: state.next_alert_id(),
+                    content: content.clone(),
+                    received_at_ms: now_ms,
+                    updated_at_ms: now_ms,
+                    cancelled: false,
+                },
+            }])
+        }
+    }
 }
 
 fn report_positions(state: &State, fixes: &[Fix], now_ms: i64) -> Result<Vec<Event>, Refusal> {

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeSet;
 
+use crate::alert::{Alert, AlertId};
 use crate::record::Record;
 use crate::{
     Agency, AgencyCode, Area, Channel, ChannelId, DeviceUid, Fix, IncidentId, IncidentKind, IncidentStatus, MessageId,
@@ -130,6 +131,17 @@ pub enum Event {
     Recorded {
         record: Record,
     },
+    /// An alert from outside the room (CAP 1.2) is in force.
+    AlertIssued {
+        alert: Alert,
+    },
+    /// A later message of its sender replaced its content.
+    AlertUpdated {
+        alert: Alert,
+    },
+    AlertCancelled {
+        alert_id: AlertId,
+    },
 }
 
 impl Event {
@@ -156,6 +168,9 @@ impl Event {
             Event::UnitRevealed { .. } => "unit_revealed",
             Event::SharingChanged { .. } => "sharing_changed",
             Event::Recorded { record } => record.kind(),
+            Event::AlertIssued { .. } => "alert_issued",
+            Event::AlertUpdated { .. } => "alert_updated",
+            Event::AlertCancelled { .. } => "alert_cancelled",
         }
     }
 

@@ -20,6 +20,7 @@
 //! - [`replay`]: the replay clock (play, pause, speed, seek, step), pinned notes, sessions.
 //! - [`record`]: the access and administration entries of the record for oversight.
 //! - [`timeline`]: which events the timeline shows, on which lane, about what.
+//! - [`alert`]: alerts from outside the room (CAP 1.2): areas, urgency, their life and expiry.
 //! - [`authority`]: roles, principals and who may give which command (the role table).
 //! - [`visibility`]: need-to-know — what a viewer may see of the room and of each event.
 //! - [`wire`]: the WebSocket protocol between server and browser.
@@ -27,6 +28,7 @@
 
 pub mod actor;
 pub mod agency;
+pub mod alert;
 pub mod api;
 pub mod authority;
 pub mod command;
@@ -51,6 +53,7 @@ pub mod visibility;
 pub mod wire;
 
 pub use agency::{Agency, AgencyKind, Colour};
+pub use alert::{Alert, AlertId};
 pub use command::{decide, Command};
 pub use event::{Event, LoggedEvent};
 pub use geometry::{Area, Point};

@@ -27,6 +27,9 @@ pub struct State {
     /// (set by an admin: the French services share among themselves, say).
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub sharing: BTreeSet<(AgencyCode, AgencyCode)>,
+    /// Alerts from outside the room (CAP 1.2), in force or not: public, every agency sees them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub alerts: BTreeMap<crate::AlertId, crate::Alert>,
 }
 
 impl Default for State {
@@ -42,6 +45,7 @@ impl Default for State {
             channels: BTreeMap::from([(room.channel_id.clone(), room)]),
             messages: BTreeMap::new(),
             sharing: BTreeSet::new(),
+            alerts: BTreeMap::new(),
         }
     }
 }
@@ -53,6 +57,15 @@ impl State {
 
     pub fn next_incident_id(&self) -> IncidentId {
         IncidentId(self.incidents.keys().next_back().map_or(1, |id| id.0 + 1))
+    }
+
+    pub fn next_alert_id(&self) -> crate::AlertId {
+        crate::AlertId(self.alerts.keys().next_back().map_or(1, |id| id.0 + 1))
+    }
+
+    /// The alert a sender's message names, if the room holds it.
+    pub fn alert_by(&self, sender: &str, identifier: &str) -> Option<&crate::Alert> {
+        self.alerts.values().find(|a| a.is(sender, identifier))
     }
 
     pub fn next_message_id(&self) -> MessageId {
@@ -242,6 +255,15 @@ impl State {
             Event::Recorded { record: Record::Purged { kind, before_ms, .. } } => self.forget(kind, *before_ms),
             // The rest of the record for oversight is kept apart from the room's picture.
             Event::Recorded { .. } => {}
+            Event::AlertIssued { alert } | Event::AlertUpdated { alert } => {
+                self.alerts.insert(alert.alert_id, alert.clone());
+            }
+            Event::AlertCancelled { alert_id } => {
+                if let Some(alert) = self.alerts.get_mut(alert_id) {
+                    alert.cancelled = true;
+                    alert.updated_at_ms = at_ms;
+                }
+            }
             Event::SharingChanged { from, to, shared } => {
                 let pair = (from.clone(), to.clone());
                 if *shared {

@@ -12,10 +12,12 @@ pub enum Lane {
     Incidents,
     Units,
     Messages,
+    /// Alerts from outside the room (CAP): issued, updated, cancelled.
+    Alerts,
 }
 
 impl Lane {
-    pub const ALL: [Lane; 3] = [Lane::Incidents, Lane::Units, Lane::Messages];
+    pub const ALL: [Lane; 4] = [Lane::Incidents, Lane::Units, Lane::Messages, Lane::Alerts];
 }
 
 /// One event as the timeline shows it.
@@ -74,6 +76,9 @@ pub fn entry(state: &State, logged: &LoggedEvent) -> Option<Entry> {
             (Lane::Units, agency_of(unit_id), None, Some(*unit_id), None)
         }
         Event::SharingChanged { from, .. } => (Lane::Incidents, Some(from.clone()), None, None, None),
+        Event::AlertIssued { .. } | Event::AlertUpdated { .. } | Event::AlertCancelled { .. } => {
+            (Lane::Alerts, None, None, None, None)
+        }
     };
     Some(Entry { seq: logged.seq, at_ms: logged.at_ms, lane, agency, incident, unit, message })
 }

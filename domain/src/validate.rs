@@ -58,7 +58,17 @@ pub fn event(event: &Event) -> Result<(), Refusal> {
         | Event::UnitHidden { .. }
         | Event::UnitRevealed { .. }
         | Event::SharingChanged { .. }
+        | Event::AlertCancelled { .. }
         | Event::Recorded { .. } => Ok(()), // ids, codes and enums only, checked by their types
+        Event::AlertIssued { alert } | Event::AlertUpdated { alert } => {
+            alert.content.check().map_err(|r| r.within("alert"))?;
+            for (i, a) in alert.content.areas.iter().enumerate() {
+                for (j, p) in a.polygons.iter().enumerate() {
+                    self::area(p).map_err(|r| r.within(&format!("alert.areas[{i}].polygons[{j}]")))?;
+                }
+            }
+            Ok(())
+        }
     }
 }
 

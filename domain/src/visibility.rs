@@ -131,6 +131,7 @@ pub fn view(state: &State, viewer: &Viewer) -> State {
         channels,
         messages,
         sharing,
+        alerts: state.alerts.clone(),
     }
 }
 
@@ -290,6 +291,7 @@ pub fn see_after(was: Before, after: &State, viewer: &Viewer, logged: &LoggedEve
         Event::SharingChanged { from, .. } => only(from == agency),
         // The record for oversight is read by auditors (who see the whole room), never an agency.
         Event::Recorded { .. } => Seen::Nothing,
+        Event::AlertIssued { .. } | Event::AlertUpdated { .. } | Event::AlertCancelled { .. } => Seen::All,
     }
 }
 
@@ -351,6 +353,7 @@ pub fn readable_now(state: &State, viewer: &Viewer, event: &Event) -> bool {
         Event::UnitHidden { unit_id, .. } | Event::UnitRevealed { unit_id, .. } => owns(unit_id),
         Event::SharingChanged { from, to, .. } => from == agency || to == agency,
         Event::Recorded { .. } => false,
+        Event::AlertIssued { .. } | Event::AlertUpdated { .. } | Event::AlertCancelled { .. } => true,
         Event::ChannelCreated { channel } => viewer.sees_channel(state, channel),
         Event::MessagePosted { channel_id, .. } => reads(channel_id),
         Event::MessageAcknowledged { message_id, .. } => {

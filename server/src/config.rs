@@ -79,6 +79,11 @@ pub struct Config {
     #[arg(long, env = "VIGIE_COT_MAX_CLIENTS", default_value_t = 5_000)]
     pub cot_max_clients: usize,
 
+    /// Most events a second sent to one CoT connection (what waits is sent next, newest then):
+    /// each client costs the room a bounded rate however many units move.
+    #[arg(long, env = "VIGIE_COT_EGRESS_PER_SECOND", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub cot_egress_per_second: u32,
+
     /// The principal CoT clients act as when no token is given (the demo's partner agency).
     #[arg(skip)]
     pub cot_identity:

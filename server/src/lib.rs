@@ -92,6 +92,8 @@ pub struct Shared {
     pub shutdown: watch::Receiver<bool>,
     /// The record for oversight: the log's key and the auditors' services.
     pub audit: Arc<audit::Audit>,
+    /// What the CoT gateway did (all zero when CoT is off).
+    pub cot_counters: Arc<cot::gateway::Counters>,
     pub leptos_options: LeptosOptions,
 }
 
@@ -293,6 +295,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         exporting: Arc::new(Semaphore::new(api::replay::MAX_EXPORTS)),
         shutdown: shutdown.clone(),
         audit,
+        cot_counters: Arc::default(),
         leptos_options,
     }));
     let now_ms = {

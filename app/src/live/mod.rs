@@ -203,6 +203,8 @@ pub struct Dirty {
     pub all: bool,
     pub units: std::collections::BTreeSet<vigie_domain::UnitId>,
     pub incidents: bool,
+    /// Outside alerts (CAP) changed: the map redraws their areas.
+    pub alerts: bool,
 }
 
 impl Dirty {
@@ -226,6 +228,7 @@ impl Dirty {
             | E::IncidentUnshared { .. }
             | E::SharingChanged { .. } => self.incidents = true,
             E::Recorded { .. } => {}
+            E::AlertIssued { .. } | E::AlertUpdated { .. } | E::AlertCancelled { .. } => self.alerts = true,
             E::UnitHidden { unit_id, .. } | E::UnitRevealed { unit_id, .. } => {
                 self.units.insert(*unit_id);
             }

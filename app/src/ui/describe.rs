@@ -92,6 +92,19 @@ pub fn describe(state: &State, e: &LoggedEvent, lang: Lang) -> String {
             format!("{from} ne partage plus ses incidents restreints avec {to}"),
         ),
         Event::Recorded { record } => describe_record(record, fr),
+        Event::AlertIssued { alert } => {
+            let what = alert.content.headline.as_deref().unwrap_or(&alert.content.event);
+            let from = alert.content.sender_name.as_deref().unwrap_or(&alert.content.sender);
+            say(format!("Alert from {from}: {what}"), format!("Alerte de {from} : {what}"))
+        }
+        Event::AlertUpdated { alert } => {
+            let what = alert.content.headline.as_deref().unwrap_or(&alert.content.event);
+            say(format!("Alert updated: {what}"), format!("Alerte mise à jour : {what}"))
+        }
+        Event::AlertCancelled { alert_id } => {
+            let what = state.alerts.get(alert_id).map_or_else(|| alert_id.to_string(), |a| a.content.event.clone());
+            say(format!("Alert cancelled: {what}"), format!("Alerte levée : {what}"))
+        }
     }
 }
 

@@ -43,7 +43,16 @@ async fn details(
     Auth(caller): Auth,
     ApiPath(id): ApiPath<u32>,
 ) -> Result<Json<vigie_domain::Incident>, ApiError> {
-    let id = IncidentId(id);
+    Ok(Json(opened(&app, &caller, IncidentId(id)).await?))
+}
+
+/// The incident `id` as `caller` may see it, its opening recorded when it is restricted (see
+/// [`details`]); every read of one incident's details goes through here (its CAP form too).
+pub(super) async fn opened(
+    app: &AppState,
+    caller: &crate::identity::caller::Caller,
+    id: IncidentId,
+) -> Result<vigie_domain::Incident, ApiError> {
     let viewer = caller.principal.viewer();
     let incident = app.hub.read(|s| vigie_domain::visibility::incident(s, &viewer, id));
     let Some(incident) = incident else {
@@ -55,9 +64,9 @@ async fn details(
     };
     if incident.restricted && app.audit.first_view(&caller.principal.user, id, app.clock.now_ms()) {
         let entry = vigie_domain::record::Record::RestrictedViewed { incident_id: id };
-        super::record_as(&app, &caller, entry).await?;
+        super::record_as(app, caller, entry).await?;
     }
-    Ok(Json(incident))
+    Ok(incident)
 }
 
 fn point(l: &LonLat, field: &str) -> Result<Point, ApiError> {

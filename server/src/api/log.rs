@@ -58,6 +58,7 @@ async fn stats(State(state): State<AppState>) -> Json<Value> {
         "queued_bytes": hub.queued_bytes,
         "max_client_queued_bytes": hub.max_outbox_bytes,
         "outbox_limit_bytes": state.config.outbox_bytes,
+        "cot": state.cot_counters.values(),
     }))
 }
 

@@ -5,6 +5,7 @@ mod admin;
 mod agencies;
 mod audit;
 mod basemap;
+pub mod cap;
 mod incidents;
 mod log;
 mod messages;
@@ -51,6 +52,7 @@ pub fn routes(state: &AppState) -> Routes {
         .wrap(|r| r.layer(DefaultBodyLimit::max(COMMAND_BODY_LIMIT)))
         // Registered after the general limit so their own limits apply.
         .merge(units::routes())
+        .merge(cap::routes())
         .wrap(|r| r.layer(axum::middleware::from_fn_with_state(state.clone(), intake)));
     Routes::default()
         .get("/healthz", Rule::Public, health)

@@ -5,9 +5,12 @@
 //! [`vigie_domain::visibility::incident`], [`Viewer::reads_channel`]). A slow client therefore
 //! gets the latest picture at its own pace and never a growing backlog.
 //!
-//! Bounds: at most [`MAX_PER_TICK`] events a tick (what is left waits for the next one, newest
-//! state then); marks are sets of ids (bounded by the room's own caps); new messages at most
-//! [`MAX_NEW_MESSAGES`] between two ticks (older ones are dropped, and counted).
+//! Bounds: at most a budget of events a tick (`VIGIE_COT_EGRESS_PER_SECOND`; what is left waits
+//! for the next tick, newest state then, units taken in turn so none starves); marks are sets of
+//! ids (bounded by the room's own caps); new messages at most [`MAX_NEW_MESSAGES`] between two
+//! ticks (older ones are dropped, and counted). Every client thus costs the room a bounded rate,
+//! however many units move: 2 000 clients each seeing 2 000 units move every second would be
+//! 4 million events a second, which no room's server should try to send.
 //!
 //! When something leaves the viewer's picture (hidden, restricted, closed), its marker is deleted
 //! on the client (`t-x-d-d`). The whole picture is sent again every [`REFRESH_EVERY`], so TAK's
@@ -20,8 +23,6 @@ use vigie_adapters::cot::CotEvent;
 use vigie_domain::visibility::{self, Viewer};
 use vigie_domain::{DeviceUid, Event, IncidentId, LoggedEvent, MessageId, State, UnitId};
 
-/// Most events sent to one client in one tick.
-pub const MAX_PER_TICK: usize = 1_000;
 /// Most messages remembered for one client between two ticks.
 pub const MAX_NEW_MESSAGES: usize = 500;
 /// How often the whole picture is sent again.
@@ -37,6 +38,8 @@ pub struct Picture {
     messages: VecDeque<MessageId>,
     sent_units: HashSet<UnitId>,
     sent_incidents: HashSet<IncidentId>,
+    /// Where the next tick's units start: units are sent in turn.
+    unit_cursor: UnitId,
     pub dropped_messages: u64,
 }
 
@@ -51,6 +54,7 @@ impl Picture {
             messages: VecDeque::new(),
             sent_units: HashSet::new(),
             sent_incidents: HashSet::new(),
+            unit_cursor: UnitId(0),
             dropped_messages: 0,
         };
         picture.everything(state);
@@ -99,6 +103,9 @@ impl Picture {
                 | Event::ChannelCreated { .. }
                 | Event::MessageAcknowledged { .. }
                 | Event::Recorded { .. } => {}
+                // Outside alerts stay on Vigie's map: their source (a weather service, civil
+                // protection) reaches TAK users through its own channels.
+                Event::AlertIssued { .. } | Event::AlertUpdated { .. } | Event::AlertCancelled { .. } => {}
             }
         }
     }
@@ -107,11 +114,19 @@ impl Picture {
         self.units.is_empty() && self.incidents.is_empty() && self.messages.is_empty()
     }
 
-    /// The events to send now, at most [`MAX_PER_TICK`]: new messages first, then incidents, then
-    /// units. `own` are the connection's own devices, never sent back to it.
-    pub fn take(&mut self, state: &State, now_ms: i64, stale_after_ms: i64, own: &HashSet<DeviceUid>) -> Vec<CotEvent> {
+    /// The events to send now, at most `budget`: new messages first, then incidents, then units
+    /// (in turn from where the last tick stopped). `own` are the connection's own devices, never
+    /// sent back to it.
+    pub fn take(
+        &mut self,
+        state: &State,
+        now_ms: i64,
+        stale_after_ms: i64,
+        own: &HashSet<DeviceUid>,
+        budget: usize,
+    ) -> Vec<CotEvent> {
         let mut out = Vec::new();
-        while out.len() < MAX_PER_TICK {
+        while out.len() < budget {
             let Some(id) = self.messages.pop_front() else { break };
             if self.upstream {
                 continue; // a partner's server gets the room's picture, not its conversations
@@ -122,7 +137,7 @@ impl Picture {
                 out.push(room::message(m, channel));
             }
         }
-        while out.len() < MAX_PER_TICK {
+        while out.len() < budget {
             let Some(id) = self.incidents.pop_first() else { break };
             let seen = visibility::incident(state, &self.viewer, id).filter(room::incident_is_open);
             match seen {
@@ -140,8 +155,11 @@ impl Picture {
                 }
             }
         }
-        while out.len() < MAX_PER_TICK {
-            let Some(id) = self.units.pop_first() else { break };
+        while out.len() < budget {
+            let next = self.units.range(self.unit_cursor..).next().or_else(|| self.units.first()).copied();
+            let Some(id) = next else { break };
+            self.units.remove(&id);
+            self.unit_cursor = UnitId(id.0.saturating_add(1));
             let Some(unit) = state.units.get(&id) else { continue };
             let theirs = unit.device_uid.as_ref().is_some_and(|d| self.upstream || own.contains(d));
             if theirs {
@@ -236,7 +254,7 @@ mod tests {
         let mut state = room();
         let bka = Viewer::Agency(code("BKA"));
         let mut picture = Picture::new(bka.clone(), false, &state);
-        let sent = picture.take(&state, T0, 60_000, &HashSet::new());
+        let sent = picture.take(&state, T0, 60_000, &HashSet::new(), 1_000);
         let uids: HashSet<String> = sent.iter().map(|e| e.uid.clone()).collect();
         let view = visibility::view(&state, &bka);
         for unit in state.units.values() {
@@ -256,7 +274,7 @@ mod tests {
         // A unit BKA saw is hidden from it: its marker is deleted on the client.
         let batch = run(&mut state, Command::HideUnit { unit_id: UnitId(1), agency: code("BKA") });
         picture.note(&batch, Vec::new);
-        let after = picture.take(&state, T0, 60_000, &HashSet::new());
+        let after = picture.take(&state, T0, 60_000, &HashSet::new(), 1_000);
         assert_eq!(after.len(), 1);
         assert_eq!((after[0].kind.as_str(), after[0].link.as_deref()), ("t-x-d-d", Some("VIGIE.unit.1")));
         // Nothing changed, nothing sent; a fix of a unit it sees is.
@@ -264,7 +282,7 @@ mod tests {
         let fix = Fix::parse(UnitId(3), 2.36, 48.85, None, None, None, T0 + 1_000).unwrap();
         let batch = run(&mut state, Command::ReportPositions { fixes: vec![fix] });
         picture.note(&batch, Vec::new);
-        let moved = picture.take(&state, T0, 60_000, &HashSet::new());
+        let moved = picture.take(&state, T0, 60_000, &HashSet::new(), 1_000);
         assert_eq!(moved.len(), 1);
         assert_eq!((moved[0].uid.as_str(), moved[0].point.lon), ("VIGIE.unit.3", 2.36));
     }
@@ -272,7 +290,7 @@ mod tests {
     #[test]
     fn a_tick_is_bounded_and_the_rest_waits() {
         let mut state = room();
-        for i in 0..(MAX_PER_TICK + 10) {
+        for i in 0..1_010 {
             run(
                 &mut state,
                 Command::RegisterUnit {
@@ -288,9 +306,9 @@ mod tests {
         let fixes = state.units.keys().map(|id| Fix::parse(*id, 2.35, 48.85, None, None, None, T0).unwrap()).collect();
         run(&mut state, Command::ReportPositions { fixes });
         let mut picture = Picture::new(Viewer::Agency(code("PP")), false, &state);
-        let first = picture.take(&state, T0, 60_000, &HashSet::new());
-        assert_eq!(first.len(), MAX_PER_TICK);
-        let second = picture.take(&state, T0, 60_000, &HashSet::new());
+        let first = picture.take(&state, T0, 60_000, &HashSet::new(), 1_000);
+        assert_eq!(first.len(), 1_000);
+        let second = picture.take(&state, T0, 60_000, &HashSet::new(), 1_000);
         assert_eq!(first.len() + second.len(), state.units.len() + 2, "every unit and the two open public incidents");
     }
 }

@@ -15,7 +15,8 @@
 //!   per emergency (beacons repeat); its cancellation another.
 //!
 //! Bounds: pending fixes are one per unit (at most [`vigie_domain::command::MAX_UNITS`]); the
-//! device cache and the set of live emergencies are as bounded.
+//! device cache and the set of live emergencies are as bounded; at most [`MAX_REGISTERING`]
+//! devices are being registered at once, each with its one latest waiting report.
 
 use parking_lot::Mutex;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -32,6 +33,9 @@ use vigie_domain::{ChannelId, Command, DeviceUid, Event, Fix, MessagePriority, R
 
 use crate::sequencer::{Author, CommandError};
 use crate::AppState;
+
+/// Most devices being registered at once (first sight); past it a report waits for the next.
+pub const MAX_REGISTERING: usize = 10_000;
 
 /// How often coalesced positions are committed.
 pub const FLUSH_EVERY: Duration = Duration::from_millis(250);
@@ -50,7 +54,7 @@ impl Peer {
     }
 }
 
-/// What the gateway did, for `/healthz`-style counters and the benchmark.
+/// What the gateway did, shown at `/api/v1/stats` (`cot`) and read by the benchmark.
 #[derive(Debug, Default)]
 pub struct Counters {
     pub events: AtomicU64,
@@ -110,19 +114,22 @@ pub struct Gateway {
     devices: Mutex<HashMap<DeviceUid, UnitId>>,
     /// Latest fix per unit waiting for the next commit, per principal (by login).
     pending: Mutex<HashMap<String, Pending>>,
+    /// Devices being registered, with the latest report that arrived meanwhile.
+    registering: Mutex<HashMap<DeviceUid, Position>>,
     /// Devices whose emergency is on (a beacon repeats until cancelled).
     emergencies: Mutex<HashSet<DeviceUid>>,
-    pub counters: Counters,
+    pub counters: Arc<Counters>,
 }
 
 impl Gateway {
     pub fn new(state: AppState) -> Arc<Self> {
         Arc::new(Self {
-            state,
             devices: Mutex::default(),
             pending: Mutex::default(),
+            registering: Mutex::default(),
             emergencies: Mutex::default(),
-            counters: Counters::default(),
+            counters: state.cot_counters.clone(),
+            state,
         })
     }
 
@@ -132,7 +139,12 @@ impl Gateway {
 
     /// Acts on one event from `peer`; returns the answer the client expects, if any (a pong).
     /// `own` collects the devices this connection reports for, so it is not sent them back.
-    pub async fn ingest(&self, peer: &Peer, event: &CotEvent, own: &mut HashSet<DeviceUid>) -> Option<CotEvent> {
+    pub async fn ingest(
+        self: &Arc<Self>,
+        peer: &Peer,
+        event: &CotEvent,
+        own: &mut HashSet<DeviceUid>,
+    ) -> Option<CotEvent> {
         count(&self.counters.events);
         let now = self.now_ms();
         match interpret(event) {
@@ -180,18 +192,60 @@ impl Gateway {
         self.state.sequencer.submit(Author::Principal(peer.principal.clone()), command).await
     }
 
-    async fn position(&self, peer: &Peer, p: &Position, now: i64, own: &mut HashSet<DeviceUid>) -> Result<(), String> {
+    async fn position(
+        self: &Arc<Self>,
+        peer: &Peer,
+        p: &Position,
+        now: i64,
+        own: &mut HashSet<DeviceUid>,
+    ) -> Result<(), String> {
         if !peer.may(Scope::PositionsWrite) {
             return Err("the connection's principal may not report positions (scope positions:write)".into());
         }
         if p.at_ms > now + MAX_FUTURE_SKEW_MS {
             return Err(format!("time is more than {} s ahead of the room's clock", MAX_FUTURE_SKEW_MS / 1000));
         }
-        let unit_id = self.unit_for(peer, p).await?;
-        let fix = p.fix(unit_id).map_err(|r| r.to_string())?;
         if own.len() < 4096 {
             own.insert(p.device.clone());
         }
+        match self.known_unit(peer, p)? {
+            Some(unit_id) => self.coalesce(peer, p, unit_id),
+            None => self.register_later(peer, p),
+        }
+    }
+
+    /// The unit `p`'s device reports for, if the gateway learnt it or the room holds it; a device
+    /// linked to another agency's unit is refused.
+    fn known_unit(&self, peer: &Peer, p: &Position) -> Result<Option<UnitId>, String> {
+        if let Some(id) = self.devices.lock().get(&p.device) {
+            return Ok(Some(*id));
+        }
+        let agency = &peer.principal.agency;
+        let found = self.state.hub.read(|s| {
+            let unit = s.unit_by_device(&p.device)?;
+            Some((unit.unit_id, unit.agency == *agency))
+        });
+        match found {
+            Some((id, true)) => {
+                self.learn(&p.device, id);
+                Ok(Some(id))
+            }
+            Some((_, false)) => Err(format!("device {} reports for another agency's unit", p.device)),
+            None => Ok(None),
+        }
+    }
+
+    fn learn(&self, device: &DeviceUid, unit_id: UnitId) {
+        let mut devices = self.devices.lock();
+        if devices.len() >= MAX_UNITS {
+            devices.clear();
+        }
+        devices.insert(device.clone(), unit_id);
+    }
+
+    /// Keeps `p` as its unit's latest fix for the next commit.
+    fn coalesce(&self, peer: &Peer, p: &Position, unit_id: UnitId) -> Result<(), String> {
+        let fix = p.fix(unit_id).map_err(|r| r.to_string())?;
         count(&self.counters.positions);
         let mut pending = self.pending.lock();
         let (_, fixes) =
@@ -203,28 +257,40 @@ impl Gateway {
         Ok(())
     }
 
-    /// The unit `p`'s device reports for: learnt, found in the room, or registered now for the
-    /// principal's agency. A device linked to another agency's unit is refused.
-    async fn unit_for(&self, peer: &Peer, p: &Position) -> Result<UnitId, String> {
-        if let Some(id) = self.devices.lock().get(&p.device) {
-            return Ok(*id);
+    /// A device seen for the first time: its unit is registered off the connection's read loop
+    /// (a burst of new devices costs no connection a commit's wait each), and the latest report
+    /// that arrives meanwhile is kept and reported once the unit exists.
+    fn register_later(self: &Arc<Self>, peer: &Peer, p: &Position) -> Result<(), String> {
+        if !peer.may(Scope::UnitsWrite) {
+            return Err("an unknown device, and the principal may not register units (scope units:write)".into());
         }
-        let agency = &peer.principal.agency;
-        let found = self.state.hub.read(|s| {
-            let unit = s.unit_by_device(&p.device)?;
-            Some((unit.unit_id, unit.agency == *agency))
+        {
+            let mut waiting = self.registering.lock();
+            if let Some(latest) = waiting.get_mut(&p.device) {
+                if latest.at_ms <= p.at_ms {
+                    *latest = p.clone();
+                }
+                return Ok(());
+            }
+            if waiting.len() >= MAX_REGISTERING {
+                return Err(format!("{MAX_REGISTERING} devices are being registered already; the next report retries"));
+            }
+            waiting.insert(p.device.clone(), p.clone());
+        }
+        let (gateway, peer, first) = (self.clone(), peer.clone(), p.clone());
+        tokio::spawn(async move {
+            let registered = gateway.register(&peer, &first).await;
+            let latest = gateway.registering.lock().remove(&first.device);
+            let reported = registered.and_then(|unit_id| {
+                gateway.learn(&first.device, unit_id);
+                latest.map_or(Ok(()), |latest| gateway.coalesce(&peer, &latest, unit_id))
+            });
+            if let Err(why) = reported {
+                count(&gateway.counters.refused);
+                tracing::debug!(device = %first.device, %why, "CoT device not registered");
+            }
         });
-        let unit_id = match found {
-            Some((id, true)) => id,
-            Some((_, false)) => return Err(format!("device {} reports for another agency's unit", p.device)),
-            None => self.register(peer, p).await?,
-        };
-        let mut devices = self.devices.lock();
-        if devices.len() >= MAX_UNITS {
-            devices.clear();
-        }
-        devices.insert(p.device.clone(), unit_id);
-        Ok(unit_id)
+        Ok(())
     }
 
     async fn register(&self, peer: &Peer, p: &Position) -> Result<UnitId, String> {

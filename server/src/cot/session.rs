@@ -62,6 +62,7 @@ where
     let mut shutdown = state.shutdown.clone();
     let write_timeout = state.config.write_timeout();
     let stale_after_ms = state.config.stale_after_ms();
+    let budget = (state.config.cot_egress_per_second as u128 * TICK.as_millis() / 1000).max(1) as usize;
     let mut last_hello: Option<tokio::time::Instant> = None;
     loop {
         let mut out: Vec<CotEvent> = Vec::new();
@@ -117,7 +118,7 @@ where
                 }
                 if reads_room && !picture.is_idle() {
                     let now = state.clock.now_ms();
-                    out.extend(state.hub.read(|s| picture.take(s, now, stale_after_ms, &own)));
+                    out.extend(state.hub.read(|s| picture.take(s, now, stale_after_ms, &own, budget)));
                 }
             }
             _ = crate::listener::stopped(&mut shutdown) => return End::Stopping,
