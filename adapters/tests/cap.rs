@@ -5,6 +5,8 @@
 
 use proptest::prelude::*;
 use vigie_adapters::cap::alert::*;
+use vigie_adapters::cap::room;
+use vigie_domain::{Alert, AlertId, Command};
 
 /// A.1 Homeland Security Advisory System alert.
 const HOMELAND: &str = r#"<?xml version = "1.0" encoding = "UTF-8"?>
@@ -381,6 +383,20 @@ proptest! {
     fn an_alert_comes_back_from_its_xml_exactly(a in alert()) {
         let xml = a.to_xml();
         prop_assert_eq!(CapAlert::parse(xml.as_bytes()).unwrap(), a, "{}", xml);
+    }
+
+    /// Through Vigie's model and back: an alert the room took in, sent out as CAP and taken in
+    /// again, says the same.
+    #[test]
+    fn an_alert_round_trips_through_the_room(a in alert()) {
+        // Random rings may enclose nothing; the room refuses those (tested above).
+        let Ok(Command::ReceiveAlert { content, .. }) = room::receive(&a) else { return Ok(()) };
+        let held = Alert { alert_id: AlertId(1), content: content.clone(), received_at_ms: 0, updated_at_ms: 0, cancelled: false };
+        let out = room::alert(&held).to_xml();
+        let Ok(Command::ReceiveAlert { content: again, .. }) = room::receive(&CapAlert::parse(out.as_bytes()).unwrap()) else {
+            return Err(TestCaseError::fail(format!("not taken back: {out}")));
+        };
+        prop_assert_eq!(again, content, "{}", out);
     }
 
     /// Fuzzing: arbitrary bytes, and an example cut or spliced anywhere: a refusal, never a panic.

@@ -93,6 +93,7 @@ export class RoomMap {
     m.addImage("heading", arrow(), { pixelRatio: 2 });
     m.addSource("incidents", { type: "geojson", data: { type: "FeatureCollection", features: [] }, promoteId: "id" });
     m.addSource("areas", { type: "geojson", data: { type: "FeatureCollection", features: [] }, promoteId: "id" });
+    m.addSource("alerts", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
     m.addSource("units", {
       type: "geojson",
       data: { type: "FeatureCollection", features: [] },
@@ -102,6 +103,9 @@ export class RoomMap {
     });
     await this.loadBaseMap();
     if (this.overlays.length) m.addControl(new OverlayControl(this), "top-left");
+    // Outside alerts (CAP) under the incidents' areas: a wide wash, a dotted edge.
+    m.addLayer({ id: "alert-fill", type: "fill", source: "alerts", paint: { "fill-color": ["get", "colour"], "fill-opacity": 0.12 } });
+    m.addLayer({ id: "alert-line", type: "line", source: "alerts", paint: { "line-color": ["get", "colour"], "line-width": 2, "line-dasharray": [1, 2] } });
     m.addLayer({ id: "area-fill", type: "fill", source: "areas", paint: { "fill-color": ["get", "colour"], "fill-opacity": 0.15 } });
     m.addLayer({ id: "area-line", type: "line", source: "areas", paint: { "line-color": ["get", "colour"], "line-width": 2, "line-dasharray": [2, 1] } });
     m.addLayer({
@@ -368,6 +372,17 @@ export class RoomMap {
     }
     this.map.getSource("incidents").setData(JSON.parse(pointsJson));
     this.map.getSource("areas").setData(JSON.parse(areasJson));
+  }
+
+  /** The outside alerts in force: a GeoJSON FeatureCollection of their areas (circles already as
+   * polygons), each with `id`, `colour` and `label`. Kept on `this.alerts` for diagnostics. */
+  setAlerts(json) {
+    this.alerts = JSON.parse(json);
+    if (!this.ready) {
+      this.loaded.then(() => setTimeout(() => this.setAlerts(json), 0));
+      return;
+    }
+    this.map.getSource("alerts").setData(this.alerts);
   }
 
   flyTo(lon, lat, zoom) {

@@ -57,6 +57,7 @@ const FR: &[(&str, &str)] = &[
     ("Incidents", "Incidents"),
     ("Units", "Moyens"),
     ("Messages", "Messages"),
+    ("Alerts", "Alertes"),
     ("Timeline", "Chronologie"),
     ("Summary", "Synthèse"),
     ("Click the map to move it.", "Cliquer sur la carte pour le déplacer."),

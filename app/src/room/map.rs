@@ -31,6 +31,8 @@ mod js {
         pub fn remove_units(this: &RoomMap, json: &str);
         #[wasm_bindgen(method, js_name = setIncidents)]
         pub fn set_incidents(this: &RoomMap, points: &str, areas: &str);
+        #[wasm_bindgen(method, js_name = setAlerts)]
+        pub fn set_alerts(this: &RoomMap, json: &str);
         #[wasm_bindgen(method, js_name = flyTo)]
         pub fn fly_to(this: &RoomMap, lon: f64, lat: f64, zoom: f64);
         #[wasm_bindgen(method)]
@@ -105,6 +107,22 @@ pub fn MapPanel() -> impl IntoView {
                 let (points, areas) = ui.live.state.with_value(|s| incident_features(s, selected));
                 m.set_incidents(&points, &areas);
             }
+        });
+        // Outside alerts: those in force at the room's moment. They fade by the clock (expiry,
+        // effective time), so a replay shows them come and go when the room did.
+        Effect::new(move |previous: Option<Vec<(vigie_domain::AlertId, i64)>>| {
+            ui.live.moves.track();
+            let now_ms = ui.live.now_ms.get();
+            let active: Vec<(vigie_domain::AlertId, i64)> = ui.live.state.with_value(|s| {
+                s.alerts.values().filter(|a| a.is_active(now_ms)).map(|a| (a.alert_id, a.updated_at_ms)).collect()
+            });
+            if previous.as_ref() != Some(&active) {
+                if let Some(m) = map.get_value() {
+                    let json = ui.live.state.with_value(|s| alert_features(s, now_ms));
+                    m.set_alerts(&json);
+                }
+            }
+            active
         });
         // Staleness moves with the clock: redraw the units whose staleness flipped.
         Effect::new(move |previous: Option<std::collections::BTreeSet<vigie_domain::UnitId>>| {
@@ -299,6 +317,56 @@ fn incident_features(s: &State, selected: Selection) -> (String, String) {
         }
     }
     (collection(points), collection(areas))
+}
+
+/// An outside alert's area (see `setAlerts` in room_map.js).
+#[cfg(feature = "hydrate")]
+#[derive(serde::Serialize)]
+struct AlertMark<'a> {
+    id: u32,
+    colour: &'static str,
+    label: &'a str,
+}
+
+/// The areas of the alerts in force at `now_ms`: polygons as they are, circles as 48-gons (a
+/// radius of 0, a point, as a 50 m disc so it shows).
+#[cfg(feature = "hydrate")]
+fn alert_features(s: &State, now_ms: i64) -> String {
+    let mut features = Vec::new();
+    for alert in s.alerts.values().filter(|a| a.is_active(now_ms)) {
+        let colour = palette::severity(alert.content.severity);
+        let label = alert.content.headline.as_deref().unwrap_or(&alert.content.event);
+        let properties = || AlertMark { id: alert.alert_id.0, colour, label };
+        for area in &alert.content.areas {
+            for p in &area.polygons {
+                let ring = p.ring.iter().chain(p.ring.first()).map(|pt| [pt.lon, pt.lat]).collect();
+                features.push(Feature { r#type: "Feature", geometry: Geometry::Polygon { coordinates: [ring] }, properties: properties() });
+            }
+            for c in &area.circles {
+                features.push(Feature {
+                    r#type: "Feature",
+                    geometry: Geometry::Polygon { coordinates: [circle(c.centre.lon, c.centre.lat, c.radius_m.max(50.0))] },
+                    properties: properties(),
+                });
+            }
+        }
+    }
+    collection(features)
+}
+
+/// A circle as a closed ring of 48 points (an equirectangular approximation, exact enough at a
+/// city's scale and for a warning's outline).
+#[cfg(feature = "hydrate")]
+fn circle(lon: f64, lat: f64, radius_m: f64) -> Vec<[f64; 2]> {
+    const METRES_PER_DEGREE: f64 = 111_320.0;
+    let dlat = radius_m / METRES_PER_DEGREE;
+    let dlon = dlat / lat.to_radians().cos().abs().max(0.01);
+    (0..=48)
+        .map(|i| {
+            let a = std::f64::consts::TAU * f64::from(i) / 48.0;
+            [lon + dlon * a.cos(), (lat + dlat * a.sin()).clamp(-90.0, 90.0)]
+        })
+        .collect()
 }
 
 #[cfg(feature = "hydrate")]

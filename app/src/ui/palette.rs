@@ -3,6 +3,7 @@
 //! root, which `style/main.css` reads). Agencies bring their own colour (`Agency::colour`). Nothing
 //! else holds these colours: a test fails if the CSS or the map's script copies one.
 
+use vigie_domain::alert::Severity;
 use vigie_domain::{Priority, UnitStatus};
 
 /// A unit's status ring and row mark.
@@ -28,6 +29,16 @@ pub fn priority(p: Priority) -> &'static str {
     }
 }
 
+/// An outside alert's area (CAP severity), in violets so an alert is never read as an incident.
+pub fn severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Extreme => "#d02bff",
+        Severity::Severe => "#b36bff",
+        Severity::Moderate => "#9d8cff",
+        Severity::Minor | Severity::Unknown => "#8fa3c7",
+    }
+}
+
 /// A unit whose agency is unknown to the room.
 pub const NO_AGENCY: &str = "#8b949e";
 
@@ -36,7 +47,8 @@ pub fn css_variables() -> String {
     let priorities =
         Priority::ALL.into_iter().map(|p| format!("--{}:{};", format!("{p:?}").to_lowercase(), priority(p)));
     let statuses = UnitStatus::ALL.into_iter().map(|s| format!("--status-{}:{};", super::wire_name(&s), status(s)));
-    priorities.chain(statuses).collect()
+    let alert = std::iter::once(format!("--alert:{};", severity(Severity::Severe)));
+    priorities.chain(statuses).chain(alert).collect()
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 mod access;
 mod bad_input;
 mod basemap;
+mod cap;
 mod commands;
 mod cot;
 mod feed;

@@ -1,0 +1,148 @@
+//! CAP 1.2 over real HTTP: an alert comes in, is updated and cancelled by later messages of its
+//! sender, a repeat changes nothing; hostile and invalid files get a 400 naming why; an incident
+//! goes out as CAP through the audience filter, and the room's Atom feed lists only what every
+//! agency sees.
+
+use serde_json::{json, Value};
+use vigie_adapters::cap::alert::CapAlert;
+use vigie_adapters::cap::feed;
+
+use crate::support::*;
+
+fn cap_time(ms: i64) -> String {
+    vigie_adapters::cap::alert::cap_time(ms)
+}
+
+/// A storm warning over the Île de la Cité, from Météo-France's shape of message.
+fn storm(identifier: &str, msg_type: &str, references: Option<&str>, expires_ms: i64) -> String {
+    let references = references.map_or(String::new(), |r| format!("<references>{r}</references>"));
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
+  <identifier>{identifier}</identifier><sender>vigilance@meteo.fr</sender><sent>{sent}</sent>
+  <status>Actual</status><msgType>{msg_type}</msgType><scope>Public</scope>{references}
+  <info><language>fr-FR</language><category>Met</category><event>Orages</event>
+    <urgency>Expected</urgency><severity>Severe</severity><certainty>Likely</certainty>
+    <expires>{expires}</expires><senderName>Météo-France</senderName><headline>Vigilance orange orages</headline>
+    <area><areaDesc>Île de la Cité</areaDesc><polygon>48.857,2.340 48.857,2.356 48.852,2.356 48.852,2.340 48.857,2.340</polygon>
+      <circle>48.853,2.349 0.5</circle><geocode><valueName>INSEE</valueName><value>75104</value></geocode></area>
+  </info>
+</alert>"#,
+        sent = cap_time(T0_MS),
+        expires = cap_time(expires_ms)
+    )
+}
+
+async fn post_cap(app: &TestApp, login: &str, body: String) -> (u16, Value) {
+    let request = app.as_(login).http.post(format!("{}/api/v1/cap", app.base)).header("content-type", "application/cap+xml").body(body);
+    app.send(request).await
+}
+
+#[tokio::test]
+async fn an_alert_is_issued_updated_and_cancelled_and_a_repeat_changes_nothing() {
+    let app = spawn_app().await;
+    let (status, body) = post_cap(&app, "pp", storm("FR-1", "Alert", None, T0_MS + 3_600_000)).await;
+    assert_eq!(status, 201, "{body}");
+    let alert_id = body["alert_id"].as_u64().unwrap();
+    // Every agency sees it, a liaison included.
+    let (_, snapshot) = app.as_("bka").get("/api/v1/state").await;
+    let alert = &snapshot["state"]["alerts"][alert_id.to_string()];
+    assert_eq!((alert["event"].as_str(), alert["severity"].as_str()), (Some("Orages"), Some("severe")));
+    let area = &alert["areas"][0];
+    assert_eq!(area["description"], "Île de la Cité");
+    assert_eq!(area["polygons"][0]["ring"].as_array().unwrap().len(), 4, "the closing vertex is implied");
+    assert_eq!(area["circles"][0]["radius_m"], 500.0);
+    assert_eq!(area["geocodes"][0], json!({"name": "INSEE", "value": "75104"}));
+    assert_eq!(alert["expires_ms"], T0_MS + 3_600_000);
+
+    // The same message again (a feed polled twice): 409, nothing changes.
+    let seq = app.seq().await;
+    let (status, body) = post_cap(&app, "pp", storm("FR-1", "Alert", None, T0_MS + 3_600_000)).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(app.seq().await, seq);
+
+    // An update names it: same alert, new content.
+    let reference = format!("vigilance@meteo.fr,FR-1,{}", cap_time(T0_MS));
+    let (status, body) = post_cap(&app, "pp", storm("FR-2", "Update", Some(&reference), T0_MS + 7_200_000)).await;
+    assert_eq!((status, body["alert_id"].as_u64()), (200, Some(alert_id)), "{body}");
+    let state = app.state().await;
+    assert_eq!(state["alerts"][alert_id.to_string()]["expires_ms"], T0_MS + 7_200_000);
+    assert_eq!(state["alerts"].as_object().unwrap().len(), 1);
+
+    // A cancellation naming the update ends it.
+    let reference = format!("vigilance@meteo.fr,FR-2,{}", cap_time(T0_MS));
+    let (status, body) = post_cap(&app, "pp", storm("FR-3", "Cancel", Some(&reference), T0_MS + 7_200_000)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(app.state().await["alerts"][alert_id.to_string()]["cancelled"], true);
+    // The timeline knows all three, and who brought them in.
+    let (_, log) = app.as_("auditor").get("/api/v1/events?without_positions=true").await;
+    let kinds: Vec<&str> = log["events"].as_array().unwrap().iter().filter_map(|e| e["event"]["type"].as_str()).filter(|k| k.starts_with("alert_")).collect();
+    assert_eq!(kinds, ["alert_issued", "alert_updated", "alert_cancelled"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn hostile_and_invalid_alerts_get_a_400_naming_why_and_change_nothing() {
+    let app = spawn_app().await;
+    let seq = app.seq().await;
+    let xxe = r#"<?xml version="1.0"?><!DOCTYPE alert [<!ENTITY x SYSTEM "file:///etc/passwd">]><alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>&x;</identifier></alert>"#;
+    let (status, body) = post_cap(&app, "pp", xxe.into()).await;
+    assert_eq!(status, 400, "{body}");
+    assert_error(&body, "bad_request", Some("alert"));
+    assert!(body["error"]["message"].as_str().unwrap().contains("DTD"), "{body}");
+    let laughs = format!(r#"<!DOCTYPE lolz [<!ENTITY lol "lol">{}]><alert>&lol9;</alert>"#, (1..10).map(|i| format!(r#"<!ENTITY lol{i} "{}">"#, format!("&lol{};", if i == 1 { String::new() } else { (i - 1).to_string() }).repeat(10))).collect::<String>());
+    assert_eq!(post_cap(&app, "pp", laughs).await.0, 400);
+    let (status, body) = post_cap(&app, "pp", storm("X", "Alert", None, T0_MS).replace("<severity>Severe</severity>", "<severity>Bad</severity>")).await;
+    assert_eq!(status, 400);
+    assert_error(&body, "bad_request", Some("info[0].severity"));
+    let (status, body) = post_cap(&app, "pp", storm("X", "Alert", None, T0_MS).replace("48.852,2.356", "148.852,2.356")).await;
+    assert_eq!(status, 400);
+    assert_error(&body, "bad_request", Some("info[0].area[0].polygon"));
+    // A cancellation of an alert the room never had: 404.
+    let reference = format!("vigilance@meteo.fr,NOPE,{}", cap_time(T0_MS));
+    assert_eq!(post_cap(&app, "pp", storm("C", "Cancel", Some(&reference), T0_MS)).await.0, 404);
+    // Not XML: 415; too large: 413; a liaison may not bring alerts in: 403.
+    let json_body = app.as_("pp").http.post(format!("{}/api/v1/cap", app.base)).json(&json!({"alert": 1}));
+    assert_eq!(app.send(json_body).await.0, 415);
+    let huge = format!("{}<!--{}-->", storm("BIG", "Alert", None, T0_MS), "x".repeat(1_100_000));
+    assert_eq!(post_cap(&app, "pp", huge).await.0, 413);
+    assert_eq!(post_cap(&app, "bka", storm("L", "Alert", None, T0_MS + 60_000)).await.0, 403);
+    assert_eq!(app.seq().await, seq, "nothing was committed");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn incidents_go_out_as_cap_and_the_feed_lists_what_every_agency_sees() {
+    let app = spawn_app().await;
+    app.seed(0).await;
+    let incident = json!({"kind": "fire", "priority": "P1", "location": {"lon": 2.3499, "lat": 48.8530}, "address": "Parvis Notre-Dame", "lead_agency": "PP",
+        "area": [[2.348, 48.852], [2.351, 48.852], [2.351, 48.854], [2.348, 48.854]]});
+    let (status, body) = app.post("/api/v1/incidents", incident).await;
+    assert_eq!(status, 201, "{body}");
+    let public = body["incident_id"].as_u64().unwrap();
+    let secret = json!({"kind": "hostage", "priority": "P1", "location": {"lon": 2.35, "lat": 48.86}, "address": "Secret", "lead_agency": "PP", "restricted": true});
+    let restricted = app.post("/api/v1/incidents", secret).await.1["incident_id"].as_u64().unwrap();
+
+    let response = app.as_("bka").http.get(format!("{}/api/v1/incidents/{public}/cap", app.base)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/cap+xml");
+    let cap = CapAlert::parse(&response.bytes().await.unwrap()).expect("valid CAP 1.2");
+    assert_eq!(cap.sender, "vigie.room");
+    let info = &cap.infos[0];
+    assert_eq!((info.event.as_str(), info.categories[0].as_str()), ("Fire", "Fire"));
+    assert_eq!((info.urgency.as_str(), info.severity.as_str()), ("Immediate", "Extreme"));
+    assert_eq!(info.areas[0].desc, "Parvis Notre-Dame");
+    assert_eq!(info.areas[0].polygons[0].len(), 5, "closed, as CAP writes polygons");
+    // A restricted incident: 404 for whoever may not see it, a Restricted alert for its lead.
+    assert_eq!(app.as_("bka").get(&format!("/api/v1/incidents/{restricted}/cap")).await.0, 404);
+    let text = app.http.get(format!("{}/api/v1/incidents/{restricted}/cap", app.base)).send().await.unwrap().text().await.unwrap();
+    assert_eq!(CapAlert::parse(text.as_bytes()).unwrap().scope.as_str(), "Restricted");
+
+    let response = app.as_("bka").http.get(format!("{}/api/v1/cap/feed", app.base)).send().await.unwrap();
+    assert_eq!(response.headers()["content-type"], "application/atom+xml");
+    let items = feed::items(&response.bytes().await.unwrap()).unwrap();
+    let urls: Vec<String> = items.iter().map(|i| match i { feed::Item::Link(l) => l.clone(), other => panic!("{other:?}") }).collect();
+    assert!(urls.iter().any(|u| u.ends_with(&format!("/api/v1/incidents/{public}/cap"))), "{urls:?}");
+    assert!(!urls.iter().any(|u| u.ends_with(&format!("/api/v1/incidents/{restricted}/cap"))), "never a restricted incident");
+    app.stop().await;
+}
