@@ -106,6 +106,13 @@ export class RoomMap {
     // Outside alerts (CAP) under the incidents' areas: a wide wash, a dotted edge.
     m.addLayer({ id: "alert-fill", type: "fill", source: "alerts", paint: { "fill-color": ["get", "colour"], "fill-opacity": 0.12 } });
     m.addLayer({ id: "alert-line", type: "line", source: "alerts", paint: { "line-color": ["get", "colour"], "line-width": 2, "line-dasharray": [1, 2] } });
+    m.addLayer({
+      id: "alert-label",
+      type: "symbol",
+      source: "alerts",
+      layout: { "text-field": ["get", "label"], "text-font": FONT, "text-size": 12, "symbol-placement": "point" },
+      paint: { "text-color": ["get", "colour"], "text-halo-color": "#0d1117", "text-halo-width": 1.5 },
+    });
     m.addLayer({ id: "area-fill", type: "fill", source: "areas", paint: { "fill-color": ["get", "colour"], "fill-opacity": 0.15 } });
     m.addLayer({ id: "area-line", type: "line", source: "areas", paint: { "line-color": ["get", "colour"], "line-width": 2, "line-dasharray": [2, 1] } });
     m.addLayer({

@@ -379,25 +379,25 @@ fn receive_alert(
             Err(Refusal::not_found("references", "the cancellation names no alert the room holds"))
         }
         (AlertMessage::Update, Some(alert)) => Ok(vec![Event::AlertUpdated {
-            alert: Alert {
+            alert: Box::new(Alert {
                 alert_id: alert.alert_id,
                 content: content.clone(),
                 received_at_ms: alert.received_at_ms,
                 updated_at_ms: now_ms,
                 cancelled: false,
-            },
+            }),
         }]),
         // An alert, or an update of one the room never saw: news either way.
         (AlertMessage::Alert | AlertMessage::Update, _) => {
             room_for(state.alerts.len(), MAX_ALERTS, "", "alerts")?;
             Ok(vec![Event::AlertIssued {
-                alert: Alert {
+                alert: Box::new(Alert {
                     alert_id: state.next_alert_id(),
                     content: content.clone(),
                     received_at_ms: now_ms,
                     updated_at_ms: now_ms,
                     cancelled: false,
-                },
+                }),
             }])
         }
     }

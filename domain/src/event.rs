@@ -133,11 +133,11 @@ pub enum Event {
     },
     /// An alert from outside the room (CAP 1.2) is in force.
     AlertIssued {
-        alert: Alert,
+        alert: Box<Alert>,
     },
     /// A later message of its sender replaced its content.
     AlertUpdated {
-        alert: Alert,
+        alert: Box<Alert>,
     },
     AlertCancelled {
         alert_id: AlertId,

@@ -256,7 +256,7 @@ impl State {
             // The rest of the record for oversight is kept apart from the room's picture.
             Event::Recorded { .. } => {}
             Event::AlertIssued { alert } | Event::AlertUpdated { alert } => {
-                self.alerts.insert(alert.alert_id, alert.clone());
+                self.alerts.insert(alert.alert_id, (**alert).clone());
             }
             Event::AlertCancelled { alert_id } => {
                 if let Some(alert) = self.alerts.get_mut(alert_id) {

@@ -75,6 +75,15 @@ pub struct Config {
     #[arg(long, env = "VIGIE_COT_UPSTREAM")]
     pub cot_upstream: Option<String>,
 
+    /// CAP 1.2 feeds (Atom or RSS, comma-separated URLs on the room's network) whose alerts come
+    /// into the room by themselves.
+    #[arg(long, env = "VIGIE_CAP_FEEDS", value_delimiter = ',')]
+    pub cap_feeds: Vec<String>,
+
+    /// How often the CAP feeds are read, in seconds.
+    #[arg(long, env = "VIGIE_CAP_POLL_S", default_value_t = 60, value_parser = clap::value_parser!(u64).range(5..=86_400))]
+    pub cap_poll_s: u64,
+
     /// Most CoT connections at once, both listeners together; past it a connection is closed.
     #[arg(long, env = "VIGIE_COT_MAX_CLIENTS", default_value_t = 5_000)]
     pub cot_max_clients: usize,

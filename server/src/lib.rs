@@ -15,12 +15,14 @@
 //! - [`replay`]: replay sessions (clock, pins, followers), past moments, scenario files.
 //! - [`identity`]: accounts (argon2id) and the principals they sign in as; `vigie user`.
 //! - [`jobs`]: long work (export, import) with progress.
+//! - [`alerts`]: CAP feeds polled into the room, and `vigie cap import`.
 //! - [`cot`]: Cursor-on-Target — TAK clients, and a partner's TAK server, in the room.
 //! - [`demo`]: the seeded joint Paris / New York exercise behind `vigie demo`.
 //! - [`clock`], [`config`], [`token`]: injected time, run-time settings, random tokens.
 //!
 //! `main.rs` is a thin CLI over [`start`], so tests run the real server on port 0.
 
+pub mod alerts;
 pub mod api;
 pub mod audit;
 pub mod basemap;
@@ -313,6 +315,10 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     tokio::spawn(audit::pending::run(state.store.writer.clone(), state.sequencer.clone(), shutdown.clone()));
     tokio::spawn(audit::retention::run(state.clone(), shutdown.clone()));
     tokio::spawn(audit::verify::run(state.clone(), shutdown.clone()));
+    if !state.config.cap_feeds.is_empty() {
+        let every = std::time::Duration::from_secs(state.config.cap_poll_s);
+        tokio::spawn(alerts::run(state.clone(), state.config.cap_feeds.clone(), every));
+    }
     let cot = match cot::start(&state).await {
         Ok(cot) => cot,
         // The demo room opens even when its CoT port is taken (another demo, a TAK server).

@@ -34,7 +34,6 @@ enum Cmd {
         #[arg(long, global = true, env = "VIGIE_DATABASE_URL", default_value = "sqlite://data/vigie.db")]
         database_url: String,
     },
-    /// Manage the room's cartography (GeoJSON base and jurisdiction layers).
     /// The record for oversight: the log's key, verification, exports, witnessing.
     Audit {
         #[command(subcommand)]
@@ -48,6 +47,12 @@ enum Cmd {
         #[arg(long, global = true, env = "VIGIE_LOG_NAME", default_value = vigie::config::DEFAULT_LOG_NAME)]
         log_name: String,
     },
+    /// CAP 1.2 alerts: bring alert files into a running room.
+    Cap {
+        #[command(subcommand)]
+        action: vigie::alerts::cli::Action,
+    },
+    /// Manage the room's cartography (GeoJSON base and jurisdiction layers).
     Basemap {
         #[command(subcommand)]
         action: vigie::basemap::cli::Action,
@@ -98,6 +103,14 @@ async fn main() -> anyhow::Result<()> {
         }
         Cmd::Audit { action, database_url, audit_key, log_name } => {
             let (said, ok) = vigie::audit::cli::run(action, &database_url, audit_key.as_deref(), &log_name).await?;
+            println!("{said}");
+            if !ok {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Cmd::Cap { action } => {
+            let (said, ok) = vigie::alerts::cli::run(action).await?;
             println!("{said}");
             if !ok {
                 std::process::exit(1);

@@ -340,12 +340,18 @@ fn alert_features(s: &State, now_ms: i64) -> String {
         for area in &alert.content.areas {
             for p in &area.polygons {
                 let ring = p.ring.iter().chain(p.ring.first()).map(|pt| [pt.lon, pt.lat]).collect();
-                features.push(Feature { r#type: "Feature", geometry: Geometry::Polygon { coordinates: [ring] }, properties: properties() });
+                features.push(Feature {
+                    r#type: "Feature",
+                    geometry: Geometry::Polygon { coordinates: [ring] },
+                    properties: properties(),
+                });
             }
             for c in &area.circles {
                 features.push(Feature {
                     r#type: "Feature",
-                    geometry: Geometry::Polygon { coordinates: [circle(c.centre.lon, c.centre.lat, c.radius_m.max(50.0))] },
+                    geometry: Geometry::Polygon {
+                        coordinates: [circle(c.centre.lon, c.centre.lat, c.radius_m.max(50.0))],
+                    },
                     properties: properties(),
                 });
             }

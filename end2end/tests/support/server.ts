@@ -39,7 +39,7 @@ export interface Vigie {
   restart(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
     const srv = createServer();
     srv.listen(0, "127.0.0.1", () => {
@@ -66,7 +66,11 @@ async function waitHealthy(url: string, child: ChildProcess, log: () => string):
 }
 
 /** `mode` is `demo` (the live exercise) or `serve` (an empty room the test drives itself). */
-export async function startVigie(mode: "demo" | "serve", env: Record<string, string> = {}): Promise<Vigie> {
+/** `env` may be computed from the room's tokens (a CoT listener acting as one of them). */
+export async function startVigie(
+  mode: "demo" | "serve",
+  env: Record<string, string> | ((tokens: Record<string, string>) => Record<string, string>) = {},
+): Promise<Vigie> {
   const port = await freePort();
   const addr = `127.0.0.1:${port}`;
   const url = `http://${addr}`;
@@ -94,7 +98,7 @@ export async function startVigie(mode: "demo" | "serve", env: Record<string, str
         VIGIE_DATABASE_URL: `sqlite://${dataDir}/vigie.db`,
         VIGIE_SITE_ROOT: join(repo, "target/site"),
         RUST_LOG: process.env.RUST_LOG ?? "warn",
-        ...env,
+        ...(typeof env === "function" ? env(tokens) : env),
       },
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -121,7 +121,7 @@ async fn atom(State(state): State<AppState>, headers: HeaderMap) -> Response {
             .collect();
         (entries, s.at_ms)
     });
-    entries.sort_by(|a, b| b.0.cmp(&a.0));
+    entries.sort_by_key(|e| std::cmp::Reverse(e.0));
     let entries: Vec<feed::Entry> = entries.into_iter().map(|(_, e)| e).take(feed::MAX_ITEMS).collect();
     let name = sender(&state);
     let body = feed::atom(

@@ -34,7 +34,12 @@ fn storm(identifier: &str, msg_type: &str, references: Option<&str>, expires_ms:
 }
 
 async fn post_cap(app: &TestApp, login: &str, body: String) -> (u16, Value) {
-    let request = app.as_(login).http.post(format!("{}/api/v1/cap", app.base)).header("content-type", "application/cap+xml").body(body);
+    let request = app
+        .as_(login)
+        .http
+        .post(format!("{}/api/v1/cap", app.base))
+        .header("content-type", "application/cap+xml")
+        .body(body);
     app.send(request).await
 }
 
@@ -76,7 +81,13 @@ async fn an_alert_is_issued_updated_and_cancelled_and_a_repeat_changes_nothing()
     assert_eq!(app.state().await["alerts"][alert_id.to_string()]["cancelled"], true);
     // The timeline knows all three, and who brought them in.
     let (_, log) = app.as_("auditor").get("/api/v1/events?without_positions=true").await;
-    let kinds: Vec<&str> = log["events"].as_array().unwrap().iter().filter_map(|e| e["event"]["type"].as_str()).filter(|k| k.starts_with("alert_")).collect();
+    let kinds: Vec<&str> = log["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["event"]["type"].as_str())
+        .filter(|k| k.starts_with("alert_"))
+        .collect();
     assert_eq!(kinds, ["alert_issued", "alert_updated", "alert_cancelled"]);
     app.stop().await;
 }
@@ -90,12 +101,26 @@ async fn hostile_and_invalid_alerts_get_a_400_naming_why_and_change_nothing() {
     assert_eq!(status, 400, "{body}");
     assert_error(&body, "bad_request", Some("alert"));
     assert!(body["error"]["message"].as_str().unwrap().contains("DTD"), "{body}");
-    let laughs = format!(r#"<!DOCTYPE lolz [<!ENTITY lol "lol">{}]><alert>&lol9;</alert>"#, (1..10).map(|i| format!(r#"<!ENTITY lol{i} "{}">"#, format!("&lol{};", if i == 1 { String::new() } else { (i - 1).to_string() }).repeat(10))).collect::<String>());
+    let laughs = format!(
+        r#"<!DOCTYPE lolz [<!ENTITY lol "lol">{}]><alert>&lol9;</alert>"#,
+        (1..10)
+            .map(|i| format!(
+                r#"<!ENTITY lol{i} "{}">"#,
+                format!("&lol{};", if i == 1 { String::new() } else { (i - 1).to_string() }).repeat(10)
+            ))
+            .collect::<String>()
+    );
     assert_eq!(post_cap(&app, "pp", laughs).await.0, 400);
-    let (status, body) = post_cap(&app, "pp", storm("X", "Alert", None, T0_MS).replace("<severity>Severe</severity>", "<severity>Bad</severity>")).await;
+    let (status, body) = post_cap(
+        &app,
+        "pp",
+        storm("X", "Alert", None, T0_MS).replace("<severity>Severe</severity>", "<severity>Bad</severity>"),
+    )
+    .await;
     assert_eq!(status, 400);
     assert_error(&body, "bad_request", Some("info[0].severity"));
-    let (status, body) = post_cap(&app, "pp", storm("X", "Alert", None, T0_MS).replace("48.852,2.356", "148.852,2.356")).await;
+    let (status, body) =
+        post_cap(&app, "pp", storm("X", "Alert", None, T0_MS).replace("48.852,2.356", "148.852,2.356")).await;
     assert_eq!(status, 400);
     assert_error(&body, "bad_request", Some("info[0].area[0].polygon"));
     // A cancellation of an alert the room never had: 404.
@@ -135,14 +160,100 @@ async fn incidents_go_out_as_cap_and_the_feed_lists_what_every_agency_sees() {
     assert_eq!(info.areas[0].polygons[0].len(), 5, "closed, as CAP writes polygons");
     // A restricted incident: 404 for whoever may not see it, a Restricted alert for its lead.
     assert_eq!(app.as_("bka").get(&format!("/api/v1/incidents/{restricted}/cap")).await.0, 404);
-    let text = app.http.get(format!("{}/api/v1/incidents/{restricted}/cap", app.base)).send().await.unwrap().text().await.unwrap();
+    let text = app
+        .http
+        .get(format!("{}/api/v1/incidents/{restricted}/cap", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(CapAlert::parse(text.as_bytes()).unwrap().scope.as_str(), "Restricted");
 
     let response = app.as_("bka").http.get(format!("{}/api/v1/cap/feed", app.base)).send().await.unwrap();
     assert_eq!(response.headers()["content-type"], "application/atom+xml");
     let items = feed::items(&response.bytes().await.unwrap()).unwrap();
-    let urls: Vec<String> = items.iter().map(|i| match i { feed::Item::Link(l) => l.clone(), other => panic!("{other:?}") }).collect();
+    let urls: Vec<String> = items
+        .iter()
+        .map(|i| match i {
+            feed::Item::Link(l) => l.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
     assert!(urls.iter().any(|u| u.ends_with(&format!("/api/v1/incidents/{public}/cap"))), "{urls:?}");
-    assert!(!urls.iter().any(|u| u.ends_with(&format!("/api/v1/incidents/{restricted}/cap"))), "never a restricted incident");
+    assert!(
+        !urls.iter().any(|u| u.ends_with(&format!("/api/v1/incidents/{restricted}/cap"))),
+        "never a restricted incident"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_cap_feed_is_polled_and_vigie_cap_import_brings_files_in() {
+    // The weather service's feed on the room's network: one alert linked, one embedded.
+    let linked = storm("FEED-1", "Alert", None, T0_MS + 3_600_000);
+    let embedded =
+        storm("FEED-2", "Alert", None, T0_MS + 3_600_000).replace("<?xml version=\"1.0\" encoding=\"UTF-8\"?>", "");
+    let partner = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", partner.local_addr().unwrap());
+    let atom = format!(
+        r#"<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Vigilance</title>
+        <entry><id>2</id><content type="text/xml">{embedded}</content></entry>
+        <entry><id>1</id><link rel="alternate" type="application/cap+xml" href="{base}/alerts/1.xml"/></entry></feed>"#
+    );
+    let service = axum::Router::new()
+        .route("/feed.atom", axum::routing::get(move || async move { atom }))
+        .route("/alerts/1.xml", axum::routing::get(move || async move { linked }));
+    tokio::spawn(async move { axum::serve(partner, service).await.unwrap() });
+    let feed_url = format!("{base}/feed.atom");
+    let app = spawn_with(|c| {
+        c.cap_feeds = vec![feed_url];
+        c.cap_poll_s = 5;
+    })
+    .await;
+    let mut alerts = Value::Null;
+    for _ in 0..100 {
+        alerts = app.state().await["alerts"].clone();
+        if alerts.as_object().is_some_and(|a| a.len() == 2) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let identifiers: Vec<&str> =
+        alerts.as_object().expect("alerts").values().filter_map(|a| a["identifier"].as_str()).collect();
+    assert_eq!(identifiers.len(), 2, "{alerts}");
+    assert!(identifiers.contains(&"FEED-1") && identifiers.contains(&"FEED-2"));
+    let (_, log) = app.as_("auditor").get("/api/v1/events?without_positions=true").await;
+    let actors: Vec<&str> = log["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"]["type"] == "alert_issued")
+        .filter_map(|e| e["actor"].as_str())
+        .collect();
+    assert!(actors.iter().all(|a| a.starts_with("cap-feed:")), "{actors:?}");
+
+    // The console: `vigie cap import` sends files through the API with a dispatcher's token.
+    let dir = tempfile::TempDir::new().unwrap();
+    let (good, bad) = (dir.path().join("storm.xml"), dir.path().join("bad.xml"));
+    std::fs::write(&good, storm("CLI-1", "Alert", None, T0_MS + 3_600_000)).unwrap();
+    std::fs::write(
+        &bad,
+        storm("CLI-2", "Alert", None, T0_MS).replace("<urgency>Expected</urgency>", "<urgency>Later</urgency>"),
+    )
+    .unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .args(["cap", "import"])
+        .arg(&good)
+        .arg(&bad)
+        .args(["--url", &app.base, "--token", &app.tokens["pp"]])
+        .output()
+        .await
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "one file was refused: {said}");
+    assert!(said.contains("storm.xml: alert 3 issued"), "{said}");
+    assert!(said.contains("bad.xml: refused, 400 Bad Request (info[0].urgency)"), "{said}");
     app.stop().await;
 }
