@@ -110,6 +110,29 @@ fn refuse(field: &str, message: impl Into<String>) -> CotError {
 }
 
 impl CotEvent {
+    /// An event with its identity, times and point, and no detail (`start` is `time`).
+    pub fn new(uid: String, kind: &str, time_ms: i64, stale_ms: i64, point: Point) -> Self {
+        CotEvent {
+            uid,
+            kind: kind.to_owned(),
+            how: None,
+            time_ms,
+            start_ms: time_ms,
+            stale_ms,
+            point,
+            callsign: None,
+            group: None,
+            battery: None,
+            track: None,
+            remarks: None,
+            chat: None,
+            receipt_for: None,
+            emergency: None,
+            shape: Vec::new(),
+            link: None,
+        }
+    }
+
     /// Whether the event's information is out of date at `now_ms`.
     pub fn is_stale(&self, now_ms: i64) -> bool {
         now_ms >= self.stale_ms
@@ -149,25 +172,9 @@ impl CotEvent {
             ce: number(&point, "point.ce", "ce", 0.0, UNKNOWN_ERROR)?.filter(|e| *e != UNKNOWN_ERROR),
             le: number(&point, "point.le", "le", 0.0, UNKNOWN_ERROR)?.filter(|e| *e != UNKNOWN_ERROR),
         };
-        let mut parsed = CotEvent {
-            uid,
-            kind: kind.to_owned(),
-            how,
-            time_ms,
-            start_ms,
-            stale_ms,
-            point,
-            callsign: None,
-            group: None,
-            battery: None,
-            track: None,
-            remarks: None,
-            chat: None,
-            receipt_for: None,
-            emergency: None,
-            shape: Vec::new(),
-            link: None,
-        };
+        let mut parsed = CotEvent::new(uid, kind, time_ms, stale_ms, point);
+        parsed.how = how;
+        parsed.start_ms = start_ms;
         if let Some(detail) = child(&event, "detail") {
             parsed.read_detail(&detail)?;
         }

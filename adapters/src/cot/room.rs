@@ -215,25 +215,15 @@ pub fn unit(unit: &Unit, agency: Option<&Agency>, stale_after_ms: i64) -> Option
         (None, None) => None,
         (course, speed) => Some(Track { course: course.unwrap_or(0.0), speed: speed.unwrap_or(0.0) }),
     };
-    Some(CotEvent {
-        uid: unit_uid(unit),
-        kind: cot_type(unit.kind).to_owned(),
-        how: Some("m-g".into()),
-        time_ms: fix.reported_at_ms,
-        start_ms: fix.reported_at_ms,
-        stale_ms: fix.reported_at_ms.saturating_add(stale_after_ms),
-        point: Point { lat: fix.position.lat, lon: fix.position.lon, hae: None, ce: fix.accuracy_m, le: None },
-        callsign: Some(unit.callsign.clone()),
-        group: Some(Group { name: team(agency).into(), role: Some("Team Member".into()) }),
-        battery: None,
-        track,
-        remarks: Some(format!("{} · {}", unit.agency, unit.status.label())),
-        chat: None,
-        receipt_for: None,
-        emergency: None,
-        shape: Vec::new(),
-        link: None,
-    })
+    let point = Point { lat: fix.position.lat, lon: fix.position.lon, hae: None, ce: fix.accuracy_m, le: None };
+    let stale_ms = fix.reported_at_ms.saturating_add(stale_after_ms);
+    let mut e = CotEvent::new(unit_uid(unit), cot_type(unit.kind), fix.reported_at_ms, stale_ms, point);
+    e.how = Some("m-g".into());
+    e.callsign = Some(unit.callsign.clone());
+    e.group = Some(Group { name: team(agency).into(), role: Some("Team Member".into()) });
+    e.track = track;
+    e.remarks = Some(format!("{} · {}", unit.agency, unit.status.label()));
+    Some(e)
 }
 
 fn incident_uid(incident: &Incident) -> String {
@@ -250,25 +240,10 @@ pub fn incident_uids(incident: &Incident) -> [String; 2] {
 }
 
 fn bare(uid: String, kind: &str, now_ms: i64, life_ms: i64, lat: f64, lon: f64) -> CotEvent {
-    CotEvent {
-        uid,
-        kind: kind.to_owned(),
-        how: Some("h-g-i-g-o".into()),
-        time_ms: now_ms,
-        start_ms: now_ms,
-        stale_ms: now_ms.saturating_add(life_ms),
-        point: Point { lat, lon, hae: None, ce: None, le: None },
-        callsign: None,
-        group: None,
-        battery: None,
-        track: None,
-        remarks: None,
-        chat: None,
-        receipt_for: None,
-        emergency: None,
-        shape: Vec::new(),
-        link: None,
-    }
+    let point = Point { lat, lon, hae: None, ce: None, le: None };
+    let mut e = CotEvent::new(uid, kind, now_ms, now_ms.saturating_add(life_ms), point);
+    e.how = Some("h-g-i-g-o".into());
+    e
 }
 
 /// An incident as a spot-map marker: its id, kind and priority as the callsign, its status and

@@ -71,10 +71,13 @@ fn watch_identity(gateway: Arc<Gateway>, identity: Identity) -> Arc<AtomicBool> 
     valid
 }
 
-/// Serves the plain listener: every connection acts as `identity`.
-pub async fn serve_plain(gateway: Arc<Gateway>, listener: TcpListener, identity: Identity, slots: Arc<Semaphore>) {
-    let valid = watch_identity(gateway.clone(), identity.clone());
-    let mut shutdown = gateway.state.shutdown.clone();
+/// The next connection with its slot, or `None` once the server stops. A connection past
+/// `VIGIE_COT_MAX_CLIENTS` is closed at once; a failed accept (out of descriptors) is retried.
+async fn accept(
+    listener: &TcpListener,
+    slots: &Arc<Semaphore>,
+    shutdown: &mut tokio::sync::watch::Receiver<bool>,
+) -> Option<(TcpStream, SocketAddr, tokio::sync::OwnedSemaphorePermit)> {
     loop {
         let (stream, from) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -85,12 +88,20 @@ pub async fn serve_plain(gateway: Arc<Gateway>, listener: TcpListener, identity:
                     continue;
                 }
             },
-            _ = crate::listener::stopped(&mut shutdown) => return,
+            _ = crate::listener::stopped(shutdown) => return None,
         };
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
-            tracing::warn!(%from, "CoT client refused: VIGIE_COT_MAX_CLIENTS reached");
-            continue;
-        };
+        match slots.clone().try_acquire_owned() {
+            Ok(slot) => return Some((stream, from, slot)),
+            Err(_) => tracing::warn!(%from, "CoT client refused: VIGIE_COT_MAX_CLIENTS reached"),
+        }
+    }
+}
+
+/// Serves the plain listener: every connection acts as `identity`.
+pub async fn serve_plain(gateway: Arc<Gateway>, listener: TcpListener, identity: Identity, slots: Arc<Semaphore>) {
+    let valid = watch_identity(gateway.clone(), identity.clone());
+    let mut shutdown = gateway.state.shutdown.clone();
+    while let Some((stream, from, slot)) = accept(&listener, &slots, &mut shutdown).await {
         if !valid.load(Ordering::Relaxed) {
             continue;
         }
@@ -149,22 +160,7 @@ pub fn certificate_login(der: &[u8]) -> Option<String> {
 pub async fn serve_tls(gateway: Arc<Gateway>, listener: TcpListener, acceptor: TlsAcceptor, slots: Arc<Semaphore>) {
     let mut shutdown = gateway.state.shutdown.clone();
     let handshake = Duration::from_millis(gateway.state.config.header_timeout_ms);
-    loop {
-        let (stream, from) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!(error = %e, "CoT TLS accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-            _ = crate::listener::stopped(&mut shutdown) => return,
-        };
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
-            tracing::warn!(%from, "CoT client refused: VIGIE_COT_MAX_CLIENTS reached");
-            continue;
-        };
+    while let Some((stream, from, slot)) = accept(&listener, &slots, &mut shutdown).await {
         let (gateway, acceptor) = (gateway.clone(), acceptor.clone());
         tokio::spawn(async move {
             let _slot = slot;
