@@ -84,6 +84,19 @@ pub struct Config {
     #[arg(long, env = "VIGIE_CAP_POLL_S", default_value_t = 60, value_parser = clap::value_parser!(u64).range(5..=86_400))]
     pub cap_poll_s: u64,
 
+    /// With it, the upstream link is TLS, and the partner's server must present a certificate
+    /// from this PEM CA (TAK servers' 8089).
+    #[arg(long, env = "VIGIE_COT_UPSTREAM_CA")]
+    pub cot_upstream_ca: Option<PathBuf>,
+
+    /// Vigie's client certificate (PEM) on a TLS upstream link, where the partner asks for one.
+    #[arg(long, env = "VIGIE_COT_UPSTREAM_CERT")]
+    pub cot_upstream_cert: Option<PathBuf>,
+
+    /// The private key (PEM) of `VIGIE_COT_UPSTREAM_CERT`.
+    #[arg(long, env = "VIGIE_COT_UPSTREAM_KEY")]
+    pub cot_upstream_key: Option<PathBuf>,
+
     /// Most CoT connections at once, both listeners together; past it a connection is closed.
     #[arg(long, env = "VIGIE_COT_MAX_CLIENTS", default_value_t = 5_000)]
     pub cot_max_clients: usize,

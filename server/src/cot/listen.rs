@@ -204,7 +204,7 @@ pub async fn serve_tls(gateway: Arc<Gateway>, listener: TcpListener, acceptor: T
 /// Keeps Vigie connected to a partner's TAK server at `address` (`host:port`), as `identity`:
 /// it receives the partner's picture and sends the room's own (its units and incidents, as its
 /// principal may share them). Reconnects after 1 s, doubling to at most a minute.
-pub async fn run_upstream(gateway: Arc<Gateway>, address: String, identity: Identity) {
+pub async fn run_upstream(gateway: Arc<Gateway>, address: String, identity: Identity, tls: Option<UpstreamTls>) {
     let valid = watch_identity(gateway.clone(), identity.clone());
     let mut shutdown = gateway.state.shutdown.clone();
     let mut backoff = Duration::from_secs(1);
@@ -216,11 +216,26 @@ pub async fn run_upstream(gateway: Arc<Gateway>, address: String, identity: Iden
                 .context("connecting timed out")?
                 .with_context(|| format!("connecting to {address}"))?;
             let _ = stream.set_nodelay(true);
-            tracing::info!(%address, "CoT upstream connected");
             let valid = valid.clone();
-            Ok::<End, anyhow::Error>(
-                session::run(gateway.clone(), peer, stream, true, move || valid.load(Ordering::Relaxed)).await,
-            )
+            let still_valid = move || valid.load(Ordering::Relaxed);
+            let end = match &tls {
+                None => {
+                    tracing::info!(%address, "CoT upstream connected");
+                    session::run(gateway.clone(), peer, stream, true, still_valid).await
+                }
+                Some(tls) => {
+                    let host = address.rsplit_once(':').map_or(address.as_str(), |(h, _)| h);
+                    let name = rustls::pki_types::ServerName::try_from(host.trim_matches(['[', ']']).to_owned())
+                        .with_context(|| format!("{host} is not a server name"))?;
+                    let stream = tokio::time::timeout(Duration::from_secs(10), tls.connector.connect(name, stream))
+                        .await
+                        .context("the TLS handshake timed out")?
+                        .context("the TLS handshake")?;
+                    tracing::info!(%address, "CoT upstream connected (TLS)");
+                    session::run(gateway.clone(), peer, stream, true, still_valid).await
+                }
+            };
+            Ok::<End, anyhow::Error>(end)
         };
         let started = tokio::time::Instant::now();
         tokio::select! {
@@ -239,6 +254,40 @@ pub async fn run_upstream(gateway: Arc<Gateway>, address: String, identity: Iden
             _ = crate::listener::stopped(&mut shutdown) => return,
         }
         backoff = (backoff * 2).min(Duration::from_secs(60));
+    }
+}
+
+/// TLS on the upstream link: the partner's CA, and Vigie's client certificate where the
+/// partner's server asks for one (TAK servers on 8089 do).
+#[derive(Clone)]
+pub struct UpstreamTls {
+    connector: tokio_rustls::TlsConnector,
+}
+
+impl UpstreamTls {
+    pub fn new(ca: &Path, client: Option<(&Path, &Path)>) -> anyhow::Result<Self> {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_file_iter(ca).with_context(|| format!("reading the CA {}", ca.display()))? {
+            roots.add(cert.context("parsing the partner's CA")?).context("adding the partner's CA")?;
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .context("TLS versions")?
+            .with_root_certificates(roots);
+        let config = match client {
+            None => builder.with_no_client_auth(),
+            Some((cert, key)) => {
+                let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+                    .with_context(|| format!("reading the certificate {}", cert.display()))?
+                    .collect::<Result<_, _>>()
+                    .with_context(|| format!("parsing the certificate {}", cert.display()))?;
+                let key = PrivateKeyDer::from_pem_file(key)
+                    .with_context(|| format!("reading the private key {}", key.display()))?;
+                builder.with_client_auth_cert(chain, key).context("the client certificate and key")?
+            }
+        };
+        Ok(Self { connector: tokio_rustls::TlsConnector::from(Arc::new(config)) })
     }
 }
 

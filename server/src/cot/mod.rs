@@ -68,7 +68,18 @@ pub async fn start(state: &AppState) -> anyhow::Result<Option<Running>> {
     }
     if let Some(upstream) = &config.cot_upstream {
         let identity = identity.context("VIGIE_COT_UPSTREAM needs VIGIE_COT_TOKEN: the principal Vigie acts as")?;
-        tokio::spawn(listen::run_upstream(gateway.clone(), upstream.clone(), identity));
+        let tls = match &config.cot_upstream_ca {
+            None => None,
+            Some(ca) => {
+                let client = match (&config.cot_upstream_cert, &config.cot_upstream_key) {
+                    (Some(c), Some(k)) => Some((c.as_path(), k.as_path())),
+                    (None, None) => None,
+                    _ => anyhow::bail!("give both VIGIE_COT_UPSTREAM_CERT and VIGIE_COT_UPSTREAM_KEY, or neither"),
+                };
+                Some(listen::UpstreamTls::new(ca, client)?)
+            }
+        };
+        tokio::spawn(listen::run_upstream(gateway.clone(), upstream.clone(), identity, tls));
     }
     Ok(Some(Running { gateway, plain_addr, tls_addr }))
 }

@@ -621,3 +621,53 @@ async fn freetakserver_a_real_tak_server_relays_between_vigie_and_its_clients() 
         "{result}"
     );
 }
+
+#[tokio::test]
+async fn the_upstream_link_speaks_tls_with_vigie_s_client_certificate() {
+    // The partner's TAK server on TLS, asking for a client certificate from its CA (as on 8089).
+    let pki = Pki::new();
+    let server = pki.issue("partner", vec!["localhost".into()]);
+    let vigie_cert = pki.issue("vigie", vec![]);
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(pki.ca.cert.der().clone()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier =
+        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone()).build().unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(
+            vec![server.cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::try_from(server.key_pair.serialize_der()).unwrap(),
+        )
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let partner = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = partner.local_addr().unwrap().port();
+    let (ca, cert, key) = (
+        pki.write("ca.pem", &pki.ca.cert.pem()),
+        pki.write("vigie.pem", &vigie_cert.cert.pem()),
+        pki.write("vigie.key", &vigie_cert.key_pair.serialize_pem()),
+    );
+    let app = spawn_with(|c| {
+        c.cot_upstream = Some(format!("localhost:{port}"));
+        c.cot_upstream_ca = Some(ca);
+        c.cot_upstream_cert = Some(cert);
+        c.cot_upstream_key = Some(key);
+        c.cot_identity = Some((principal("pp", "PP", &[Role::Dispatcher]), COT_SCOPES.into_iter().collect()));
+    })
+    .await;
+    agencies(&app).await;
+    let (socket, _) =
+        tokio::time::timeout(Duration::from_secs(10), partner.accept()).await.expect("Vigie connects").unwrap();
+    let tls = acceptor.accept(socket).await.expect("Vigie presents its certificate");
+    let presented = tls.get_ref().1.peer_certificates().unwrap()[0].clone();
+    assert_eq!(vigie::cot::listen::certificate_login(&presented).as_deref(), Some("vigie"));
+    let mut server = Tak::new(tls);
+    let hello = server.next(|e| e.uid.starts_with("VIGIE.link.")).await.expect("Vigie introduces itself");
+    assert_eq!(hello.callsign.as_deref(), Some("Vigie PP"));
+    server.send(&position("ANDROID-over-tls", "TLS-1", 48.86, 2.34, T0_MS, T0_MS + 60_000)).await;
+    eventually(&app, "the partner's device over TLS", |s| unit_of_device(s, "ANDROID-over-tls").is_some()).await;
+    app.stop().await;
+}
