@@ -16,17 +16,45 @@
 //! on the client (`t-x-d-d`). The whole picture is sent again every [`REFRESH_EVERY`], so TAK's
 //! stale times never hide a quiet incident.
 
-use std::collections::{BTreeSet, HashSet, VecDeque};
+use bytes::Bytes;
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::Duration;
 use vigie_adapters::cot::room;
 use vigie_adapters::cot::CotEvent;
 use vigie_domain::visibility::{self, Viewer};
-use vigie_domain::{DeviceUid, Event, IncidentId, LoggedEvent, MessageId, State, UnitId};
+use vigie_domain::{Agency, DeviceUid, Event, IncidentId, LoggedEvent, MessageId, State, Unit, UnitId, UnitStatus};
 
 /// Most messages remembered for one client between two ticks.
 pub const MAX_NEW_MESSAGES: usize = 500;
 /// How often the whole picture is sent again.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(60);
+
+/// One event as sent: its XML and a newline.
+pub fn encode(event: &CotEvent) -> Bytes {
+    let mut xml = event.to_xml().into_bytes();
+    xml.push(b'\n');
+    Bytes::from(xml)
+}
+
+/// Units as CoT, encoded once per change (fix, status) and shared by every connection: with many
+/// clients seeing the same units move, encoding is paid once per fix, not once per client. One
+/// entry per unit (at most the room's cap).
+#[derive(Default)]
+pub struct Encoded(parking_lot::Mutex<HashMap<UnitId, (i64, UnitStatus, Bytes)>>);
+
+impl Encoded {
+    fn unit(&self, unit: &Unit, agency: Option<&Agency>, stale_after_ms: i64) -> Option<Bytes> {
+        let at = unit.last_fix?.reported_at_ms;
+        if let Some((was_at, status, bytes)) = self.0.lock().get(&unit.unit_id) {
+            if *was_at == at && *status == unit.status {
+                return Some(bytes.clone());
+            }
+        }
+        let bytes = encode(&room::unit(unit, agency, stale_after_ms)?);
+        self.0.lock().insert(unit.unit_id, (at, unit.status, bytes.clone()));
+        Some(bytes)
+    }
+}
 
 pub struct Picture {
     viewer: Viewer,
@@ -114,9 +142,9 @@ impl Picture {
         self.units.is_empty() && self.incidents.is_empty() && self.messages.is_empty()
     }
 
-    /// The events to send now, at most `budget`: new messages first, then incidents, then units
-    /// (in turn from where the last tick stopped). `own` are the connection's own devices, never
-    /// sent back to it.
+    /// The events to send now, encoded, at most `budget`: new messages first, then incidents,
+    /// then units (in turn from where the last tick stopped; their encoding shared through
+    /// `encoded`). `own` are the connection's own devices, never sent back to it.
     pub fn take(
         &mut self,
         state: &State,
@@ -124,7 +152,8 @@ impl Picture {
         stale_after_ms: i64,
         own: &HashSet<DeviceUid>,
         budget: usize,
-    ) -> Vec<CotEvent> {
+        encoded: &Encoded,
+    ) -> Vec<Bytes> {
         let mut out = Vec::new();
         while out.len() < budget {
             let Some(id) = self.messages.pop_front() else { break };
@@ -134,7 +163,7 @@ impl Picture {
             let Some(m) = state.messages.get(&id) else { continue };
             let Some(channel) = state.channels.get(&m.channel_id) else { continue };
             if self.viewer.reads_channel(state, channel) {
-                out.push(room::message(m, channel));
+                out.push(encode(&room::message(m, channel)));
             }
         }
         while out.len() < budget {
@@ -143,13 +172,15 @@ impl Picture {
             match seen {
                 Some(incident) => {
                     self.sent_incidents.insert(id);
-                    out.push(room::incident_marker(&incident, now_ms));
-                    out.extend(room::incident_area(&incident, now_ms));
+                    out.push(encode(&room::incident_marker(&incident, now_ms)));
+                    out.extend(room::incident_area(&incident, now_ms).as_ref().map(encode));
                 }
                 None => {
                     if self.sent_incidents.remove(&id) {
                         if let Some(incident) = state.incidents.get(&id) {
-                            out.extend(room::incident_uids(incident).iter().map(|uid| room::delete(uid, now_ms)));
+                            out.extend(
+                                room::incident_uids(incident).iter().map(|uid| encode(&room::delete(uid, now_ms))),
+                            );
                         }
                     }
                 }
@@ -166,12 +197,12 @@ impl Picture {
                 continue;
             }
             if self.viewer.sees_unit(unit) {
-                if let Some(event) = room::unit(unit, state.agencies.get(&unit.agency), stale_after_ms) {
+                if let Some(bytes) = encoded.unit(unit, state.agencies.get(&unit.agency), stale_after_ms) {
                     self.sent_units.insert(id);
-                    out.push(event);
+                    out.push(bytes);
                 }
             } else if self.sent_units.remove(&id) {
-                out.push(room::delete(&room::unit_uid(unit), now_ms));
+                out.push(encode(&room::delete(&room::unit_uid(unit), now_ms)));
             }
         }
         out
@@ -187,6 +218,10 @@ mod tests {
     };
 
     const T0: i64 = 1_795_000_000_000;
+
+    fn events(sent: Vec<Bytes>) -> Vec<CotEvent> {
+        sent.iter().map(|b| CotEvent::parse(b.trim_ascii()).unwrap()).collect()
+    }
 
     fn code(c: &str) -> AgencyCode {
         AgencyCode::parse(c).unwrap()
@@ -254,7 +289,7 @@ mod tests {
         let mut state = room();
         let bka = Viewer::Agency(code("BKA"));
         let mut picture = Picture::new(bka.clone(), false, &state);
-        let sent = picture.take(&state, T0, 60_000, &HashSet::new(), 1_000);
+        let sent = events(picture.take(&state, T0, 60_000, &HashSet::new(), 1_000, &Encoded::default()));
         let uids: HashSet<String> = sent.iter().map(|e| e.uid.clone()).collect();
         let view = visibility::view(&state, &bka);
         for unit in state.units.values() {
@@ -274,7 +309,7 @@ mod tests {
         // A unit BKA saw is hidden from it: its marker is deleted on the client.
         let batch = run(&mut state, Command::HideUnit { unit_id: UnitId(1), agency: code("BKA") });
         picture.note(&batch, Vec::new);
-        let after = picture.take(&state, T0, 60_000, &HashSet::new(), 1_000);
+        let after = events(picture.take(&state, T0, 60_000, &HashSet::new(), 1_000, &Encoded::default()));
         assert_eq!(after.len(), 1);
         assert_eq!((after[0].kind.as_str(), after[0].link.as_deref()), ("t-x-d-d", Some("VIGIE.unit.1")));
         // Nothing changed, nothing sent; a fix of a unit it sees is.
@@ -282,7 +317,7 @@ mod tests {
         let fix = Fix::parse(UnitId(3), 2.36, 48.85, None, None, None, T0 + 1_000).unwrap();
         let batch = run(&mut state, Command::ReportPositions { fixes: vec![fix] });
         picture.note(&batch, Vec::new);
-        let moved = picture.take(&state, T0, 60_000, &HashSet::new(), 1_000);
+        let moved = events(picture.take(&state, T0, 60_000, &HashSet::new(), 1_000, &Encoded::default()));
         assert_eq!(moved.len(), 1);
         assert_eq!((moved[0].uid.as_str(), moved[0].point.lon), ("VIGIE.unit.3", 2.36));
     }
@@ -306,9 +341,9 @@ mod tests {
         let fixes = state.units.keys().map(|id| Fix::parse(*id, 2.35, 48.85, None, None, None, T0).unwrap()).collect();
         run(&mut state, Command::ReportPositions { fixes });
         let mut picture = Picture::new(Viewer::Agency(code("PP")), false, &state);
-        let first = picture.take(&state, T0, 60_000, &HashSet::new(), 1_000);
+        let first = events(picture.take(&state, T0, 60_000, &HashSet::new(), 1_000, &Encoded::default()));
         assert_eq!(first.len(), 1_000);
-        let second = picture.take(&state, T0, 60_000, &HashSet::new(), 1_000);
+        let second = events(picture.take(&state, T0, 60_000, &HashSet::new(), 1_000, &Encoded::default()));
         assert_eq!(first.len() + second.len(), state.units.len() + 2, "every unit and the two open public incidents");
     }
 }

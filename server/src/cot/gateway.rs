@@ -119,6 +119,8 @@ pub struct Gateway {
     /// Devices whose emergency is on (a beacon repeats until cancelled).
     emergencies: Mutex<HashSet<DeviceUid>>,
     pub counters: Arc<Counters>,
+    /// Units' CoT, encoded once per change for every connection.
+    pub encoded: super::egress::Encoded,
 }
 
 impl Gateway {
@@ -129,6 +131,7 @@ impl Gateway {
             registering: Mutex::default(),
             emergencies: Mutex::default(),
             counters: state.cot_counters.clone(),
+            encoded: Default::default(),
             state,
         })
     }

@@ -7,6 +7,7 @@
 //! not read costs its socket buffers, nothing more); a connection silent for [`SILENCE`] is
 //! closed (TAK clients ping every few seconds).
 
+use bytes::Bytes;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +18,7 @@ use vigie_adapters::cot::room;
 use vigie_adapters::cot::CotEvent;
 use vigie_domain::authority::Scope;
 
-use super::egress::{Picture, REFRESH_EVERY};
+use super::egress::{encode, Picture, REFRESH_EVERY};
 use super::gateway::{Gateway, Peer};
 
 /// How often the picture is sent (what changed since the last tick).
@@ -52,6 +53,7 @@ where
     let mut feed = state.hub.feed();
     let reads_room = peer.scopes.contains(&Scope::RoomRead);
     let mut picture = state.hub.read(|s| Picture::new(peer.principal.viewer(), upstream, s));
+    let encoded = &gateway.encoded;
     let mut own = HashSet::new();
     let mut framer = Framer::default();
     let mut buf = vec![0u8; READ_CHUNK];
@@ -65,13 +67,13 @@ where
     let budget = (state.config.cot_egress_per_second as u128 * TICK.as_millis() / 1000).max(1) as usize;
     let mut last_hello: Option<tokio::time::Instant> = None;
     loop {
-        let mut out: Vec<CotEvent> = Vec::new();
+        let mut out: Vec<Bytes> = Vec::new();
         // On a link to a TAK server, Vigie introduces itself first and then every HELLO_EVERY.
         if upstream && last_hello.is_none_or(|at| at.elapsed() >= HELLO_EVERY) {
             last_hello = Some(tokio::time::Instant::now());
             let p = &peer.principal;
             let life = 2 * HELLO_EVERY.as_millis() as i64;
-            out.push(room::hello(&p.user, &format!("Vigie {}", p.agency), state.clock.now_ms(), life));
+            out.push(encode(&room::hello(&p.user, &format!("Vigie {}", p.agency), state.clock.now_ms(), life)));
             if let Err(end) = write(&mut writer, &out, write_timeout).await {
                 return end;
             }
@@ -89,7 +91,7 @@ where
                 loop {
                     match framer.next_event() {
                         Ok(Some(bytes)) => match CotEvent::parse(&bytes) {
-                            Ok(event) => out.extend(gateway.ingest(&peer, &event, &mut own).await),
+                            Ok(event) => out.extend(gateway.ingest(&peer, &event, &mut own).await.as_ref().map(encode)),
                             Err(e) => {
                                 gateway.counters.refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                                 tracing::debug!(error = %e, "CoT event refused");
@@ -118,7 +120,7 @@ where
                 }
                 if reads_room && !picture.is_idle() {
                     let now = state.clock.now_ms();
-                    out.extend(state.hub.read(|s| picture.take(s, now, stale_after_ms, &own, budget)));
+                    out.extend(state.hub.read(|s| picture.take(s, now, stale_after_ms, &own, budget, encoded)));
                 }
             }
             _ = crate::listener::stopped(&mut shutdown) => return End::Stopping,
@@ -129,16 +131,12 @@ where
     }
 }
 
-/// Writes `events`, one per line, within `timeout`.
-async fn write(writer: &mut (impl AsyncWrite + Unpin), events: &[CotEvent], timeout: Duration) -> Result<(), End> {
+/// Writes encoded `events` (each ends its line), within `timeout`.
+async fn write(writer: &mut (impl AsyncWrite + Unpin), events: &[Bytes], timeout: Duration) -> Result<(), End> {
     if events.is_empty() {
         return Ok(());
     }
-    let mut bytes = Vec::with_capacity(events.len() * 512);
-    for event in events {
-        bytes.extend_from_slice(event.to_xml().as_bytes());
-        bytes.push(b'\n');
-    }
+    let bytes = events.concat();
     match tokio::time::timeout(timeout, writer.write_all(&bytes)).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(End::Io(e)),
