@@ -113,9 +113,10 @@ async fn main() -> anyhow::Result<()> {
         Run::Clients { clients, seconds, .. } => ("cot_clients", *clients, *seconds),
         Run::Upstream { devices, seconds, .. } => ("cot_upstream", *devices, *seconds),
     };
-    // Warm-up: every device is seen once (and becomes a unit) before the measured window.
+    // Warm-up, once every client is connected: every device is seen once (and becomes a unit)
+    // before the measured window.
     let warm_up = Duration::from_secs(5);
-    let stop_at = tokio::time::Instant::now() + warm_up + Duration::from_secs(seconds);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     match &cli.run {
         Run::Clients { addr, clients, .. } => {
             let clients = *clients;
@@ -124,12 +125,12 @@ async fn main() -> anyhow::Result<()> {
                 stream.set_nodelay(true)?;
                 let (reader, mut writer) = stream.into_split();
                 drain(reader, received.clone());
-                let sent = sent.clone();
+                let (sent, stop) = (sent.clone(), stop.clone());
                 tokio::spawn(async move {
                     // Clients report at 1 Hz, spread over the second.
                     tokio::time::sleep(Duration::from_millis(u64::from(i) * 1000 / u64::from(clients.max(1)))).await;
                     let mut tick = tokio::time::interval(Duration::from_secs(1));
-                    while tokio::time::Instant::now() < stop_at {
+                    while !stop.load(Ordering::Relaxed) {
                         tick.tick().await;
                         if writer.write_all(report(i, now_ms()).as_bytes()).await.is_err() {
                             break;
@@ -145,12 +146,12 @@ async fn main() -> anyhow::Result<()> {
             stream.set_nodelay(true)?;
             let (reader, mut writer) = stream.into_split();
             drain(reader, received.clone());
-            let (sent, devices) = (sent.clone(), *devices);
+            let (sent, devices, stop) = (sent.clone(), *devices, stop.clone());
             tokio::spawn(async move {
                 // Ten slices a second, a tenth of the devices each.
                 let mut tick = tokio::time::interval(Duration::from_millis(100));
                 let mut slice = 0u32;
-                while tokio::time::Instant::now() < stop_at {
+                while !stop.load(Ordering::Relaxed) {
                     tick.tick().await;
                     let now = now_ms();
                     let mut chunk = String::with_capacity(devices as usize / 10 * 360);
@@ -169,9 +170,10 @@ async fn main() -> anyhow::Result<()> {
     tokio::time::sleep(warm_up).await;
     let (c0, cpu0, t0) = (committed(&http, &cli.url).await?, process_usage(cli.pid).map_or(0.0, |u| u.0), now_ms());
     let r0 = received.load(Ordering::Relaxed);
-    tokio::time::sleep_until(stop_at).await;
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
     let (c1, cpu1, t1) = (committed(&http, &cli.url).await?, process_usage(cli.pid).map_or(0.0, |u| u.0), now_ms());
     let r1 = received.load(Ordering::Relaxed);
+    stop.store(true, Ordering::Relaxed);
     let wall = (t1 - t0) as f64 / 1000.0;
     let per_s = (c1 - c0) as f64 / wall;
     let cpu = cpu1 - cpu0;
