@@ -76,8 +76,17 @@ fn report(i: u32, at_ms: i64) -> String {
 }
 
 async fn committed(http: &reqwest::Client, url: &str) -> anyhow::Result<u64> {
-    let stats: Value = http.get(format!("{url}/api/v1/stats")).send().await?.json().await?;
-    Ok(stats["cot"]["committed_fixes"].as_u64().unwrap_or(0))
+    Ok(stats(http, url).await?["cot"]["committed_fixes"].as_u64().unwrap_or(0))
+}
+
+/// The room's stats. Tried twice: a kept-alive connection the server closed while the load ran
+/// fails the first request on it.
+async fn stats(http: &reqwest::Client, url: &str) -> anyhow::Result<Value> {
+    let get = || async { http.get(format!("{url}/api/v1/stats")).send().await?.json::<Value>().await };
+    match get().await {
+        Ok(v) => Ok(v),
+        Err(_) => Ok(get().await?),
+    }
 }
 
 /// Reads and counts what the room sends on a connection, so it never blocks on a full socket.
@@ -177,7 +186,7 @@ async fn main() -> anyhow::Result<()> {
     let wall = (t1 - t0) as f64 / 1000.0;
     let per_s = (c1 - c0) as f64 / wall;
     let cpu = cpu1 - cpu0;
-    let stats: Value = http.get(format!("{}/api/v1/stats", cli.url)).send().await?.json().await?;
+    let stats = stats(&http, &cli.url).await?;
     let (_, peak_kib) = process_usage(cli.pid).unwrap_or((0.0, 0));
     println!(
         "{}",
