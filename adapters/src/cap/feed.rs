@@ -144,6 +144,24 @@ mod tests {
         assert!(super::items(xxe.as_bytes()).unwrap_err().message.contains("DTD"));
     }
 
+    proptest::proptest! {
+        /// Fuzzing: arbitrary bytes, and a feed cut or spliced anywhere: a refusal, never a panic.
+        #[test]
+        fn arbitrary_bytes_are_refused_or_read_never_a_panic(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048),
+            cut in 0usize..300,
+            splice in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..16),
+        ) {
+            let feed = r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>1</id><link href="https://a.example/1.xml"/></entry><entry><content><alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>A</identifier></alert></content></entry></feed>"#;
+            let _ = items(&bytes);
+            let cut = cut.min(feed.len());
+            let mut spliced = feed.as_bytes()[..cut].to_vec();
+            spliced.extend_from_slice(&splice);
+            spliced.extend_from_slice(&feed.as_bytes()[cut..]);
+            let _ = items(&spliced);
+        }
+    }
+
     fn items_of(text: &str) -> Vec<Item> {
         items(text.as_bytes()).unwrap()
     }
