@@ -79,12 +79,17 @@ start_vigie() { # name [mode] [agency] → sets url, pid, token, read_tokens
   accounts "$1" "${3:-BENCH}"
   local port; port=$(free_port)
   url="http://127.0.0.1:$port"
-  # The load generator is one host: its share per address must hold all its clients.
+  # The CoT runs' settings, when one is on (`cot_with` names the token variable to act as).
   local cot_env=()
   [ -n "${cot_with:-}" ] && cot_env=("VIGIE_COT_TOKEN=${!cot_with}" "${cot_settings[@]}")
-  env "${cot_env[@]}" VIGIE_ADDR="127.0.0.1:$port" VIGIE_DATABASE_URL="sqlite://$work/$1.db" RUST_LOG=warn \
-    VIGIE_MAX_STREAM_CLIENTS=$((clients + 10)) VIGIE_MAX_STREAMS_PER_ADDRESS=$((clients + 10)) \
-    VIGIE_MAX_CONNECTIONS_PER_ADDRESS=$((clients + 100)) pin_bg 0 "$bin/vigie" "${2:-serve}" > "$work/$1.log" 2>&1 &
+  # In a subshell that becomes the server (pin_bg execs), so `$!` is the server itself. The load
+  # generator is one host: its share per address must hold all its clients.
+  (
+    for setting in "${cot_env[@]}"; do export "${setting?}"; done
+    VIGIE_ADDR="127.0.0.1:$port" VIGIE_DATABASE_URL="sqlite://$work/$1.db" RUST_LOG=warn \
+      VIGIE_MAX_STREAM_CLIENTS=$((clients + 10)) VIGIE_MAX_STREAMS_PER_ADDRESS=$((clients + 10)) \
+      VIGIE_MAX_CONNECTIONS_PER_ADDRESS=$((clients + 100)) pin_bg 0 "$bin/vigie" "${2:-serve}" > "$work/$1.log" 2>&1
+  ) &
   pid=$!; pids+=("$pid"); wait_up "$url"
 }
 
