@@ -14,6 +14,8 @@
 //! bounded and every coordinate range-checked. A refusal names the element.
 
 use std::fmt::Write as _;
+
+use crate::xml::{self, escape};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -132,13 +134,7 @@ impl CapAlert {
         if bytes.len() > MAX_ALERT_BYTES {
             return Err(refuse("alert", format!("an alert is at most {} KiB", MAX_ALERT_BYTES / 1024)));
         }
-        let text = std::str::from_utf8(bytes).map_err(|_| refuse("alert", "not UTF-8"))?;
-        let options = roxmltree::ParsingOptions { allow_dtd: false, nodes_limit: MAX_NODES, ..Default::default() };
-        let doc = roxmltree::Document::parse_with_options(text, options).map_err(|e| match e {
-            roxmltree::Error::DtdDetected => refuse("alert", "a DTD is not accepted (no entities, no external files)"),
-            roxmltree::Error::NodesLimitReached => refuse("alert", format!("more than {MAX_NODES} XML nodes")),
-            other => refuse("alert", format!("not well-formed XML: {other}")),
-        })?;
+        let doc = xml::document(bytes, MAX_NODES).map_err(|m| refuse("alert", m))?;
         let alert = doc.root_element();
         if alert.tag_name().name() != "alert" {
             return Err(refuse("alert", format!("the root element is <{}>, not <alert>", alert.tag_name().name())));
@@ -420,11 +416,7 @@ fn token(field: &str, raw: &str) -> Result<String, CapError> {
 
 /// A CAP time (`2026-11-30T05:00:00-00:00`, an offset always written) as ms since the epoch.
 fn instant(field: &str, raw: &str) -> Result<i64, CapError> {
-    // CAP writes "-00:00" for UTC, which RFC 3339 reads as "unknown offset": the same instant.
-    let at = OffsetDateTime::parse(raw.trim(), &Rfc3339)
-        .map_err(|_| refuse(field, format!("{raw:?} is not a CAP time (2026-11-30T05:00:00-00:00)")))?;
-    let ms = i64::try_from(at.unix_timestamp_nanos() / 1_000_000).map_err(|_| refuse(field, "out of range"))?;
-    vigie_domain::time::check_ms(field, ms).map_err(|r| refuse(field, r.message))
+    xml::instant(field, raw, "a CAP time (2026-11-30T05:00:00-00:00)").map_err(|m| refuse(field, m))
 }
 
 /// A time as CAP writes it: seconds, UTC as "-00:00" (the specification's examples' form).
@@ -438,17 +430,4 @@ pub fn cap_time(ms: i64) -> String {
 
 fn element(out: &mut String, depth: usize, name: &str, text: &str) {
     let _ = writeln!(out, "{}<{name}>{}</{name}>", "  ".repeat(depth), escape(text));
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-    out
 }

@@ -8,6 +8,7 @@
 use std::fmt::Write as _;
 
 use crate::cap::alert::{cap_time, CapAlert, CapError, NAMESPACE};
+use crate::xml::{self, escape};
 
 pub const MAX_FEED_BYTES: usize = 4 * 1024 * 1024;
 pub const MAX_FEED_NODES: u32 = 200_000;
@@ -31,12 +32,8 @@ pub fn items(bytes: &[u8]) -> Result<Vec<Item>, CapError> {
     if bytes.len() > MAX_FEED_BYTES {
         return Err(refuse("feed", format!("a feed is at most {} MiB", MAX_FEED_BYTES >> 20)));
     }
-    let text = std::str::from_utf8(bytes).map_err(|_| refuse("feed", "not UTF-8"))?;
-    let options = roxmltree::ParsingOptions { allow_dtd: false, nodes_limit: MAX_FEED_NODES, ..Default::default() };
-    let doc = roxmltree::Document::parse_with_options(text, options).map_err(|e| match e {
-        roxmltree::Error::DtdDetected => refuse("feed", "a DTD is not accepted (no entities, no external files)"),
-        other => refuse("feed", format!("not well-formed XML: {other}")),
-    })?;
+    let doc = xml::document(bytes, MAX_FEED_NODES).map_err(|m| refuse("feed", m))?;
+    let text = doc.input_text();
     let root = doc.root_element();
     let entries: Vec<roxmltree::Node> = match root.tag_name().name() {
         "feed" => root.children().filter(|n| n.has_tag_name("entry")).collect(),
@@ -116,10 +113,6 @@ pub fn atom(title: &str, id: &str, self_url: &str, updated_ms: i64, entries: &[E
     }
     out.push_str("</feed>\n");
     out
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 #[cfg(test)]

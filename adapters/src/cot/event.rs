@@ -14,6 +14,8 @@
 
 use std::fmt::Write as _;
 
+use crate::xml::{self, escape};
+
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -143,13 +145,7 @@ impl CotEvent {
         if bytes.len() > MAX_EVENT_BYTES {
             return Err(refuse("event", format!("an event is at most {MAX_EVENT_BYTES} bytes")));
         }
-        let text = std::str::from_utf8(bytes).map_err(|_| refuse("event", "not UTF-8"))?;
-        let options = roxmltree::ParsingOptions { allow_dtd: false, nodes_limit: MAX_NODES, ..Default::default() };
-        let doc = roxmltree::Document::parse_with_options(text, options).map_err(|e| match e {
-            roxmltree::Error::DtdDetected => refuse("event", "a DTD is not accepted"),
-            roxmltree::Error::NodesLimitReached => refuse("event", format!("more than {MAX_NODES} XML nodes")),
-            other => refuse("event", format!("not well-formed XML: {other}")),
-        })?;
+        let doc = xml::document(bytes, MAX_NODES).map_err(|m| refuse("event", m))?;
         let event = doc.root_element();
         if event.tag_name().name() != "event" {
             return Err(refuse("event", format!("the root element is <{}>, not <event>", event.tag_name().name())));
@@ -360,10 +356,7 @@ fn number(node: &roxmltree::Node, field: &str, attribute: &str, min: f64, max: f
 
 /// An RFC 3339 time as ms since the epoch, within the domain's range.
 fn instant(field: &str, raw: &str) -> Result<i64, CotError> {
-    let at = OffsetDateTime::parse(raw.trim(), &Rfc3339)
-        .map_err(|_| refuse(field, format!("{raw:?} is not an RFC 3339 time (2026-11-30T05:00:00Z)")))?;
-    let ms = i64::try_from(at.unix_timestamp_nanos() / 1_000_000).map_err(|_| refuse(field, "out of range"))?;
-    vigie_domain::time::check_ms(field, ms).map_err(|r| refuse(field, r.message))
+    xml::instant(field, raw, "an RFC 3339 time (2026-11-30T05:00:00Z)").map_err(|m| refuse(field, m))
 }
 
 fn rfc3339(ms: i64) -> String {
@@ -371,24 +364,6 @@ fn rfc3339(ms: i64) -> String {
         .ok()
         .and_then(|t| t.format(&Rfc3339).ok())
         .unwrap_or_else(|| "1970-01-01T00:00:00Z".into())
-}
-
-/// Text for an attribute value or element content.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' => out.push_str("&#10;"),
-            '\t' => out.push_str("&#9;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -479,7 +454,10 @@ mod tests {
     #[test]
     fn hostile_xml_is_refused_naming_why_and_reads_nothing() {
         let xxe = r#"<?xml version="1.0"?><!DOCTYPE event [<!ENTITY x SYSTEM "file:///etc/passwd">]><event uid="a" type="a-f-G" time="2026-11-30T05:00:00Z" stale="2026-11-30T05:06:00Z"><point lat="1" lon="1"/><detail><remarks>&x;</remarks></detail></event>"#;
-        assert_eq!(CotEvent::parse(xxe.as_bytes()).unwrap_err().message, "a DTD is not accepted");
+        assert_eq!(
+            CotEvent::parse(xxe.as_bytes()).unwrap_err().message,
+            "a DTD is not accepted (no entities, no external files)"
+        );
         let laughs = format!(
             r#"<!DOCTYPE lolz [<!ENTITY lol "lol">{}]><event/>"#,
             (1..10)
@@ -490,7 +468,10 @@ mod tests {
                 ))
                 .collect::<String>()
         );
-        assert_eq!(CotEvent::parse(laughs.as_bytes()).unwrap_err().message, "a DTD is not accepted");
+        assert_eq!(
+            CotEvent::parse(laughs.as_bytes()).unwrap_err().message,
+            "a DTD is not accepted (no entities, no external files)"
+        );
         let deep = format!("<event>{}{}</event>", "<a>".repeat(600), "</a>".repeat(600));
         assert!(CotEvent::parse(deep.as_bytes()).unwrap_err().message.contains("nodes"));
         let big = vec![b' '; MAX_EVENT_BYTES + 1];
