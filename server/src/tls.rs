@@ -10,8 +10,9 @@ use std::path::Path;
 use std::sync::Arc;
 use tokio_rustls::TlsAcceptor;
 
-/// The acceptor for the certificate chain at `cert` and the key at `key`.
-pub fn acceptor(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
+/// A TLS identity from PEM files: the certificate chain at `cert` and its private key at `key`
+/// (Vigie's HTTPS, the CoT listener's, the CoT upstream link's client certificate).
+pub fn identity(cert: &Path, key: &Path) -> anyhow::Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> {
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
         .with_context(|| format!("reading the certificate {}", cert.display()))?
         .collect::<Result<_, _>>()
@@ -19,6 +20,22 @@ pub fn acceptor(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
     anyhow::ensure!(!chain.is_empty(), "{} holds no certificate", cert.display());
     let key =
         PrivateKeyDer::from_pem_file(key).with_context(|| format!("reading the private key {}", key.display()))?;
+    Ok((chain, key))
+}
+
+/// The certificates of the CA in the PEM file `ca`, as trusted roots.
+pub fn roots(ca: &Path) -> anyhow::Result<rustls::RootCertStore> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca).with_context(|| format!("reading the CA {}", ca.display()))? {
+        roots.add(cert.with_context(|| format!("parsing the CA {}", ca.display()))?).context("adding the CA")?;
+    }
+    anyhow::ensure!(!roots.is_empty(), "{} holds no certificate", ca.display());
+    Ok(roots)
+}
+
+/// The acceptor for the certificate chain at `cert` and the key at `key`.
+pub fn acceptor(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
+    let (chain, key) = identity(cert, key)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

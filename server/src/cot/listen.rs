@@ -7,8 +7,6 @@
 //! connection is closed at once); a TLS handshake has the room's header timeout.
 
 use anyhow::Context;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -27,17 +25,21 @@ use super::session::{self, End};
 /// post and acknowledge messages.
 pub const COT_SCOPES: [Scope; 4] = [Scope::RoomRead, Scope::PositionsWrite, Scope::UnitsWrite, Scope::MessagesWrite];
 
-/// How the plain listener and the upstream link know who they act as.
+/// Who a CoT connection acts as.
 #[derive(Clone, Debug)]
 pub enum Identity {
-    /// An API token (`VIGIE_COT_TOKEN`): its account's agency and roles, the token's scopes. It is
-    /// checked again every [`RECHECK`]; when revoked, its connections close.
+    /// An API token (`VIGIE_COT_TOKEN`, the plain listener and the upstream link): its account's
+    /// agency and roles, the token's scopes. Checked again every [`RECHECK`]; when revoked, its
+    /// connections close.
     Token(String),
+    /// The enabled account a TLS client's certificate names, with [`COT_SCOPES`]. Checked again
+    /// every [`RECHECK`]; disabling the account closes the connection.
+    Account(String),
     /// A principal given in process (the demo's partner agency, tests).
     Given(Principal, BTreeSet<Scope>),
 }
 
-/// How often a token-held connection checks its token is still live.
+/// How often a token- or account-held connection checks its credential is still live.
 pub const RECHECK: Duration = Duration::from_secs(15);
 
 /// The principal `identity` stands for now, if it is live.
@@ -48,16 +50,22 @@ async fn resolve(gateway: &Gateway, identity: &Identity) -> anyhow::Result<Optio
             let now = gateway.state.clock.now_ms();
             Ok(gateway.state.store.token(token, now).await?.map(|(_, principal, scopes)| Peer { principal, scopes }))
         }
+        Identity::Account(login) => Ok(gateway.state.store.user(login).await?.filter(|u| !u.disabled).map(|u| Peer {
+            principal: Principal { user: u.login, agency: u.agency, roles: u.roles },
+            scopes: COT_SCOPES.into_iter().collect(),
+        })),
     }
 }
 
-/// A flag that turns false when `identity` is no longer live (checked every [`RECHECK`]).
-fn watch_identity(gateway: Arc<Gateway>, identity: Identity) -> Arc<AtomicBool> {
+/// A flag that turns false when `identity` is no longer live (checked every [`RECHECK`] until
+/// the server stops, or the returned task is aborted).
+fn watch_identity(gateway: Arc<Gateway>, identity: Identity) -> (Arc<AtomicBool>, Option<tokio::task::JoinHandle<()>>) {
     let valid = Arc::new(AtomicBool::new(true));
-    if let Identity::Token(_) = identity {
+    let mut watcher = None;
+    if !matches!(identity, Identity::Given(..)) {
         let flag = valid.clone();
         let mut shutdown = gateway.state.shutdown.clone();
-        tokio::spawn(async move {
+        watcher = Some(tokio::spawn(async move {
             loop {
                 tokio::select! {
                     _ = tokio::time::sleep(RECHECK) => {}
@@ -66,9 +74,9 @@ fn watch_identity(gateway: Arc<Gateway>, identity: Identity) -> Arc<AtomicBool> 
                 let live = matches!(resolve(&gateway, &identity).await, Ok(Some(_)));
                 flag.store(live, Ordering::Relaxed);
             }
-        });
+        }));
     }
-    valid
+    (valid, watcher)
 }
 
 /// The next connection with its slot, or `None` once the server stops. A connection past
@@ -99,7 +107,7 @@ async fn accept(
 
 /// Serves the plain listener: every connection acts as `identity`.
 pub async fn serve_plain(gateway: Arc<Gateway>, listener: TcpListener, identity: Identity, slots: Arc<Semaphore>) {
-    let valid = watch_identity(gateway.clone(), identity.clone());
+    let (valid, _watcher) = watch_identity(gateway.clone(), identity.clone());
     let mut shutdown = gateway.state.shutdown.clone();
     while let Some((stream, from, slot)) = accept(&listener, &slots, &mut shutdown).await {
         if !valid.load(Ordering::Relaxed) {
@@ -123,18 +131,8 @@ pub async fn serve_plain(gateway: Arc<Gateway>, listener: TcpListener, identity:
 /// The TLS acceptor of the CoT listener: the server's certificate and key, and the CA whose
 /// client certificates are accepted (a client without one is refused in the handshake).
 pub fn acceptor(cert: &Path, key: &Path, client_ca: &Path) -> anyhow::Result<TlsAcceptor> {
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .with_context(|| format!("reading the certificate {}", cert.display()))?
-        .collect::<Result<_, _>>()
-        .with_context(|| format!("parsing the certificate {}", cert.display()))?;
-    let key =
-        PrivateKeyDer::from_pem_file(key).with_context(|| format!("reading the private key {}", key.display()))?;
-    let mut roots = rustls::RootCertStore::empty();
-    for ca in CertificateDer::pem_file_iter(client_ca)
-        .with_context(|| format!("reading the client CA {}", client_ca.display()))?
-    {
-        roots.add(ca.context("parsing the client CA")?).context("adding the client CA")?;
-    }
+    let (chain, key) = crate::tls::identity(cert, key)?;
+    let roots = crate::tls::roots(client_ca)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .build()
@@ -174,28 +172,15 @@ pub async fn serve_tls(gateway: Arc<Gateway>, listener: TcpListener, acceptor: T
             let Some(login) = login else {
                 return tracing::warn!(%from, "CoT client certificate without a common name");
             };
-            let user = match gateway.state.store.user(&login).await {
-                Ok(Some(user)) if !user.disabled => user,
-                Ok(_) => return tracing::warn!(%from, %login, "CoT client certificate names no enabled account"),
+            let identity = Identity::Account(login);
+            let peer = match resolve(&gateway, &identity).await {
+                Ok(Some(peer)) => peer,
+                Ok(None) => return tracing::warn!(%from, ?identity, "CoT client certificate names no enabled account"),
                 Err(e) => return tracing::error!(error = %format!("{e:#}"), "CoT: reading an account"),
             };
-            let principal =
-                Principal { user: user.login.clone(), agency: user.agency.clone(), roles: user.roles.clone() };
-            let peer = Peer { principal, scopes: COT_SCOPES.into_iter().collect() };
-            // The account is read again every RECHECK: disabling it closes the connection.
-            let valid = Arc::new(AtomicBool::new(true));
-            let watcher = {
-                let (gateway, valid) = (gateway.clone(), valid.clone());
-                tokio::spawn(async move {
-                    loop {
-                        tokio::time::sleep(RECHECK).await;
-                        let live = matches!(gateway.state.store.user(&login).await, Ok(Some(u)) if !u.disabled);
-                        valid.store(live, Ordering::Relaxed);
-                    }
-                })
-            };
+            let (valid, watcher) = watch_identity(gateway.clone(), identity);
             let end = session::run(gateway, peer, tls, false, move || valid.load(Ordering::Relaxed)).await;
-            watcher.abort();
+            watcher.into_iter().for_each(|w| w.abort());
             tracing::debug!(%from, ?end, "CoT TLS client gone");
         });
     }
@@ -205,7 +190,7 @@ pub async fn serve_tls(gateway: Arc<Gateway>, listener: TcpListener, acceptor: T
 /// it receives the partner's picture and sends the room's own (its units and incidents, as its
 /// principal may share them). Reconnects after 1 s, doubling to at most a minute.
 pub async fn run_upstream(gateway: Arc<Gateway>, address: String, identity: Identity, tls: Option<UpstreamTls>) {
-    let valid = watch_identity(gateway.clone(), identity.clone());
+    let (valid, _watcher) = watch_identity(gateway.clone(), identity.clone());
     let mut shutdown = gateway.state.shutdown.clone();
     let mut backoff = Duration::from_secs(1);
     loop {
@@ -266,10 +251,7 @@ pub struct UpstreamTls {
 
 impl UpstreamTls {
     pub fn new(ca: &Path, client: Option<(&Path, &Path)>) -> anyhow::Result<Self> {
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in CertificateDer::pem_file_iter(ca).with_context(|| format!("reading the CA {}", ca.display()))? {
-            roots.add(cert.context("parsing the partner's CA")?).context("adding the partner's CA")?;
-        }
+        let roots = crate::tls::roots(ca)?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -278,12 +260,7 @@ impl UpstreamTls {
         let config = match client {
             None => builder.with_no_client_auth(),
             Some((cert, key)) => {
-                let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-                    .with_context(|| format!("reading the certificate {}", cert.display()))?
-                    .collect::<Result<_, _>>()
-                    .with_context(|| format!("parsing the certificate {}", cert.display()))?;
-                let key = PrivateKeyDer::from_pem_file(key)
-                    .with_context(|| format!("reading the private key {}", key.display()))?;
+                let (chain, key) = crate::tls::identity(cert, key)?;
                 builder.with_client_auth_cert(chain, key).context("the client certificate and key")?
             }
         };
