@@ -203,8 +203,6 @@ pub struct Dirty {
     pub all: bool,
     pub units: std::collections::BTreeSet<vigie_domain::UnitId>,
     pub incidents: bool,
-    /// Outside alerts (CAP) changed: the map redraws their areas.
-    pub alerts: bool,
 }
 
 impl Dirty {
@@ -228,7 +226,8 @@ impl Dirty {
             | E::IncidentUnshared { .. }
             | E::SharingChanged { .. } => self.incidents = true,
             E::Recorded { .. } => {}
-            E::AlertIssued { .. } | E::AlertUpdated { .. } | E::AlertCancelled { .. } => self.alerts = true,
+            // The map follows alerts by the clock (their effective and expiry times), not by events.
+            E::AlertIssued { .. } | E::AlertUpdated { .. } | E::AlertCancelled { .. } => {}
             E::UnitHidden { unit_id, .. } | E::UnitRevealed { unit_id, .. } => {
                 self.units.insert(*unit_id);
             }

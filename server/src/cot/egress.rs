@@ -72,9 +72,9 @@ pub struct Picture {
 }
 
 impl Picture {
-    /// A picture for `viewer`, starting with everything it may see.
-    pub fn new(viewer: Viewer, upstream: bool, state: &State) -> Self {
-        let mut picture = Self {
+    /// A picture for `viewer` with nothing marked yet ([`Picture::everything`] marks it all).
+    pub fn new(viewer: Viewer, upstream: bool) -> Self {
+        Self {
             viewer,
             upstream,
             units: BTreeSet::new(),
@@ -84,9 +84,7 @@ impl Picture {
             sent_incidents: HashSet::new(),
             unit_cursor: UnitId(0),
             dropped_messages: 0,
-        };
-        picture.everything(state);
-        picture
+        }
     }
 
     /// Marks the whole picture to be sent again (at a refresh, or after missing batches).
@@ -288,7 +286,8 @@ mod tests {
     fn a_liaison_receives_what_it_may_see_and_loses_what_is_withdrawn() {
         let mut state = room();
         let bka = Viewer::Agency(code("BKA"));
-        let mut picture = Picture::new(bka.clone(), false, &state);
+        let mut picture = Picture::new(bka.clone(), false);
+        picture.everything(&state);
         let sent = events(picture.take(&state, T0, 60_000, &HashSet::new(), 1_000, &Encoded::default()));
         let uids: HashSet<String> = sent.iter().map(|e| e.uid.clone()).collect();
         let view = visibility::view(&state, &bka);
@@ -340,7 +339,8 @@ mod tests {
         }
         let fixes = state.units.keys().map(|id| Fix::parse(*id, 2.35, 48.85, None, None, None, T0).unwrap()).collect();
         run(&mut state, Command::ReportPositions { fixes });
-        let mut picture = Picture::new(Viewer::Agency(code("PP")), false, &state);
+        let mut picture = Picture::new(Viewer::Agency(code("PP")), false);
+        picture.everything(&state);
         let first = events(picture.take(&state, T0, 60_000, &HashSet::new(), 1_000, &Encoded::default()));
         assert_eq!(first.len(), 1_000);
         let second = events(picture.take(&state, T0, 60_000, &HashSet::new(), 1_000, &Encoded::default()));

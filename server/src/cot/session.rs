@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::{self, error::RecvError};
 use vigie_adapters::cot::framer::Framer;
 use vigie_adapters::cot::room;
 use vigie_adapters::cot::CotEvent;
@@ -50,9 +50,13 @@ where
 {
     let state = gateway.state.clone();
     let (mut reader, mut writer) = tokio::io::split(stream);
-    let mut feed = state.hub.feed();
+    // A connection that may not read the room (a gateway that only reports) follows nothing.
     let reads_room = peer.scopes.contains(&Scope::RoomRead);
-    let mut picture = state.hub.read(|s| Picture::new(peer.principal.viewer(), upstream, s));
+    let mut feed = reads_room.then(|| state.hub.feed());
+    let mut picture = Picture::new(peer.principal.viewer(), upstream);
+    if reads_room {
+        state.hub.read(|s| picture.everything(s));
+    }
     let encoded = &gateway.encoded;
     let mut own = HashSet::new();
     let mut framer = Framer::default();
@@ -102,7 +106,7 @@ where
                     }
                 }
             }
-            batch = feed.recv() => match batch {
+            batch = next_batch(&mut feed) => match batch {
                 Ok(batch) => picture.note(&batch, || state.hub.read(|s| s.incidents.keys().copied().collect())),
                 Err(RecvError::Lagged(_)) => state.hub.read(|s| picture.everything(s)),
                 Err(RecvError::Closed) => return End::Stopping,
@@ -114,7 +118,7 @@ where
                 if !still_valid() {
                     return End::Revoked;
                 }
-                if last_refresh.elapsed() >= REFRESH_EVERY {
+                if reads_room && last_refresh.elapsed() >= REFRESH_EVERY {
                     last_refresh = tokio::time::Instant::now();
                     state.hub.read(|s| picture.everything(s));
                 }
@@ -128,6 +132,14 @@ where
         if let Err(end) = write(&mut writer, &out, write_timeout).await {
             return end;
         }
+    }
+}
+
+/// The next committed batch, or never without a feed.
+async fn next_batch(feed: &mut Option<broadcast::Receiver<crate::hub::Batch>>) -> Result<crate::hub::Batch, RecvError> {
+    match feed {
+        Some(feed) => feed.recv().await,
+        None => std::future::pending().await,
     }
 }
 
