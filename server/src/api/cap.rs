@@ -101,6 +101,7 @@ async fn atom(State(state): State<AppState>, headers: HeaderMap) -> Response {
         format!("http://{host}")
     });
     let base = base.trim_end_matches('/');
+    let name = sender(&state);
     let (mut entries, updated) = state.hub.read(|s| {
         let entries: Vec<(i64, feed::Entry)> = s
             .incidents
@@ -110,7 +111,7 @@ async fn atom(State(state): State<AppState>, headers: HeaderMap) -> Response {
                 (
                     i.updated_at_ms,
                     feed::Entry {
-                        id: format!("urn:vigie:{}:{}:{}", sender(&state), i.incident_id, i.updated_at_ms),
+                        id: format!("urn:vigie:{name}:{}:{}", i.incident_id, i.updated_at_ms),
                         title: format!("{} {:?} — {}", i.incident_id, i.kind, i.address),
                         updated_ms: i.updated_at_ms,
                         summary: format!("{:?} · {:?} · {}", i.priority, i.status, i.lead_agency),
@@ -123,7 +124,6 @@ async fn atom(State(state): State<AppState>, headers: HeaderMap) -> Response {
     });
     entries.sort_by_key(|e| std::cmp::Reverse(e.0));
     let entries: Vec<feed::Entry> = entries.into_iter().map(|(_, e)| e).take(feed::MAX_ITEMS).collect();
-    let name = sender(&state);
     let body = feed::atom(
         &format!("Vigie {name}"),
         &format!("urn:vigie:{name}"),
