@@ -487,6 +487,65 @@ pub struct EventsPage {
     pub head_seq: Option<Seq>,
 }
 
+// ---- Search ----
+
+/// `GET /api/v1/search`: the best hits the caller may see, best first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SearchResults {
+    pub hits: Vec<SearchHit>,
+    /// More hits than the answer holds (ask for a larger `limit`, or type more).
+    pub more: bool,
+}
+
+/// One hit: what it is, how it reads, where it is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SearchHit {
+    #[serde(flatten)]
+    pub found: Found,
+    pub title: String,
+    pub detail: String,
+    /// The best-matching part of its text, the words that matched marked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub snippet: Vec<Fragment>,
+    /// `[west, south, east, north]` to show it on the map, when it has a place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bbox: Option<[f64; 4]>,
+    /// When it was sent, noted, created or last updated (ms since the Unix epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_ms: Option<i64>,
+}
+
+/// What a hit is, by its kind and id.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Found {
+    Incident {
+        incident_id: crate::IncidentId,
+    },
+    Unit {
+        unit_id: crate::UnitId,
+    },
+    Message {
+        message_id: crate::MessageId,
+        channel_id: crate::ChannelId,
+    },
+    Alert {
+        alert_id: crate::AlertId,
+    },
+    /// A place of a base-map layer (the gazetteer).
+    Place {
+        layer: String,
+    },
+}
+
+/// A piece of a snippet; `matched` when it is a word the query matched.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Fragment {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub matched: bool,
+}
+
 // ---- The record for oversight ----
 
 /// One entry of the record as the auditor's screen lists it.

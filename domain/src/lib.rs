@@ -20,6 +20,9 @@
 //! - [`replay`]: the replay clock (play, pause, speed, seek, step), pinned notes, sessions.
 //! - [`record`]: the access and administration entries of the record for oversight.
 //! - [`timeline`]: which events the timeline shows, on which lane, about what.
+//! - [`search`]: what each thing is found by, what an event changes in the index, how a hit
+//!   reads for a viewer (through need-to-know).
+//! - [`text`]: the words for the room's enums.
 //! - [`alert`]: alerts from outside the room (CAP 1.2): areas, urgency, their life and expiry.
 //! - [`authority`]: roles, principals and who may give which command (the role table).
 //! - [`visibility`]: need-to-know — what a viewer may see of the room and of each event.
@@ -41,10 +44,12 @@ pub mod recommend;
 pub mod record;
 pub mod refusal;
 pub mod replay;
+pub mod search;
 pub mod state;
 pub mod summary;
 #[cfg(test)]
 mod testing;
+pub mod text;
 pub mod time;
 pub mod timeline;
 pub mod unit;

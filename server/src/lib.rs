@@ -36,6 +36,7 @@ pub mod identity;
 pub mod jobs;
 pub mod listener;
 pub mod replay;
+pub mod search;
 pub mod sequencer;
 pub mod store;
 pub mod stream;
@@ -96,6 +97,8 @@ pub struct Shared {
     pub audit: Arc<audit::Audit>,
     /// What the CoT gateway did (all zero when CoT is off).
     pub cot_counters: Arc<cot::gateway::Counters>,
+    /// The one search's index (`search`).
+    pub search: Arc<search::Index>,
     pub leptos_options: LeptosOptions,
 }
 
@@ -249,6 +252,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         replay::Replays::load(&store, clock.now_ms(), config.outbox_bytes).await.context("loading replay sessions")?,
     );
     let jobs = jobs::Jobs::open(store.jobs_dir()).context("preparing the jobs' folder")?;
+    let search = search::Index::open(&store).await.context("opening the search index")?;
     let key_path = config.audit_key.clone().unwrap_or_else(|| audit::default_key_path(store.path()));
     let audit = Arc::new(audit::Audit::new(
         audit::key::LogKey::load_or_create(&key_path, &config.log_name).context("the log's signing key")?,
@@ -298,6 +302,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         shutdown: shutdown.clone(),
         audit,
         cot_counters: Arc::default(),
+        search,
         leptos_options,
     }));
     let now_ms = {
@@ -314,6 +319,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     ));
     tokio::spawn(audit::pending::run(state.store.writer.clone(), state.sequencer.clone(), shutdown.clone()));
     tokio::spawn(audit::retention::run(state.clone(), shutdown.clone()));
+    tokio::spawn(search::follow(state.search.clone(), state.hub.clone(), state.store.clone(), shutdown.clone()));
     tokio::spawn(audit::verify::run(state.clone(), shutdown.clone()));
     if !state.config.cap_feeds.is_empty() {
         let every = std::time::Duration::from_secs(state.config.cap_poll_s);

@@ -27,18 +27,7 @@ pub fn who(lang: crate::i18n::Lang, actor: &str) -> String {
     }
 }
 
-/// `OnScene` → `on scene`.
-pub fn words(debug: impl std::fmt::Debug) -> String {
-    let camel = format!("{debug:?}");
-    let mut out = String::new();
-    for (i, c) in camel.chars().enumerate() {
-        if c.is_uppercase() && i > 0 {
-            out.push(' ');
-        }
-        out.extend(c.to_lowercase());
-    }
-    out
-}
+pub use vigie_domain::text::words;
 
 /// The snake_case name the API uses for an enum value.
 pub fn wire_name<T: serde::Serialize>(value: &T) -> String {

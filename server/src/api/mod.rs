@@ -10,6 +10,7 @@ mod incidents;
 mod log;
 mod messages;
 pub mod replay;
+mod search;
 pub mod session;
 mod stream;
 mod units;
@@ -49,6 +50,7 @@ pub fn routes(state: &AppState) -> Routes {
         .merge(incidents::routes())
         .merge(messages::routes())
         .merge(log::routes())
+        .merge(search::routes())
         .wrap(|r| r.layer(DefaultBodyLimit::max(COMMAND_BODY_LIMIT)))
         // Registered after the general limit so their own limits apply.
         .merge(units::routes())

@@ -55,6 +55,14 @@ impl Store {
             .collect()
     }
 
+    /// Each layer's name and import time, by name: what changes when a layer is imported again,
+    /// added or removed (the gazetteer watches it).
+    pub async fn layer_versions(&self) -> anyhow::Result<Vec<(String, i64)>> {
+        Ok(sqlx::query_as("SELECT name, imported_at_ms FROM basemap_layers ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     pub async fn layer_geojson(&self, name: &str) -> anyhow::Result<Option<String>> {
         Ok(sqlx::query_scalar("SELECT geojson FROM basemap_layers WHERE name = $1")
             .bind(name)

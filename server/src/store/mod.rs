@@ -347,15 +347,23 @@ impl Store {
 
     /// A private folder beside the log for job files (`vigie.db` → `vigie-jobs/`).
     pub fn jobs_dir(&self) -> PathBuf {
-        let stem = self.path.file_stem().map_or_else(|| "vigie".into(), |s| s.to_string_lossy().into_owned());
-        self.path.with_file_name(format!("{stem}-jobs"))
+        beside(&self.path, "jobs")
+    }
+
+    /// A file beside the log, named after it (`vigie.db` → `vigie-search.db` for `search.db`).
+    pub fn beside(&self, suffix: &str) -> PathBuf {
+        beside(&self.path, suffix)
     }
 }
 
 /// Where a log's imported scenarios live: `vigie.db` → `vigie-scenarios.db`, beside it.
 fn scenarios_file(log: &std::path::Path) -> PathBuf {
+    beside(log, "scenarios.db")
+}
+
+fn beside(log: &std::path::Path, suffix: &str) -> PathBuf {
     let stem = log.file_stem().map_or_else(|| "vigie".into(), |s| s.to_string_lossy().into_owned());
-    log.with_file_name(format!("{stem}-scenarios.db"))
+    log.with_file_name(format!("{stem}-{suffix}"))
 }
 
 /// A seq as a query parameter: seqs past `i64::MAX` cannot exist, so they read as "after the end".

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use crate::support::spawn_in;
 
-fn shared_data(file: &str) -> Option<PathBuf> {
+pub fn shared_data(file: &str) -> Option<PathBuf> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data").join(file);
     if path.exists() {
         Some(path)
@@ -16,7 +16,7 @@ fn shared_data(file: &str) -> Option<PathBuf> {
     }
 }
 
-fn vigie(db: &str, args: &[&str]) -> (bool, String) {
+pub fn vigie(db: &str, args: &[&str]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_vigie"))
         .args(["basemap"])
         .args(args)

@@ -14,7 +14,7 @@ fn cap_time(ms: i64) -> String {
 }
 
 /// A storm warning over the Île de la Cité, from Météo-France's shape of message.
-fn storm(identifier: &str, msg_type: &str, references: Option<&str>, expires_ms: i64) -> String {
+pub fn storm(identifier: &str, msg_type: &str, references: Option<&str>, expires_ms: i64) -> String {
     let references = references.map_or(String::new(), |r| format!("<references>{r}</references>"));
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -33,7 +33,7 @@ fn storm(identifier: &str, msg_type: &str, references: Option<&str>, expires_ms:
     )
 }
 
-async fn post_cap(app: &TestApp, login: &str, body: String) -> (u16, Value) {
+pub async fn post_cap(app: &TestApp, login: &str, body: String) -> (u16, Value) {
     let request = app
         .as_(login)
         .http

@@ -14,6 +14,7 @@ mod pages;
 mod record;
 mod replay;
 mod restart;
+mod search;
 mod stream;
 mod support;
 mod tls;

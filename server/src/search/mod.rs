@@ -1,0 +1,422 @@
+//! One search over everything the room knows (`GET /api/v1/search`): incidents and their notes,
+//! units, messages, alerts, and the base map's places.
+//!
+//! The index is SQLite's own full-text search (FTS5, `unicode61 remove_diacritics 2`: case and
+//! accents do not matter), in a database file of its own beside the log (`<log>-search.db`). It is
+//! derived, never the record: rebuilt from the room at every start, kept up to date from the hub's
+//! feed by [`follow`] (and rebuilt whole if it falls behind the feed), the gazetteer read again
+//! whenever a layer is imported or removed. What each thing is found by is the domain's
+//! ([`vigie_domain::search`]).
+//!
+//! Need-to-know is applied when a query is answered, never stored: the best candidates are read in
+//! rank order, and each goes through [`vigie_domain::search::hit`] — the visibility rules every
+//! other read path uses — until the answer is full. Bounds: [`MAX_CANDIDATES`] candidates a query;
+//! [`READERS`] queries at once (others wait up to [`BUSY_AFTER`], then get 503); an answer waits up
+//! to [`CATCH_UP`] for the index to hold everything committed before the query arrived, so a
+//! search right after a command finds what it made.
+
+pub mod gazetteer;
+
+use anyhow::Context;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::watch;
+use vigie_domain::api::{Fragment, SearchHit, SearchResults};
+use vigie_domain::search::{self, Document, Place, SearchQuery, Subject, Touch};
+use vigie_domain::visibility::Viewer;
+use vigie_domain::{IncidentId, Seq};
+
+use crate::hub::Hub;
+use crate::store::Store;
+
+/// Candidates read for one query, best first, before need-to-know: past this many, an agency that
+/// may see few of them is told `more` rather than the index being read on.
+pub const MAX_CANDIDATES: i64 = 4_000;
+/// Queries read the index on this many connections at once.
+pub const READERS: u32 = 2;
+/// A query that finds no free reader in this time gets 503.
+pub const BUSY_AFTER: Duration = Duration::from_secs(2);
+/// How long an answer waits for the index to catch up with the room.
+pub const CATCH_UP: Duration = Duration::from_secs(2);
+/// How often the gazetteer checks whether a layer was imported or removed (`vigie basemap` writes
+/// the database from another process).
+pub const LAYERS_EVERY: Duration = Duration::from_secs(2);
+/// Words of context around a snippet's match.
+const SNIPPET_TOKENS: i64 = 12;
+/// Marks around a matched word in a snippet: private-use characters, taken out of every text
+/// indexed, so a document cannot forge a mark.
+const OPEN: char = '\u{E000}';
+const CLOSE: char = '\u{E001}';
+/// Rows written per statement batch when the index is rebuilt.
+const CHUNK: usize = 500;
+
+/// The index: one writer ([`follow`]), a few readers (queries).
+pub struct Index {
+    writer: SqlitePool,
+    readers: SqlitePool,
+    /// The room's seq the index holds everything up to.
+    indexed: watch::Sender<Seq>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("the search index is busy; retry shortly")]
+    Busy,
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
+impl Index {
+    /// Creates the index beside `store`'s log, empty (a previous one is removed: it is derived).
+    pub async fn open(store: &Store) -> anyhow::Result<Arc<Self>> {
+        let path = store.beside("search.db");
+        for suffix in ["", "-wal", "-shm"] {
+            let file = format!("{}{suffix}", path.display());
+            match std::fs::remove_file(&file) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(e).with_context(|| format!("removing the old search index {file}"))
+                }
+                _ => {}
+            }
+        }
+        Self::open_at(&path).await
+    }
+
+    async fn open_at(path: &Path) -> anyhow::Result<Arc<Self>> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // Derived: a crash loses nothing the next start does not rebuild.
+            .synchronous(SqliteSynchronous::Off)
+            .busy_timeout(Duration::from_secs(5));
+        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        sqlx::query(
+            "CREATE VIRTUAL TABLE docs USING fts5(title, body, place UNINDEXED, \
+             tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')",
+        )
+        .execute(&writer)
+        .await
+        .context("creating the search index (SQLite FTS5)")?;
+        let readers = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .acquire_timeout(BUSY_AFTER)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Arc::new(Self { writer, readers, indexed: watch::channel(0).0 }))
+    }
+
+    /// Writes `puts` (replacing any document of the same subject) and removes `removes`, at once.
+    async fn write(&self, puts: &[(i64, Document, Option<String>)], removes: &[i64]) -> anyhow::Result<()> {
+        let mut tx = self.writer.begin().await?;
+        for key in removes.iter().chain(puts.iter().map(|(k, _, _)| k)) {
+            sqlx::query("DELETE FROM docs WHERE rowid = $1").bind(key).execute(&mut *tx).await?;
+        }
+        for (key, doc, place) in puts {
+            sqlx::query("INSERT INTO docs (rowid, title, body, place) VALUES ($1, $2, $3, $4)")
+                .bind(key)
+                .bind(clean(&doc.title))
+                .bind(clean(&doc.body))
+                .bind(place)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Removes every document of the room (`places: false`) or of the gazetteer (`places: true`).
+    async fn clear(&self, places: bool) -> anyhow::Result<()> {
+        let place_kind = Subject::Place(0).key().expect("place 0 has a key");
+        let op = if places { "=" } else { "<>" };
+        sqlx::query(&format!("DELETE FROM docs WHERE rowid IN (SELECT rowid FROM docs WHERE (rowid & 7) {op} $1)"))
+            .bind(place_kind)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// Waits (up to [`CATCH_UP`]) until the index holds the room up to `seq`.
+    async fn caught_up(&self, seq: Seq) {
+        let mut indexed = self.indexed.subscribe();
+        let wait = async {
+            loop {
+                if *indexed.borrow_and_update() >= seq {
+                    return;
+                }
+                if indexed.changed().await.is_err() {
+                    return;
+                }
+            }
+        };
+        if tokio::time::timeout(CATCH_UP, wait).await.is_err() {
+            tracing::warn!(seq, indexed = *self.indexed.borrow(), "a search answered before the index caught up");
+        }
+    }
+
+    /// The keys of the best `max` documents matching `expression`, best first.
+    async fn candidates(&self, expression: &str, max: i64) -> Result<Vec<i64>, SearchError> {
+        let mut reader = self.reader().await?;
+        // The title weighs most; among equals, the shorter title (the exact name) first.
+        let keys = sqlx::query_scalar(
+            "SELECT rowid FROM docs WHERE docs MATCH $1 ORDER BY bm25(docs, 8.0, 1.0, 0.0), length(title), rowid LIMIT $2",
+        )
+        .bind(expression)
+        .bind(max)
+        .fetch_all(&mut *reader)
+        .await
+        .context("searching the index")?;
+        Ok(keys)
+    }
+
+    /// The snippet, and the place if it is one, of each of `keys` for `expression`.
+    async fn snippets(
+        &self,
+        expression: &str,
+        keys: &[i64],
+    ) -> Result<HashMap<i64, (Vec<Fragment>, Option<String>)>, SearchError> {
+        let mut reader = self.reader().await?;
+        let keys = serde_json::to_string(keys).context("listing keys")?;
+        let rows = sqlx::query(&format!(
+            "SELECT rowid, snippet(docs, -1, char({}), char({}), '…', {SNIPPET_TOKENS}) AS snippet, place FROM docs \
+             WHERE docs MATCH $1 AND rowid IN (SELECT value FROM json_each($2))",
+            OPEN as u32, CLOSE as u32
+        ))
+        .bind(expression)
+        .bind(keys)
+        .fetch_all(&mut *reader)
+        .await
+        .context("reading snippets")?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("rowid")?, (fragments(r.try_get("snippet")?), r.try_get("place")?))))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(|e| SearchError::Failed(e.into()))
+    }
+
+    async fn reader(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>, SearchError> {
+        self.readers.acquire().await.map_err(|e| match e {
+            sqlx::Error::PoolTimedOut => SearchError::Busy,
+            e => SearchError::Failed(e.into()),
+        })
+    }
+}
+
+/// The text as indexed: without the snippet marks.
+fn clean(text: &str) -> String {
+    text.replace([OPEN, CLOSE], " ")
+}
+
+/// A snippet cut at its marks.
+fn fragments(snippet: String) -> Vec<Fragment> {
+    let mut out = Vec::new();
+    let mut rest = snippet.as_str();
+    while let Some(open) = rest.find(OPEN) {
+        let (before, after) = rest.split_at(open);
+        let after = &after[OPEN.len_utf8()..];
+        let close = after.find(CLOSE).unwrap_or(after.len());
+        if !before.is_empty() {
+            out.push(Fragment { text: before.to_owned(), matched: false });
+        }
+        out.push(Fragment { text: after[..close].to_owned(), matched: true });
+        rest = after.get(close + CLOSE.len_utf8()..).unwrap_or("");
+    }
+    if !rest.is_empty() {
+        out.push(Fragment { text: rest.to_owned(), matched: false });
+    }
+    out
+}
+
+/// The FTS5 query for `query`: every word, as a word or the start of one. The words hold only
+/// letters and digits ([`SearchQuery::parse`]), so quoting them is enough to keep them words.
+fn expression(query: &SearchQuery) -> String {
+    query.terms().iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" ")
+}
+
+/// The best `limit` hits of `query` that `viewer` may see.
+pub async fn search(
+    index: &Index,
+    hub: &Hub,
+    viewer: &Viewer,
+    query: &SearchQuery,
+    limit: usize,
+    now_ms: i64,
+) -> Result<SearchResults, SearchError> {
+    index.caught_up(hub.read(|s| s.seq)).await;
+    let expression = expression(query);
+    let keys = index.candidates(&expression, MAX_CANDIDATES).await?;
+    let exhausted = keys.len() as i64 >= MAX_CANDIDATES;
+    // Need-to-know, in rank order; an incident found by its label and by a note is one hit.
+    let (mut chosen, more) = hub.read(|s| {
+        let mut seen = HashSet::new();
+        let mut chosen: Vec<(i64, Option<SearchHit>)> = Vec::new();
+        for key in keys {
+            let Some(subject) = Subject::from_key(key) else { continue };
+            let hit = match subject {
+                Subject::Place(_) => None,
+                subject => match search::hit(s, viewer, subject, now_ms, Vec::new()) {
+                    Some(hit) => Some(hit),
+                    None => continue,
+                },
+            };
+            let distinct = match &hit {
+                Some(h) => seen.insert(h.found.clone()),
+                None => true,
+            };
+            if !distinct {
+                continue;
+            }
+            if chosen.len() == limit {
+                return (chosen, true);
+            }
+            chosen.push((key, hit));
+        }
+        (chosen, exhausted)
+    });
+    let keys: Vec<i64> = chosen.iter().map(|(k, _)| *k).collect();
+    let mut snippets = index.snippets(&expression, &keys).await?;
+    let hits = chosen
+        .drain(..)
+        .filter_map(|(key, hit)| {
+            let (snippet, place) = snippets.remove(&key)?;
+            match hit {
+                Some(hit) => Some(SearchHit { snippet, ..hit }),
+                // A place's hit is what the gazetteer stored with it.
+                None => serde_json::from_str::<Place>(place.as_deref()?).ok().map(|p| p.hit(snippet)),
+            }
+        })
+        .collect();
+    Ok(SearchResults { hits, more })
+}
+
+/// Keeps `index` up to date with the room until `shutdown`: built from the room, then each
+/// committed batch's changes; rebuilt whole when it falls behind the feed or a write fails. The
+/// gazetteer is read again when the layers change.
+pub async fn follow(index: Arc<Index>, hub: Arc<Hub>, store: Store, mut shutdown: watch::Receiver<bool>) {
+    let mut feed = hub.feed();
+    let mut room = RoomIndex::default();
+    let mut stale = true;
+    let mut layers = None;
+    let mut every = tokio::time::interval(LAYERS_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        if stale {
+            match room.rebuild(&index, &hub).await {
+                Ok(()) => stale = false,
+                Err(e) => tracing::error!(error = %format!("{e:#}"), "rebuilding the search index"),
+            }
+        }
+        tokio::select! {
+            _ = crate::listener::stopped(&mut shutdown) => return,
+            batch = feed.recv() => match batch {
+                Ok(batch) if !stale => {
+                    if let Err(e) = room.apply(&index, &hub, &batch).await {
+                        tracing::error!(error = %format!("{e:#}"), "updating the search index; rebuilding it");
+                        stale = true;
+                    }
+                }
+                Ok(_) => {}
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "the search index fell behind the room; rebuilding it");
+                    stale = true;
+                }
+                Err(RecvError::Closed) => return,
+            },
+            _ = every.tick() => {
+                if let Err(e) = gazetteer::refresh(&index, &store, &mut layers).await {
+                    tracing::error!(error = %format!("{e:#}"), "reading the base map's places");
+                }
+            }
+        }
+    }
+}
+
+/// What the follower knows of what it indexed: how many notes of each incident.
+#[derive(Default)]
+struct RoomIndex {
+    notes: HashMap<IncidentId, u32>,
+}
+
+impl RoomIndex {
+    async fn rebuild(&mut self, index: &Index, hub: &Hub) -> anyhow::Result<()> {
+        let (seq, docs) = hub.read(|s| (s.seq, search::documents(s)));
+        self.notes.clear();
+        for d in &docs {
+            if let Subject::Note(id, n) = d.subject {
+                let count = self.notes.entry(id).or_default();
+                *count = (*count).max(n + 1);
+            }
+        }
+        index.clear(false).await?;
+        let puts: Vec<_> = docs.into_iter().filter_map(|d| Some((d.subject.key()?, d, None))).collect();
+        for chunk in puts.chunks(CHUNK) {
+            index.write(chunk, &[]).await?;
+        }
+        index.indexed.send_replace(seq);
+        Ok(())
+    }
+
+    async fn apply(&mut self, index: &Index, hub: &Hub, batch: &[vigie_domain::LoggedEvent]) -> anyhow::Result<()> {
+        let Some(last) = batch.last().map(|e| e.seq) else { return Ok(()) };
+        if batch.iter().all(|e| e.event.is_positions()) {
+            index.indexed.send_if_modified(|s| std::mem::replace(s, last.max(*s)) != *s);
+            return Ok(());
+        }
+        let (puts, removes) = hub.read(|s| {
+            let mut touches = BTreeSet::new();
+            for e in batch {
+                search::touched(s, &e.event, &mut touches);
+            }
+            let (mut puts, mut removes) = (Vec::new(), Vec::new());
+            for touch in touches {
+                match touch {
+                    Touch::Document(subject) => match (subject.key(), search::document(s, subject)) {
+                        (Some(key), Some(doc)) => puts.push((key, doc, None)),
+                        (Some(key), None) => removes.push(key),
+                        (None, _) => {}
+                    },
+                    Touch::Notes(id) => {
+                        let held = s.incidents.get(&id).map_or(0, |i| i.notes.len() as u32);
+                        let done = self.notes.entry(id).or_default();
+                        for n in *done..held {
+                            let subject = Subject::Note(id, n);
+                            if let (Some(key), Some(doc)) = (subject.key(), search::document(s, subject)) {
+                                puts.push((key, doc, None));
+                            }
+                        }
+                        *done = held.max(*done);
+                    }
+                }
+            }
+            (puts, removes)
+        });
+        index.write(&puts, &removes).await?;
+        index.indexed.send_if_modified(|s| std::mem::replace(s, last.max(*s)) != *s);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snippet_is_cut_at_its_marks() {
+        let text = format!("…le {OPEN}négociateur{CLOSE} est sur {OPEN}place{CLOSE}");
+        let f = fragments(text);
+        let parts: Vec<(&str, bool)> = f.iter().map(|f| (f.text.as_str(), f.matched)).collect();
+        assert_eq!(parts, [("…le ", false), ("négociateur", true), (" est sur ", false), ("place", true)]);
+        assert_eq!(fragments(format!("{OPEN}unclosed")).len(), 1);
+        assert_eq!(clean(&format!("a{OPEN}b{CLOSE}")), "a b ");
+    }
+
+    #[test]
+    fn a_query_becomes_prefix_words_only() {
+        let q = SearchQuery::parse("prefecture \"OR\" NEAR(x*").unwrap();
+        assert_eq!(expression(&q), r#""prefecture"* "OR"* "NEAR"* "x"*"#);
+    }
+}

@@ -1,0 +1,203 @@
+//! One search over the real server: every kind of thing in one ranked answer, accents, case and
+//! prefixes aside; need-to-know applied to every hit; the gazetteer from real public layers (needs
+//! `../shared/data/`, skipped where absent); the index rebuilt on restart; bad queries refused
+//! naming the parameter.
+
+use serde_json::{json, Value};
+use std::time::Duration;
+
+use crate::basemap::{shared_data, vigie};
+use crate::cap::{post_cap, storm};
+use crate::support::*;
+
+async fn search(app: &TestApp, login: &str, q: &str) -> Value {
+    let (status, body) = app.as_(login).get(&format!("/api/v1/search?q={}", urlencode(q))).await;
+    assert_eq!(status, 200, "{q}: {body}");
+    body
+}
+
+fn urlencode(q: &str) -> String {
+    q.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+/// Each hit as `kind:id` (a place by its title).
+fn found(body: &Value) -> Vec<String> {
+    body["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            let id = ["incident_id", "unit_id", "message_id", "alert_id"].iter().find_map(|k| h.get(*k));
+            format!(
+                "{}:{}",
+                h["kind"].as_str().unwrap(),
+                id.map_or_else(|| h["title"].as_str().unwrap().to_owned(), |v| v.to_string())
+            )
+        })
+        .collect()
+}
+
+fn matched(hit: &Value) -> Vec<String> {
+    hit["snippet"].as_array().map_or(Vec::new(), |f| {
+        f.iter().filter(|f| f["matched"] == true).map(|f| f["text"].as_str().unwrap().to_owned()).collect()
+    })
+}
+
+#[tokio::test]
+async fn one_query_finds_every_kind_ranked_whatever_the_accents_case_or_ending() {
+    let app = spawn_app().await;
+    app.seed(4).await;
+    let incident = json!({"kind": "public_order", "priority": "P1", "location": {"lon": 2.3465, "lat": 48.8546}, "address": "Préfecture de police, boulevard du Palais", "lead_agency": "PP"});
+    let (status, body) = app.post("/api/v1/incidents", incident).await;
+    assert_eq!(status, 201, "{body}");
+    let message =
+        json!({"channel_id": "room", "priority": "routine", "body": "Point de regroupement devant la préfecture"});
+    assert_eq!(app.post("/api/v1/messages", message).await.0, 201);
+    let note = json!({"text": "Évacuation du quai terminée, périmètre tenu"});
+    assert_eq!(app.as_("bspp").post("/api/v1/incidents/1/notes", note).await.0, 201);
+    let (status, body) = post_cap(&app, "pp", storm("FR-1", "Alert", None, T0_MS + 3_600_000)).await;
+    assert_eq!(status, 201, "{body}");
+
+    // Found the moment it is committed, without accents, in capitals, by the start of a word; the
+    // incident named so first, then the message that mentions it.
+    for q in ["prefecture", "PRÉFECTURE", "préf", "PREF"] {
+        assert_eq!(found(&search(&app, "pp", q).await), ["incident:2", "message:1"], "{q}");
+    }
+    let hits = search(&app, "pp", "prefecture").await;
+    let first = &hits["hits"][0];
+    assert_eq!(first["title"], "Préfecture de police, boulevard du Palais");
+    assert_eq!(first["detail"], "INC-2 · public order · P1 · new");
+    assert_eq!(first["bbox"], json!([2.3465, 48.8546, 2.3465, 48.8546]));
+    assert_eq!(matched(first), ["Préfecture"]);
+    assert_eq!(hits["hits"][1]["channel_id"], "room");
+    assert_eq!(hits["more"], false);
+
+    // A note finds its incident; the incident found by its address and its note is one hit.
+    let evacuation = search(&app, "bspp", "evacuation").await;
+    assert_eq!(found(&evacuation), ["incident:1"]);
+    assert_eq!(matched(&evacuation["hits"][0]), ["Évacuation"]);
+    assert_eq!(found(&search(&app, "bspp", "quai").await), ["incident:1"]);
+    // Every word must match.
+    assert_eq!(found(&search(&app, "bspp", "quai boulevard").await), Vec::<String>::new());
+    // Units by callsign (the exact name first), agency, kind; alerts by headline and area; the
+    // gazetteer's places (the built-in sketch's, in a room with no base map of its own).
+    assert_eq!(found(&search(&app, "pp", "U-2").await)[0], "unit:3");
+    assert_eq!(found(&search(&app, "pp", "fire engine").await), ["unit:2", "unit:4"]);
+    assert_eq!(found(&search(&app, "pp", "ile de la cite").await), ["alert:1"]);
+    assert_eq!(found(&search(&app, "bka", "orages").await), ["alert:1"], "alerts are public");
+    let seine = search(&app, "pp", "seine").await;
+    assert_eq!(found(&seine), ["place:Seine"]);
+    assert_eq!(seine["hits"][0]["layer"], "builtin-water");
+    assert_eq!(seine["hits"][0]["bbox"].as_array().unwrap().len(), 4);
+
+    // A limit cuts the answer and says there is more.
+    let (status, one) = app.get("/api/v1/search?q=u&limit=1").await;
+    assert_eq!((status, one["hits"].as_array().unwrap().len(), &one["more"]), (200, 1, &json!(true)));
+
+    // Bad queries are refused naming the parameter; nothing is searched.
+    for (path, status, code, field) in [
+        ("/api/v1/search?q=", 400, "bad_request", Some("q")),
+        ("/api/v1/search?q=%22*%20-", 400, "bad_request", Some("q")),
+        ("/api/v1/search?q=a%20b%20c%20d%20e%20f%20g%20h%20i", 400, "bad_request", Some("q")),
+        ("/api/v1/search?q=quai&limit=0", 400, "bad_request", Some("limit")),
+        ("/api/v1/search?q=quai&limit=51", 400, "bad_request", Some("limit")),
+        ("/api/v1/search?q=quai&limit=-1", 400, "bad_query", None),
+        ("/api/v1/search?q=quai&sort=name", 400, "bad_query", None),
+        ("/api/v1/search", 400, "bad_query", None),
+    ] {
+        let (got, body) = app.get(path).await;
+        assert_eq!(got, status, "{path}: {body}");
+        assert_error(&body, code, field);
+    }
+    let (status, body) = app.get(&format!("/api/v1/search?q={}", "x".repeat(201))).await;
+    assert_eq!(status, 400);
+    assert_error(&body, "bad_request", Some("q"));
+    let anonymous = reqwest::get(format!("{}/api/v1/search?q=quai", app.base)).await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+
+    // The index is derived: a restart rebuilds it from the log.
+    let dir = app.stop().await;
+    let app = spawn_in(dir, |_| {}).await;
+    assert_eq!(found(&search(&app, "pp", "prefecture").await), ["incident:2", "message:1"]);
+    assert_eq!(found(&search(&app, "pp", "evacuation").await), ["incident:1"]);
+}
+
+#[tokio::test]
+async fn a_liaison_never_finds_what_it_may_not_see() {
+    let app = spawn_app().await;
+    app.seed(2).await;
+    let bka = json!({"code": "BKA", "short_name": "BKA", "full_name": "Bundeskriminalamt", "kind": "liaison", "country": "DE", "colour": "#e0b000"});
+    assert_eq!(app.post("/api/v1/agencies", bka).await.0, 201);
+    let hidden = json!({"callsign": "Kilo Discret", "kind": "patrol_car", "hidden_from": ["BKA"]});
+    assert_eq!(app.post("/api/v1/units", hidden).await.0, 201);
+    let restricted = json!({"kind": "hostage", "priority": "P1", "location": {"lon": 2.35, "lat": 48.86}, "address": "Opération Kilo, rue Saint-Denis", "lead_agency": "PP", "restricted": true});
+    let (status, body) = app.post("/api/v1/incidents", restricted).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(app.post("/api/v1/incidents/2/notes", json!({"text": "négociateur Kilo en place"})).await.0, 201);
+    let channel = json!({"slug": "fr-only", "name": "Services français", "members": ["PP", "BSPP"]});
+    assert_eq!(app.post("/api/v1/channels", channel).await.0, 201);
+    let message = json!({"channel_id": "inter-fr-only", "priority": "routine", "body": "Kilo: équipe en approche"});
+    let (status, body) = app.post("/api/v1/messages", message).await;
+    assert_eq!(status, 201, "{body}");
+    let public = json!({"channel_id": "room", "priority": "routine", "body": "Kilo? rien à signaler"});
+    assert_eq!(app.post("/api/v1/messages", public).await.0, 201);
+
+    // PP finds all of it; BKA only the room's message, and is not told that more exists.
+    assert_eq!(found(&search(&app, "pp", "kilo").await), ["unit:3", "incident:2", "message:1", "message:2"]);
+    let bka_sees = search(&app, "bka", "kilo").await;
+    assert_eq!(found(&bka_sees), ["message:2"]);
+    assert_eq!(bka_sees["more"], false);
+    for q in ["discret", "negociateur", "approche", "Saint-Denis", "hostage"] {
+        assert_eq!(found(&search(&app, "bka", q).await), Vec::<String>::new(), "{q}");
+    }
+    // Need-to-know is decided when asked: shared with BKA, the incident is found at once, notes too.
+    assert_eq!(app.post("/api/v1/incidents/2/shares", json!({"agency": "BKA"})).await.0, 201);
+    assert_eq!(found(&search(&app, "bka", "negociateur").await), ["incident:2"]);
+    assert_eq!(found(&search(&app, "bka", "kilo").await), ["incident:2", "message:2"]);
+}
+
+#[tokio::test]
+async fn the_gazetteer_finds_the_imported_layers_places_even_imported_while_running() {
+    let (Some(arrondissements), Some(precincts)) =
+        (shared_data("paris-arrondissements.geojson"), shared_data("nyc-police_precincts.geojson"))
+    else {
+        return;
+    };
+    let dir = std::sync::Arc::new(tempfile::TempDir::new().unwrap());
+    let db = format!("sqlite://{}", dir.path().join("vigie.db").display());
+    let (ok, out) = vigie(&db, &["import", arrondissements.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    let app = spawn_in(dir.clone(), |_| {}).await;
+    let elysee = search(&app, "bka", "elysee").await;
+    assert_eq!(found(&elysee), ["place:Élysée"]);
+    let hit = &elysee["hits"][0];
+    assert_eq!(hit["layer"], "paris-arrondissements");
+    let b: Vec<f64> = hit["bbox"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    assert!(b[0] > 2.28 && b[2] < 2.33 && b[1] > 48.86 && b[3] < 48.89, "the 8th arrondissement: {b:?}");
+    assert_eq!(found(&search(&app, "pp", "hotel de ville").await), ["place:Hôtel-de-Ville"]);
+    assert_eq!(found(&search(&app, "pp", "arrondissements bourse").await), ["place:Bourse"]);
+
+    // A layer imported while the room runs is found within a few seconds.
+    let (ok, out) = vigie(&db, &["import", precincts.to_str().unwrap(), "--name", "nypd-precincts"]);
+    assert!(ok, "{out}");
+    let mut hits = Vec::new();
+    for _ in 0..50 {
+        hits = found(&search(&app, "pp", "precincts 14").await);
+        if !hits.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(hits, ["place:14"]);
+    // And a removed one leaves the gazetteer.
+    let (ok, out) = vigie(&db, &["remove", "nypd-precincts"]);
+    assert!(ok, "{out}");
+    for _ in 0..50 {
+        hits = found(&search(&app, "pp", "precincts 14").await);
+        if hits.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(hits, Vec::<String>::new());
+}
