@@ -237,6 +237,23 @@ pub async fn set_sharing(body: &SharingRule) -> Answer<Committed> {
     call(Method::Post, "/sharing-rules".into(), Some(body), &Caller::default()).await
 }
 
+// ---- Search ----
+
+/// One search over the room, `q` as typed.
+pub async fn search(q: &str) -> Answer<vigie_domain::api::SearchResults> {
+    call::<(), _>(Method::Get, format!("/search?q={}", encode_query(q)), None, &Caller::default()).await
+}
+
+/// A value for a query string: percent-encoded UTF-8, unreserved characters kept.
+pub fn encode_query(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 // ---- The record for oversight ----
 
 /// Asks for an incident's details: the server records the opening of a restricted one.

@@ -109,3 +109,19 @@ test("the admin page on a tablet, after setting up the second factor", async ({ 
   await expect(page.getByTestId("account-bspp")).toBeVisible();
   await page.screenshot({ path: info.outputPath("admin-tablet.png"), fullPage: true });
 });
+
+test("a commander's tablet: one tap opens the search, a tap on a hit shows it", async ({ page }, info) => {
+  await signIn(page, vigie, "bspp");
+  await expect(page.getByTestId("map")).toHaveAttribute("data-ready", "true", { timeout: 20_000 });
+  const search = page.getByTestId("search");
+  expect((await search.boundingBox())!.height).toBeGreaterThanOrEqual(44);
+  await search.tap();
+  await expect(search).toBeFocused();
+  await page.keyboard.type("vsav");
+  const hit = page.getByTestId("search-hit").first();
+  await expect(hit).toContainText("VSAV-1");
+  expect((await hit.boundingBox())!.height).toBeGreaterThanOrEqual(44);
+  await page.screenshot({ path: info.outputPath("search-tablet.png") });
+  await hit.tap();
+  await expect(page.getByTestId("unit-detail")).toContainText("VSAV-1");
+});

@@ -46,17 +46,8 @@ impl Filters {
         if let Some(b) = before {
             q.push(("before_seq".into(), b.to_string()));
         }
-        q.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&")
+        q.iter().map(|(k, v)| format!("{k}={}", crate::api::encode_query(v))).collect::<Vec<_>>().join("&")
     }
-}
-
-fn encode(v: &str) -> String {
-    v.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// One line for an entry, in the screen's language.

@@ -14,7 +14,7 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
     ("f", "fit the map to the selected incident"),
     ("u", "units panel"),
     ("m", "messages panel"),
-    ("/", "search units by callsign"),
+    ("/", "search everything: units, incidents, messages, alerts, places"),
     ("a", "acknowledge the flash message on screen"),
     ("Esc", "close the form or the selection"),
 ];
@@ -70,8 +70,13 @@ pub fn install(ui: Ui, help: RwSignal<bool>) {
                     true
                 }
                 "/" => {
-                    ui.side.set(SideTab::Units);
-                    focus("[data-testid=unit-search]");
+                    // A replay has no room-wide search: its units' callsigns, then.
+                    if ui.read_only() {
+                        ui.side.set(SideTab::Units);
+                        focus("[data-testid=unit-search]");
+                    } else {
+                        focus("[data-testid=search]");
+                    }
                     true
                 }
                 "a" => {

@@ -11,6 +11,9 @@ use super::{SideTab, Ui};
 use crate::api;
 use crate::ui::{wire_name, words};
 
+/// Messages of a channel drawn at once.
+const SHOWN: usize = 100;
+
 const PRIORITIES: [MessagePriority; 4] =
     [MessagePriority::Flash, MessagePriority::Immediate, MessagePriority::Priority, MessagePriority::Routine];
 
@@ -84,7 +87,7 @@ pub fn UnreadBadge() -> impl IntoView {
 pub fn MessagePanel() -> impl IntoView {
     let ui = expect_context::<Ui>();
     let marks = read_marks();
-    let channel = RwSignal::new(ChannelId::room());
+    let channel = ui.channel;
     let channels = move || {
         ui.live.changes.track();
         let agency = ui.operator.get().agency;
@@ -103,19 +106,43 @@ pub fn MessagePanel() -> impl IntoView {
     let messages = move || {
         ui.live.changes.track();
         let channel = channel.get();
+        let found = ui.found_message.get();
         ui.live.state.with_value(|s| {
+            let in_channel = |m: &&Message| m.channel_id == channel;
             let mut list: Vec<(Message, (usize, usize))> = s
                 .messages
                 .values()
                 .rev()
-                .filter(|m| m.channel_id == channel)
-                .take(100)
+                .filter(in_channel)
+                .take(SHOWN)
                 .map(|m| (m.clone(), ack_state(s, m)))
                 .collect();
             list.reverse();
+            // A message a search found, older than the latest: the page from it on.
+            if let Some(found) = found.filter(|f| list.first().is_some_and(|(m, _)| m.message_id > *f)) {
+                list = s
+                    .messages
+                    .range(found..)
+                    .map(|(_, m)| m)
+                    .filter(in_channel)
+                    .take(SHOWN)
+                    .map(|m| (m.clone(), ack_state(s, m)))
+                    .collect();
+            }
             list
         })
     };
+    // A message a search found is brought into view once drawn.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if let Some(id) = ui.found_message.get() {
+            request_animation_frame(move || {
+                if let Ok(Some(row)) = document().query_selector(&format!("[data-testid='message-{id}']")) {
+                    row.scroll_into_view();
+                }
+            });
+        }
+    });
     // Reading a channel marks it read.
     Effect::new(move |_| {
         ui.live.changes.track();
@@ -156,7 +183,7 @@ pub fn MessagePanel() -> impl IntoView {
             <ul class="channels" data-testid="channels">
                 <For each=channels key=|c| c.clone() let:c>
                     <li class:active=move || channel.get() == c.0>
-                        <button data-testid=format!("channel-{}", c.0) on:click={let id = c.0.clone(); move |_| channel.set(id.clone())}>
+                        <button data-testid=format!("channel-{}", c.0) on:click={let id = c.0.clone(); move |_| { ui.found_message.set(None); channel.set(id.clone()) }}>
                             {c.1.clone()}
                             <Show when=move || { c.2 > 0 }><span class="unread">{c.2}</span></Show>
                         </button>
@@ -199,7 +226,8 @@ fn MessageRow(message: Message, acks: (usize, usize)) -> impl IntoView {
     };
     let ack_required = message.ack_required;
     view! {
-        <li class=format!("message priority-{}", wire_name(&message.priority)) data-testid=format!("message-{id}")>
+        <li class=format!("message priority-{}", wire_name(&message.priority)) data-testid=format!("message-{id}")
+            class:found=move || ui.found_message.get() == Some(id)>
             <header>
                 <span class="sender">{message.sender_agency.to_string()} " · " {let s = message.sender_user.clone(); move || crate::ui::who(ui.lang.get(), &s)}</span>
                 <span class="priority">{let p = message.priority; move || ui.tr(&words(p))}</span>

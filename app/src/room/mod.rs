@@ -7,6 +7,7 @@ mod keys;
 mod map;
 mod messages;
 pub mod replay_bar;
+mod search;
 mod timeline;
 mod units;
 
@@ -78,6 +79,10 @@ pub struct Ui {
     pub operator: RwSignal<Operator>,
     pub outcome: RwSignal<Outcome>,
     pub side: RwSignal<SideTab>,
+    /// The channel the messages panel shows.
+    pub channel: RwSignal<vigie_domain::ChannelId>,
+    /// A message a search found: the messages panel shows and marks it.
+    pub found_message: RwSignal<Option<vigie_domain::MessageId>>,
     /// The keyboard shortcuts overlay.
     pub help: RwSignal<bool>,
     pub lang: RwSignal<Lang>,
@@ -212,6 +217,8 @@ pub fn Room(live: LiveRoom, #[prop(optional)] children: Option<Children>) -> imp
         operator: RwSignal::new(Operator::of(live)),
         outcome: RwSignal::new(Outcome::Idle),
         side: RwSignal::new(SideTab::Units),
+        channel: RwSignal::new(vigie_domain::ChannelId::room()),
+        found_message: RwSignal::new(None),
         help: RwSignal::new(false),
         lang: RwSignal::new(live.lang),
         sound: RwSignal::new(false),
@@ -287,6 +294,8 @@ fn TopBar() -> impl IntoView {
     view! {
         <header class="topbar">
             <h1>"Vigie"</h1>
+            // The search answers from the live room; a replay's room is the past.
+            {(!ui.read_only()).then(|| view! { <search::SearchBox/> })}
             <div class="tiles summary" data-testid="summary">
                 {Priority::ALL.into_iter().map(|p| view! { <PriorityTile room=live p/> }).collect_view()}
                 <div class="tile total">
