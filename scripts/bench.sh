@@ -17,13 +17,13 @@ if $smoke; then
   profile=debug; cargo_profile=()
   units=100; clients=5; seconds=2; ingest_units=1000; ingest_batch=500; soak_s=12; soak_window=4
   cot_clients=20; cot_devices=200
-  replay_log=(--hours 0.1 --units 50 --incidents 20); seeks=5; play_s=2
+  replay_log=(--hours 0.1 --units 50 --incidents 20); seeks=5; play_s=2; search_rounds=1
 else
   profile=release; cargo_profile=(--release)
   units=${BENCH_UNITS:-5000}; clients=${BENCH_CLIENTS:-500}; seconds=${BENCH_SECONDS:-10}
   ingest_units=${BENCH_INGEST_UNITS:-10000}; ingest_batch=${BENCH_INGEST_BATCH:-5000}
   # The replay issue's day: 2 000 units every 10 s for 24 h, 5 000 incidents.
-  replay_log=(--hours 24 --units 2000 --incidents 5000); seeks=30; play_s=20
+  replay_log=(--hours 24 --units 2000 --incidents 5000); seeks=30; play_s=20; search_rounds=20
   soak_s=${BENCH_SOAK_SECONDS:-600}; soak_window=60
   # The CoT issue's loads: 2 000 TAK clients at 1 Hz; 10 000 fixes/s from one upstream server.
   cot_clients=${BENCH_COT_CLIENTS:-2000}; cot_devices=${BENCH_COT_DEVICES:-10000}
@@ -145,6 +145,8 @@ window=$(node -e 'const l=JSON.parse(require("fs").readFileSync(process.argv[1],
 start_vigie replay
 # shellcheck disable=SC2086
 VIGIE_TOKEN="$token" pin 1 node bench/replay_seek.mjs "$url" $window "$seeks" "$play_s" | tee -a "$results"
+echo "== search: one query over that log's room, as the room and as another agency's liaison"
+VIGIE_TOKEN="$token" VIGIE_READ_TOKEN="${read_tokens##*,}" pin 1 node bench/search.mjs "$url" "$search_rounds" | tee -a "$results"
 kill "$pid"; wait "$pid" 2>/dev/null || true
 
 echo "== soak: the demo under normal load beside a hostile mix for ${soak_s} s"

@@ -17,6 +17,8 @@
 //! - [`jobs`]: long work (export, import) with progress.
 //! - [`alerts`]: CAP feeds polled into the room, and `vigie cap import`.
 //! - [`cot`]: Cursor-on-Target — TAK clients, and a partner's TAK server, in the room.
+//! - [`search`]: the one search's index (SQLite FTS5 beside the log, kept from the hub's feed;
+//!   the gazetteer of the base map's places); need-to-know is applied to each hit when asked.
 //! - [`demo`]: the seeded joint Paris / New York exercise behind `vigie demo`.
 //! - [`clock`], [`config`], [`token`]: injected time, run-time settings, random tokens.
 //!

@@ -1,6 +1,6 @@
 //! Writes a synthetic log straight into a Vigie database, for the replay benchmarks: `units`
 //! reporting every `every_s` seconds for `hours`, `incidents` spread over the time, each created,
-//! announced on the room channel, dispatched, on scene after 5 min and closed after 30 — with a
+//! announced on the room channel, given a note, dispatched, on scene after 5 min and closed after 30 — with a
 //! snapshot every 200 000 fixes' worth of events, as the server writes them, and a signed checkpoint
 //! after every commit (the room's key, created beside the database). Prints one JSON line: the window.
 
@@ -27,6 +27,47 @@ struct Args {
 }
 
 const T0_MS: i64 = 1_780_000_000_000;
+
+/// The day's texts, so a search over the log meets a room's words (accents and all), not one
+/// repeated string.
+const STREETS: [&str; 24] = [
+    "rue de Rivoli",
+    "boulevard Saint-Michel",
+    "quai de la Tournelle",
+    "avenue des Champs-Élysées",
+    "place de la Bastille",
+    "rue du Faubourg-Saint-Antoine",
+    "boulevard Haussmann",
+    "rue Saint-Denis",
+    "boulevard de Sébastopol",
+    "place de la République",
+    "rue de la Roquette",
+    "avenue de l'Opéra",
+    "quai d'Orsay",
+    "rue Montorgueil",
+    "boulevard Voltaire",
+    "place d'Italie",
+    "rue de Belleville",
+    "avenue Jean-Jaurès",
+    "rue de Vaugirard",
+    "boulevard Barbès",
+    "place de l'Hôtel-de-Ville",
+    "rue Oberkampf",
+    "avenue de Clichy",
+    "quai de Jemmapes",
+];
+const KINDS: [(&str, &str); 4] = [
+    ("fire", "feu d'appartement"),
+    ("road_accident", "accident de la circulation"),
+    ("medical_emergency", "malaise sur la voie publique"),
+    ("public_order", "rixe, troubles à l'ordre public"),
+];
+const NOTES: [&str; 4] = [
+    "Premier engin sur place, périmètre établi",
+    "Victime prise en charge, évacuation vers la Pitié-Salpêtrière",
+    "Circulation coupée, déviation mise en place par la préfecture",
+    "Témoins entendus, renforts demandés",
+];
 const COMMIT_EVERY: usize = 20_000;
 
 fn event(value: Value) -> Event {
@@ -97,8 +138,11 @@ async fn main() -> anyhow::Result<()> {
         if s % incident_every == 0 && next_incident <= args.incidents {
             let (id, unit) = (next_incident, (next_incident % args.units.max(1)) + 1);
             next_incident += 1;
-            at_second.push(event(json!({"type": "incident_created", "incident_id": id, "kind": "fire", "priority": "P2", "location": {"lon": 2.35, "lat": 48.86}, "area": null, "address": format!("{id} rue du Bench"), "lead_agency": "BSPP"})));
-            at_second.push(event(json!({"type": "message_posted", "message_id": id, "channel_id": ChannelId::room(), "sender_agency": "BSPP", "priority": "routine", "body": format!("INC-{id} opened"), "ack_required": false})));
+            let (kind, what) = KINDS[id as usize % KINDS.len()];
+            let address = format!("{} {}", 1 + id % 180, STREETS[id as usize % STREETS.len()]);
+            at_second.push(event(json!({"type": "incident_created", "incident_id": id, "kind": kind, "priority": "P2", "location": {"lon": 2.35, "lat": 48.86}, "area": null, "address": address, "lead_agency": "BSPP"})));
+            at_second.push(event(json!({"type": "message_posted", "message_id": id, "channel_id": ChannelId::room(), "sender_agency": "BSPP", "priority": "routine", "body": format!("INC-{id} ouvert : {what}, {address}"), "ack_required": false})));
+            at_second.push(event(json!({"type": "note_added", "incident_id": id, "text": NOTES[id as usize % NOTES.len()]})));
             at_second.push(event(json!({"type": "unit_assigned", "incident_id": id, "unit_id": unit})));
             at_second
                 .push(event(json!({"type": "incident_status_changed", "incident_id": id, "status": "dispatched"})));
