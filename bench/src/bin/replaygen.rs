@@ -142,7 +142,9 @@ async fn main() -> anyhow::Result<()> {
             let address = format!("{} {}", 1 + id % 180, STREETS[id as usize % STREETS.len()]);
             at_second.push(event(json!({"type": "incident_created", "incident_id": id, "kind": kind, "priority": "P2", "location": {"lon": 2.35, "lat": 48.86}, "area": null, "address": address, "lead_agency": "BSPP"})));
             at_second.push(event(json!({"type": "message_posted", "message_id": id, "channel_id": ChannelId::room(), "sender_agency": "BSPP", "priority": "routine", "body": format!("INC-{id} ouvert : {what}, {address}"), "ack_required": false})));
-            at_second.push(event(json!({"type": "note_added", "incident_id": id, "text": NOTES[id as usize % NOTES.len()]})));
+            at_second.push(event(
+                json!({"type": "note_added", "incident_id": id, "text": NOTES[id as usize % NOTES.len()]}),
+            ));
             at_second.push(event(json!({"type": "unit_assigned", "incident_id": id, "unit_id": unit})));
             at_second
                 .push(event(json!({"type": "incident_status_changed", "incident_id": id, "status": "dispatched"})));

@@ -9,6 +9,9 @@ use vigie_adapters::cap::feed;
 
 use crate::support::*;
 
+#[path = "../../../adapters/tests/support/cap_schema.rs"]
+mod cap_schema;
+
 fn cap_time(ms: i64) -> String {
     vigie_adapters::cap::alert::cap_time(ms)
 }
@@ -186,6 +189,25 @@ async fn incidents_go_out_as_cap_and_the_feed_lists_what_every_agency_sees() {
         !urls.iter().any(|u| u.ends_with(&format!("/api/v1/incidents/{restricted}/cap"))),
         "never a restricted incident"
     );
+
+    // What goes out is valid against the OASIS schema itself (CAP-v1.2.xsd, with lxml): an incident
+    // with an area and notes, one with only a place, a restricted one.
+    assert_eq!(
+        app.post(&format!("/api/v1/incidents/{public}/notes"), json!({"text": "Parvis évacué <vite> & bouclé"}))
+            .await
+            .0,
+        201
+    );
+    let plain = json!({"kind": "medical_emergency", "priority": "P3", "location": {"lon": 2.34, "lat": 48.85}, "address": "Rue Saint-Jacques", "lead_agency": "PP"});
+    let plain = app.post("/api/v1/incidents", plain).await.1["incident_id"].as_u64().unwrap();
+    let mut exports = Vec::new();
+    for id in [public, plain, restricted] {
+        let response = app.http.get(format!("{}/api/v1/incidents/{id}/cap", app.base)).send().await.unwrap();
+        exports.push((format!("incident-{id}"), response.text().await.unwrap()));
+    }
+    if let Some(result) = cap_schema::validate(&exports) {
+        result.unwrap_or_else(|report| panic!("invalid against CAP-v1.2.xsd:\n{report}"));
+    }
     app.stop().await;
 }
 
