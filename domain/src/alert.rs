@@ -82,6 +82,10 @@ pub struct AlertArea {
     pub circles: Vec<Circle>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub geocodes: Vec<Geocode>,
+    /// The outlines of its geocodes, from the room's layers when it came in (only for an area
+    /// given by geocodes alone): what the map draws for it, in a replay too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resolved: Vec<Area>,
 }
 
 /// What an alert says, as issued or updated.
@@ -137,7 +141,10 @@ impl AlertContent {
             return Err(Refusal::invalid("areas", format!("an alert has at most {MAX_ALERT_AREAS} areas")));
         }
         for (i, a) in self.areas.iter().enumerate() {
-            if a.polygons.len() + a.circles.len() > MAX_ALERT_SHAPES || a.geocodes.len() > MAX_ALERT_SHAPES {
+            if a.polygons.len() + a.circles.len() > MAX_ALERT_SHAPES
+                || a.geocodes.len() > MAX_ALERT_SHAPES
+                || a.resolved.len() > MAX_ALERT_SHAPES
+            {
                 return Err(Refusal::invalid(
                     format!("areas[{i}]"),
                     format!("an area has at most {MAX_ALERT_SHAPES} shapes and geocodes"),

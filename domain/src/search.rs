@@ -320,7 +320,7 @@ pub fn hit(state: &State, viewer: &Viewer, subject: Subject, now_ms: i64, snippe
     })
 }
 
-/// The box around an alert's polygons and circles (a circle's by its radius in degrees of
+/// The box around an alert's polygons (its geocodes' outlines included) and circles (a circle's by its radius in degrees of
 /// latitude, widened by the latitude for longitude).
 fn alert_bbox(alert: &crate::Alert) -> Option<[f64; 4]> {
     let mut bbox: Option<[f64; 4]> = None;
@@ -329,7 +329,7 @@ fn alert_bbox(alert: &crate::Alert) -> Option<[f64; 4]> {
         *b = [b[0].min(w), b[1].min(s), b[2].max(e), b[3].max(n)];
     };
     for area in &alert.content.areas {
-        for p in area.polygons.iter().flat_map(|p| p.ring.iter()) {
+        for p in area.polygons.iter().chain(&area.resolved).flat_map(|p| p.ring.iter()) {
             add(p.lon, p.lat, p.lon, p.lat);
         }
         for c in &area.circles {

@@ -101,6 +101,8 @@ pub struct Shared {
     pub cot_counters: Arc<cot::gateway::Counters>,
     /// The one search's index (`search`).
     pub search: Arc<search::Index>,
+    /// CAP geocodes drawn with the room's layers.
+    pub geocoder: basemap::geocodes::Geocoder,
     pub leptos_options: LeptosOptions,
 }
 
@@ -305,6 +307,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         audit,
         cot_counters: Arc::default(),
         search,
+        geocoder: Default::default(),
         leptos_options,
     }));
     let now_ms = {

@@ -86,7 +86,7 @@ fn area(a: &CapArea) -> Result<AlertArea, CapError> {
         .collect::<Result<_, CapError>>()?;
     let geocodes =
         a.geocodes.iter().map(|(name, value)| Geocode { name: name.clone(), value: value.clone() }).collect();
-    Ok(AlertArea { description: a.desc.clone(), polygons, circles, geocodes })
+    Ok(AlertArea { description: a.desc.clone(), polygons, circles, geocodes, resolved: Vec::new() })
 }
 
 fn urgency(u: Urgency) -> DUrgency {

@@ -328,8 +328,8 @@ struct AlertMark<'a> {
     label: &'a str,
 }
 
-/// The areas of the alerts in force at `now_ms`: polygons as they are, circles as 48-gons (a
-/// radius of 0, a point, as a 50 m disc so it shows).
+/// The areas of the alerts in force at `now_ms`: polygons (and the outlines of areas given by
+/// geocodes) as they are, circles as 48-gons (a radius of 0, a point, as a 50 m disc so it shows).
 #[cfg(feature = "hydrate")]
 fn alert_features(s: &State, now_ms: i64) -> String {
     let mut features = Vec::new();
@@ -338,7 +338,7 @@ fn alert_features(s: &State, now_ms: i64) -> String {
         let label = alert.content.headline.as_deref().unwrap_or(&alert.content.event);
         let properties = || AlertMark { id: alert.alert_id.0, colour, label };
         for area in &alert.content.areas {
-            for p in &area.polygons {
+            for p in area.polygons.iter().chain(&area.resolved) {
                 let ring = p.ring.iter().chain(p.ring.first()).map(|pt| [pt.lon, pt.lat]).collect();
                 features.push(Feature {
                     r#type: "Feature",

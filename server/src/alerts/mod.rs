@@ -43,7 +43,8 @@ async fn fetch(http: &reqwest::Client, url: &str, limit: usize) -> anyhow::Resul
 
 /// Brings one parsed alert in as the feed service; whether it changed the room.
 pub async fn bring_in(state: &AppState, source: &str, cap: &CapAlert) -> anyhow::Result<bool> {
-    let command = room::receive(cap).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut command = room::receive(cap).map_err(|e| anyhow::anyhow!("{e}"))?;
+    state.geocoder.resolve(&state.store, &mut command).await?;
     match state.sequencer.submit(Author::service(format!("cap-feed:{source}")), command).await {
         Ok(_) => Ok(true),
         Err(CommandError::Refused(r)) if r.kind == RefusalKind::Conflict => Ok(false),

@@ -59,7 +59,12 @@ async fn import(
         ));
     }
     let cap = CapAlert::parse(&body).map_err(cap_error)?;
-    let command = room::receive(&cap).map_err(cap_error)?;
+    let mut command = room::receive(&cap).map_err(cap_error)?;
+    state
+        .geocoder
+        .resolve(&state.store, &mut command)
+        .await
+        .map_err(|e| ApiError::internal("reading geocodes", format!("{e:#}")))?;
     let committed = submit(&state, &caller, command).await?;
     let acted = committed.events.iter().find_map(|e| match &e.event {
         Event::AlertIssued { alert } => Some((StatusCode::CREATED, alert.alert_id)),

@@ -23,6 +23,11 @@ pub enum Action {
         /// Property to show as each feature's name; defaults to the first of name, label, BoroName, Precinct, FireBN…
         #[arg(long)]
         label: Option<String>,
+        /// Keep a code of each feature for CAP alerts' geocodes, as NAME=PROPERTY (e.g.
+        /// `INSEE=c_arinsee`, `SAME=fips`): an alert area given by that code is drawn with the
+        /// feature's outline. Repeatable.
+        #[arg(long = "geocode", value_name = "NAME=PROPERTY")]
+        geocodes: Vec<super::Geocoding>,
     },
     /// List the imported layers.
     List,
@@ -33,7 +38,7 @@ pub enum Action {
 pub async fn run(action: Action, database_url: &str) -> anyhow::Result<()> {
     let store = Store::open(database_url).await?;
     match action {
-        Action::Import { file, name, role, label } => {
+        Action::Import { file, name, role, label, geocodes } => {
             let size = std::fs::metadata(&file).with_context(|| format!("reading {}", file.display()))?.len();
             anyhow::ensure!(
                 size <= MAX_FILE_BYTES,
@@ -42,7 +47,7 @@ pub async fn run(action: Action, database_url: &str) -> anyhow::Result<()> {
             );
             let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
             let name = name.unwrap_or_else(|| default_name(&file));
-            let layer = prepare(&name, role, &text, label.as_deref())
+            let layer = prepare(&name, role, &text, label.as_deref(), &geocodes)
                 .with_context(|| format!("importing {}", file.display()))?;
             let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
             store.put_layer(&layer, now_ms).await?;

@@ -8,6 +8,7 @@
 
 pub mod builtin;
 pub mod cli;
+pub mod geocodes;
 pub mod store;
 
 use geo::{BoundingRect, Simplify};
@@ -77,8 +78,8 @@ pub enum ImportError {
     Feature { feature: usize, reason: String },
     #[error("the file has no feature with a geometry")]
     Empty,
-    #[error("label property {0:?} is on no feature")]
-    NoSuchLabel(String),
+    #[error("property {0:?} is on no feature")]
+    NoSuchProperty(String),
 }
 
 pub fn check_name(name: &str) -> Result<(), ImportError> {
@@ -91,8 +92,35 @@ pub fn check_name(name: &str) -> Result<(), ImportError> {
     }
 }
 
-/// Validates and prepares `text` (a FeatureCollection, a Feature or a bare Geometry).
-pub fn prepare(name: &str, role: Role, text: &str, label: Option<&str>) -> Result<Layer, ImportError> {
+/// A code the features carry, kept for CAP geocodes (`--geocode INSEE=c_arinsee`): the code's
+/// name as alerts give it, and the property of the file that holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Geocoding {
+    pub name: String,
+    pub property: String,
+}
+
+impl std::str::FromStr for Geocoding {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.split_once('=') {
+            Some((name, property)) if !name.trim().is_empty() && !property.trim().is_empty() => {
+                Ok(Self { name: name.trim().into(), property: property.trim().into() })
+            }
+            _ => Err(format!("{s:?} is not NAME=PROPERTY (e.g. INSEE=c_arinsee)")),
+        }
+    }
+}
+
+/// Validates and prepares `text` (a FeatureCollection, a Feature or a bare Geometry). Each
+/// feature keeps its `label`, and under `geocodes` the codes `geocodings` name.
+pub fn prepare(
+    name: &str,
+    role: Role,
+    text: &str,
+    label: Option<&str>,
+    geocodings: &[Geocoding],
+) -> Result<Layer, ImportError> {
     check_name(name)?;
     let features = match text.parse::<GeoJson>().map_err(|e| ImportError::Parse(e.to_string()))? {
         GeoJson::FeatureCollection(fc) => fc.features,
@@ -101,13 +129,21 @@ pub fn prepare(name: &str, role: Role, text: &str, label: Option<&str>) -> Resul
     };
     let label_key = match label {
         Some(key) if features.iter().any(|f| f.property(key).is_some()) => Some(key.to_string()),
-        Some(key) => return Err(ImportError::NoSuchLabel(key.into())),
+        Some(key) => return Err(ImportError::NoSuchProperty(key.into())),
         None => LABEL_KEYS.iter().find(|k| features.iter().any(|f| f.property(k).is_some())).map(|k| k.to_string()),
     };
+    if let Some(g) = geocodings.iter().find(|g| !features.iter().any(|f| f.property(&g.property).is_some())) {
+        return Err(ImportError::NoSuchProperty(g.property.clone()));
+    }
     let mut out = Vec::with_capacity(features.len());
     let mut label_points = Vec::new();
     let mut bbox: Option<geo::Rect<f64>> = None;
     for (i, feature) in features.into_iter().enumerate() {
+        let codes: JsonObject = geocodings
+            .iter()
+            .filter_map(|g| Some((g.name.clone(), Value::String(label_text(feature.property(&g.property)?)))))
+            .filter(|(_, v)| v.as_str().is_some_and(|v| !v.is_empty()))
+            .collect();
         let Some(geometry) = feature.geometry else { continue };
         let fail = |reason: String| ImportError::Feature { feature: i, reason };
         let geo: geo::Geometry<f64> = geometry.value.try_into().map_err(|e: geojson::Error| fail(e.to_string()))?;
@@ -129,6 +165,9 @@ pub fn prepare(name: &str, role: Role, text: &str, label: Option<&str>) -> Resul
             label_points.push(labelled_point(at, &label));
         }
         properties.insert("label".into(), Value::String(label));
+        if !codes.is_empty() {
+            properties.insert(geocodes::PROPERTY.into(), Value::Object(codes));
+        }
         out.push(Feature {
             geometry: Some(Geometry::new(GeometryValue::from(&geo))),
             properties: Some(properties),
@@ -226,7 +265,7 @@ mod tests {
 
     #[test]
     fn prepares_labels_bbox_and_simplified_geometry() {
-        let layer = prepare("paris-test", Role::Overlay, SQUARE, None).unwrap();
+        let layer = prepare("paris-test", Role::Overlay, SQUARE, None, &[]).unwrap();
         assert_eq!(layer.info.features, 2, "features without geometry are dropped");
         assert_eq!(layer.info.label_property.as_deref(), Some("name"));
         assert_eq!(layer.info.bbox, [2.30, 48.85, 2.35, 48.87]);
@@ -241,21 +280,36 @@ mod tests {
         );
         let [x, y] = [0, 1].map(|i| label_at["geometry"]["coordinates"][i].as_f64().unwrap());
         assert!((2.33..2.34).contains(&x) && (48.86..48.87).contains(&y), "the label point is inside the area");
-        let by_code = prepare("x", Role::Base, SQUARE, Some("code")).unwrap();
+        let by_code = prepare("x", Role::Base, SQUARE, Some("code"), &[]).unwrap();
         let v: Value = serde_json::from_str(&by_code.geojson).unwrap();
         assert_eq!(v["features"][0]["properties"]["label"], "1");
+        // Codes for CAP geocodes are kept under their alerts' name, on the features that have one.
+        let insee: Geocoding = "INSEE=code".parse().unwrap();
+        let coded = prepare("x", Role::Overlay, SQUARE, None, &[insee]).unwrap();
+        let v: Value = serde_json::from_str(&coded.geojson).unwrap();
+        assert_eq!(v["features"][0]["properties"]["geocodes"], serde_json::json!({"INSEE": "1"}));
+        assert!(v["features"][1]["properties"].get("geocodes").is_none());
+        assert!("INSEE".parse::<Geocoding>().is_err() && "=x".parse::<Geocoding>().is_err());
     }
 
     #[test]
     fn refuses_what_it_cannot_draw_with_a_reason() {
-        assert!(matches!(prepare("a b", Role::Base, SQUARE, None), Err(ImportError::Name(_))));
-        assert!(matches!(prepare("x", Role::Base, "{not json", None), Err(ImportError::Parse(_))));
-        assert_eq!(prepare("x", Role::Base, SQUARE, Some("nope")).err(), Some(ImportError::NoSuchLabel("nope".into())));
+        assert!(matches!(prepare("a b", Role::Base, SQUARE, None, &[]), Err(ImportError::Name(_))));
+        assert!(matches!(prepare("x", Role::Base, "{not json", None, &[]), Err(ImportError::Parse(_))));
+        assert_eq!(
+            prepare("x", Role::Base, SQUARE, Some("nope"), &[]).err(),
+            Some(ImportError::NoSuchProperty("nope".into()))
+        );
+        let missing: Geocoding = "INSEE=nope".parse().unwrap();
+        assert_eq!(
+            prepare("x", Role::Base, SQUARE, None, &[missing]).err(),
+            Some(ImportError::NoSuchProperty("nope".into()))
+        );
         let projected =
             r#"{"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[651000.0,6862000.0]}}"#;
-        let err = prepare("x", Role::Base, projected, None).err().unwrap();
+        let err = prepare("x", Role::Base, projected, None, &[]).err().unwrap();
         assert!(err.to_string().starts_with("feature 0: position [651000, 6862000] is not WGS84"), "{err}");
         let empty = r#"{"type":"FeatureCollection","features":[]}"#;
-        assert_eq!(prepare("x", Role::Base, empty, None).err(), Some(ImportError::Empty));
+        assert_eq!(prepare("x", Role::Base, empty, None, &[]).err(), Some(ImportError::Empty));
     }
 }

@@ -279,3 +279,60 @@ async fn a_cap_feed_is_polled_and_vigie_cap_import_brings_files_in() {
     assert!(said.contains("bad.xml: refused, 400 Bad Request (info[0].urgency)"), "{said}");
     app.stop().await;
 }
+
+/// A flood warning for a commune given only by its INSEE code, the way civil protection often
+/// sends them.
+fn by_code(identifier: &str, code: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
+  <identifier>{identifier}</identifier><sender>cogic@interieur.gouv.fr</sender><sent>{sent}</sent>
+  <status>Actual</status><msgType>Alert</msgType><scope>Public</scope>
+  <info><category>Met</category><event>Crue</event><urgency>Expected</urgency><severity>Moderate</severity>
+    <certainty>Likely</certainty><headline>Vigilance crue</headline>
+    <area><areaDesc>Paris 4e</areaDesc><geocode><valueName>INSEE</valueName><value>{code}</value></geocode></area>
+  </info>
+</alert>"#,
+        sent = vigie_adapters::cap::alert::cap_time(T0_MS)
+    )
+}
+
+#[tokio::test]
+async fn an_area_given_only_by_geocode_is_drawn_with_the_layer_that_knows_the_code() {
+    let dir = std::sync::Arc::new(tempfile::TempDir::new().unwrap());
+    let db = format!("sqlite://{}", dir.path().join("vigie.db").display());
+    // The 4th arrondissement's square (INSEE 75104) and the 5th (75105), coded in `c_arinsee`.
+    let layer = dir.path().join("arrondissements.geojson");
+    let square = |code: &str, west: f64| {
+        json!({"type": "Feature", "properties": {"l_ar": format!("{code}"), "c_arinsee": code.parse::<u32>().unwrap()},
+               "geometry": {"type": "Polygon", "coordinates": [[[west, 48.85], [west + 0.01, 48.85], [west + 0.01, 48.86], [west, 48.86], [west, 48.85]]]}})
+    };
+    let collection = json!({"type": "FeatureCollection", "features": [square("75104", 2.35), square("75105", 2.34)]});
+    std::fs::write(&layer, collection.to_string()).unwrap();
+    let (ok, out) = crate::basemap::vigie(&db, &["import", layer.to_str().unwrap(), "--geocode", "INSEE=c_arinsee"]);
+    assert!(ok, "{out}");
+    let (ok, out) = crate::basemap::vigie(&db, &["import", layer.to_str().unwrap(), "--geocode", "INSEE=nowhere"]);
+    assert!(!ok && out.contains("\"nowhere\" is on no feature"), "{out}");
+    let app = spawn_in(dir, |_| {}).await;
+
+    assert_eq!(post_cap(&app, "pp", by_code("CRUE-1", "75104")).await.0, 201);
+    assert_eq!(post_cap(&app, "pp", by_code("CRUE-2", "13055")).await.0, 201);
+    let alerts = app.state().await["alerts"].clone();
+    let area = |id: &str| alerts[id]["areas"][0].clone();
+    let drawn = area("1")["resolved"].as_array().cloned().unwrap_or_default();
+    assert_eq!(drawn.len(), 1, "{alerts}");
+    let ring: Vec<(f64, f64)> = drawn[0]["ring"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["lon"].as_f64().unwrap(), p["lat"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(ring, [(2.35, 48.85), (2.36, 48.85), (2.36, 48.86), (2.35, 48.86)]);
+    assert_eq!(area("1")["geocodes"][0], json!({"name": "INSEE", "value": "75104"}), "the code is kept");
+    // A code no layer knows: the alert is taken, on the timeline, with nothing to draw.
+    assert!(area("2").get("resolved").is_none(), "{alerts}");
+    // Found by the search too, by its area's name.
+    let (_, found) = app.get("/api/v1/search?q=paris%204e").await;
+    assert_eq!(found["hits"][0]["kind"], "alert", "{found}");
+    app.stop().await;
+}
