@@ -15,6 +15,7 @@ use vigie_domain::alert::{Geocode, MAX_ALERT_SHAPES};
 use vigie_domain::geometry::MAX_AREA_VERTICES;
 use vigie_domain::{Area, Command};
 
+use super::store::Versions;
 use crate::store::Store;
 
 /// The property of a prepared feature that holds its codes (`{"INSEE": "75104"}`).
@@ -26,7 +27,7 @@ type Outlines = HashMap<(String, String), Vec<Area>>;
 #[derive(Default)]
 pub struct Geocoder {
     /// The layers' names and import times when read, and what they gave.
-    read: tokio::sync::Mutex<Option<(Vec<(String, i64)>, Arc<Outlines>)>>,
+    read: tokio::sync::Mutex<Option<(Versions, Arc<Outlines>)>>,
 }
 
 impl Geocoder {

@@ -5,6 +5,10 @@ use sqlx::Row;
 use super::{Layer, LayerInfo, Role};
 use crate::store::Store;
 
+/// The layers' names and import times, by name: what changes when a layer is imported again,
+/// added or removed (those who read the layers watch it).
+pub type Versions = Vec<(String, i64)>;
+
 impl Store {
     /// Stores `layer`, replacing a layer of the same name (re-importing updates in place and keeps
     /// its drawing order).
@@ -55,9 +59,8 @@ impl Store {
             .collect()
     }
 
-    /// Each layer's name and import time, by name: what changes when a layer is imported again,
-    /// added or removed (the gazetteer watches it).
-    pub async fn layer_versions(&self) -> anyhow::Result<Vec<(String, i64)>> {
+    /// Each layer's name and import time ([`Versions`]).
+    pub async fn layer_versions(&self) -> anyhow::Result<Versions> {
         Ok(sqlx::query_as("SELECT name, imported_at_ms FROM basemap_layers ORDER BY name")
             .fetch_all(&self.pool)
             .await?)

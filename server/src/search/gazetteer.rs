@@ -11,14 +11,12 @@ use std::collections::BTreeMap;
 use vigie_domain::search::Place;
 
 use super::Index;
+use crate::basemap::store::Versions;
 use crate::basemap::{builtin, Role};
 use crate::store::Store;
 
 /// Most places indexed (past it, a layer's further names are left out, with a warning).
 pub const MAX_PLACES: usize = 200_000;
-
-/// The layers as last indexed: names and import times.
-pub type Versions = Vec<(String, i64)>;
 
 /// Reads the places again if the layers changed since `seen`.
 pub async fn refresh(index: &Index, store: &Store, seen: &mut Option<Versions>) -> anyhow::Result<()> {
