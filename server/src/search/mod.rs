@@ -37,6 +37,8 @@ use crate::store::Store;
 /// Candidates read for one query, best first, before need-to-know: past this many, an agency that
 /// may see few of them is told `more` rather than the index being read on.
 pub const MAX_CANDIDATES: i64 = 4_000;
+/// Candidates read first; each further page is four times larger, up to [`MAX_CANDIDATES`].
+const FIRST_PAGE: i64 = 64;
 /// Queries read the index on this many connections at once.
 pub const READERS: u32 = 2;
 /// A query that finds no free reader in this time gets 503.
@@ -159,15 +161,18 @@ impl Index {
         }
     }
 
-    /// The keys of the best `max` documents matching `expression`, best first.
-    async fn candidates(&self, expression: &str, max: i64) -> Result<Vec<i64>, SearchError> {
+    /// The keys of the documents matching `expression`, best first: `count` of them after the
+    /// first `skip`.
+    async fn candidates(&self, expression: &str, count: i64, skip: i64) -> Result<Vec<i64>, SearchError> {
         let mut reader = self.reader().await?;
-        // The title weighs most; among equals, the shorter title (the exact name) first.
+        // The title weighs most; among equals, the shorter title (the exact name), then the newest.
         let keys = sqlx::query_scalar(
-            "SELECT rowid FROM docs WHERE docs MATCH $1 ORDER BY bm25(docs, 8.0, 1.0, 0.0), length(title), rowid LIMIT $2",
+            "SELECT rowid FROM docs WHERE docs MATCH $1 \
+             ORDER BY bm25(docs, 8.0, 1.0, 0.0), length(title), rowid DESC LIMIT $2 OFFSET $3",
         )
         .bind(expression)
-        .bind(max)
+        .bind(count)
+        .bind(skip)
         .fetch_all(&mut *reader)
         .await
         .context("searching the index")?;
@@ -248,35 +253,43 @@ pub async fn search(
 ) -> Result<SearchResults, SearchError> {
     index.caught_up(hub.read(|s| s.seq)).await;
     let expression = expression(query);
-    let keys = index.candidates(&expression, MAX_CANDIDATES).await?;
-    let exhausted = keys.len() as i64 >= MAX_CANDIDATES;
-    // Need-to-know, in rank order; an incident found by its label and by a note is one hit.
-    let (mut chosen, more) = hub.read(|s| {
-        let mut seen = HashSet::new();
-        let mut chosen: Vec<(i64, Option<SearchHit>)> = Vec::new();
-        for key in keys {
-            let Some(subject) = Subject::from_key(key) else { continue };
-            let hit = match subject {
-                Subject::Place(_) => None,
-                subject => match search::hit(s, viewer, subject, now_ms, Vec::new()) {
-                    Some(hit) => Some(hit),
-                    None => continue,
-                },
-            };
-            let distinct = match &hit {
-                Some(h) => seen.insert(h.found.clone()),
-                None => true,
-            };
-            if !distinct {
-                continue;
+    // Need-to-know, in rank order, page by page (a first small page is all the room's own
+    // viewers need); an incident found by its label and by a note is one hit.
+    let mut seen = HashSet::new();
+    let mut chosen: Vec<(i64, Option<SearchHit>)> = Vec::new();
+    let (mut offset, mut page) = (0, FIRST_PAGE);
+    let more = loop {
+        let keys = index.candidates(&expression, page, offset).await?;
+        let read = keys.len() as i64;
+        let full = hub.read(|s| {
+            for key in keys {
+                let Some(subject) = Subject::from_key(key) else { continue };
+                let hit = match subject {
+                    Subject::Place(_) => None,
+                    subject => match search::hit(s, viewer, subject, now_ms, Vec::new()) {
+                        Some(hit) => Some(hit),
+                        None => continue,
+                    },
+                };
+                if hit.as_ref().is_some_and(|h| !seen.insert(h.found.clone())) {
+                    continue;
+                }
+                if chosen.len() == limit {
+                    return true;
+                }
+                chosen.push((key, hit));
             }
-            if chosen.len() == limit {
-                return (chosen, true);
-            }
-            chosen.push((key, hit));
+            false
+        });
+        offset += read;
+        if full || read < page {
+            break full;
         }
-        (chosen, exhausted)
-    });
+        if offset >= MAX_CANDIDATES {
+            break true;
+        }
+        page = (page * 4).min(MAX_CANDIDATES - offset);
+    };
     let keys: Vec<i64> = chosen.iter().map(|(k, _)| *k).collect();
     let mut snippets = index.snippets(&expression, &keys).await?;
     let hits = chosen

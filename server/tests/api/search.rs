@@ -82,7 +82,8 @@ async fn one_query_finds_every_kind_ranked_whatever_the_accents_case_or_ending()
     // Units by callsign (the exact name first), agency, kind; alerts by headline and area; the
     // gazetteer's places (the built-in sketch's, in a room with no base map of its own).
     assert_eq!(found(&search(&app, "pp", "U-2").await)[0], "unit:3");
-    assert_eq!(found(&search(&app, "pp", "fire engine").await), ["unit:2", "unit:4"]);
+    // Among equals, the newest first.
+    assert_eq!(found(&search(&app, "pp", "fire engine").await), ["unit:4", "unit:2"]);
     assert_eq!(found(&search(&app, "pp", "ile de la cite").await), ["alert:1"]);
     assert_eq!(found(&search(&app, "bka", "orages").await), ["alert:1"], "alerts are public");
     let seine = search(&app, "pp", "seine").await;
@@ -143,10 +144,20 @@ async fn a_liaison_never_finds_what_it_may_not_see() {
     assert_eq!(app.post("/api/v1/messages", public).await.0, 201);
 
     // PP finds all of it; BKA only the room's message, and is not told that more exists.
-    assert_eq!(found(&search(&app, "pp", "kilo").await), ["unit:3", "incident:2", "message:1", "message:2"]);
+    assert_eq!(found(&search(&app, "pp", "kilo").await), ["unit:3", "incident:2", "message:2", "message:1"]);
     let bka_sees = search(&app, "bka", "kilo").await;
     assert_eq!(found(&bka_sees), ["message:2"]);
     assert_eq!(bka_sees["more"], false);
+    // Past a first page of hits it may not see (80 hidden units rank before the message), the
+    // liaison still finds what it may.
+    for i in 0..80 {
+        let hidden = json!({"callsign": format!("Kilo {i}"), "kind": "patrol_car", "hidden_from": ["BKA"]});
+        assert_eq!(app.post("/api/v1/units", hidden).await.0, 201);
+    }
+    assert_eq!(found(&search(&app, "pp", "kilo").await).len(), 20);
+    assert_eq!(search(&app, "pp", "kilo").await["more"], true);
+    let bka_sees = search(&app, "bka", "kilo").await;
+    assert_eq!((found(&bka_sees), &bka_sees["more"]), (vec!["message:2".to_owned()], &json!(false)));
     for q in ["discret", "negociateur", "approche", "Saint-Denis", "hostage"] {
         assert_eq!(found(&search(&app, "bka", q).await), Vec::<String>::new(), "{q}");
     }
