@@ -152,7 +152,7 @@ test("a dispatcher works from the keyboard: help, new incident, next incident, p
   await page.keyboard.press("m");
   await expect(page.getByTestId("compose-body")).toBeVisible();
   await page.keyboard.press("/");
-  await expect(page.getByTestId("unit-search")).toBeFocused();
+  await expect(page.getByTestId("search")).toBeFocused();
   await page.keyboard.type("n"); // typing in a field is not a shortcut
   await expect(page.getByTestId("place-incident")).toHaveCount(0);
   await page.keyboard.press("Escape");

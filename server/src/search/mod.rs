@@ -356,6 +356,7 @@ struct RoomIndex {
 
 impl RoomIndex {
     async fn rebuild(&mut self, index: &Index, hub: &Hub) -> anyhow::Result<()> {
+        let started = std::time::Instant::now();
         let (seq, docs) = hub.read(|s| (s.seq, search::documents(s)));
         self.notes.clear();
         for d in &docs {
@@ -370,6 +371,7 @@ impl RoomIndex {
             index.write(chunk, &[]).await?;
         }
         index.indexed.send_replace(seq);
+        tracing::info!(documents = puts.len(), seq, ms = started.elapsed().as_millis() as u64, "search index built");
         Ok(())
     }
 
