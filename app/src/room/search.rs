@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use vigie_domain::api::{Found, Fragment, SearchHit, SearchResults};
 
 use super::{Selection, SideTab, Ui};
+use crate::ui::words;
 
 /// Milliseconds after the last key before asking.
 #[cfg(feature = "hydrate")]
@@ -156,10 +157,26 @@ fn HitRow(hit: SearchHit, i: usize, active: RwSignal<usize>, on_choose: impl Fn(
             on:click=move |_| on_choose()>
             <span class="kind">{move || ui.tr(kind)}</span>
             <span class="title">{title}</span>
-            <span class="detail">{hit.detail.clone()}</span>
+            <span class="detail">{move || detail(ui, &hit.found).unwrap_or_else(|| hit.detail.clone())}</span>
             {snippet.map(|s| view! { <span class="snippet">{s}</span> })}
         </li>
     }
+}
+
+/// An incident's or a unit's detail line from this screen's own room, in its language (the
+/// server's line, in English, for anything else or what the screen does not hold yet).
+fn detail(ui: Ui, found: &Found) -> Option<String> {
+    let tr = |english: &str| ui.tr(english);
+    ui.live.state.with_value(|s| match found {
+        Found::Incident { incident_id } => s
+            .incidents
+            .get(incident_id)
+            .map(|i| format!("{incident_id} · {} · {:?} · {}", tr(&words(i.kind)), i.priority, tr(&words(i.status)))),
+        Found::Unit { unit_id } => {
+            s.units.get(unit_id).map(|u| format!("{} · {} · {}", u.agency, tr(&words(u.kind)), tr(u.status.label())))
+        }
+        _ => None,
+    })
 }
 
 fn kind_label(found: &Found) -> &'static str {
