@@ -241,6 +241,7 @@ pub struct Running {
     http: JoinHandle<()>,
     sequencer: JoinHandle<()>,
     checkpoints: JoinHandle<()>,
+    search: JoinHandle<()>,
     /// The CoT listeners and upstream link, when configured.
     pub cot: Option<cot::Running>,
 }
@@ -324,7 +325,8 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     ));
     tokio::spawn(audit::pending::run(state.store.writer.clone(), state.sequencer.clone(), shutdown.clone()));
     tokio::spawn(audit::retention::run(state.clone(), shutdown.clone()));
-    tokio::spawn(search::follow(state.search.clone(), state.hub.clone(), state.store.clone(), shutdown.clone()));
+    let search =
+        tokio::spawn(search::follow(state.search.clone(), state.hub.clone(), state.store.clone(), shutdown.clone()));
     tokio::spawn(audit::verify::run(state.clone(), shutdown.clone()));
     if !state.config.cap_feeds.is_empty() {
         let every = std::time::Duration::from_secs(state.config.cap_poll_s);
@@ -343,7 +345,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     let http = tokio::spawn(listener::serve(listener, tls, app(state.clone()), config, shutdown));
     tracing::info!(%addr, scheme, "Vigie is listening");
     warn_if_streams_outgrow(&state.config);
-    Ok(Running { addr, state, stop, http, sequencer: sequencer_task, checkpoints, cot })
+    Ok(Running { addr, state, stop, http, sequencer: sequencer_task, checkpoints, search, cot })
 }
 
 impl Running {
@@ -357,6 +359,7 @@ impl Running {
         self.http.await.context("the HTTP task panicked")?;
         self.sequencer.await.context("the sequencer panicked")?;
         self.checkpoints.await.context("the checkpoint signer panicked")?;
+        self.search.await.context("the search indexer panicked")?;
         // A last checkpoint covers everything committed before the stop.
         let state = &self.state;
         if let Err(e) = audit::checkpoint::sign_head(
@@ -370,6 +373,8 @@ impl Running {
             tracing::warn!(error = %e, "could not sign the shutdown checkpoint");
         }
         self.state.store.close().await;
+        // Its files settle before the stop returns (a copy of the stopped room's folder is whole).
+        self.state.search.close().await;
         Ok(())
     }
 

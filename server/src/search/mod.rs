@@ -113,6 +113,12 @@ impl Index {
         Ok(Arc::new(Self { writer, readers, indexed: watch::channel(0).0 }))
     }
 
+    /// Closes its connections (at the server's stop, after [`follow`] has returned).
+    pub async fn close(&self) {
+        self.readers.close().await;
+        self.writer.close().await;
+    }
+
     /// Writes `puts` (replacing any document of the same subject) and removes `removes`, at once.
     async fn write(&self, puts: &[(i64, Document, Option<String>)], removes: &[i64]) -> anyhow::Result<()> {
         let mut tx = self.writer.begin().await?;
