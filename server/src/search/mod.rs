@@ -424,6 +424,67 @@ impl RoomIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use vigie_domain::{Event, LoggedEvent, State};
+
+    fn logged(seq: Seq, event: serde_json::Value) -> LoggedEvent {
+        LoggedEvent { seq, at_ms: seq as i64, actor: "test".into(), event: serde_json::from_value(event).unwrap() }
+    }
+
+    async fn keys(index: &Index, q: &str) -> Vec<Subject> {
+        let q = SearchQuery::parse(q).unwrap();
+        let keys = index.candidates(&expression(&q), 100, 0).await.unwrap();
+        keys.into_iter().filter_map(Subject::from_key).collect()
+    }
+
+    #[tokio::test]
+    async fn notes_added_while_the_indexer_was_behind_are_all_indexed_once() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let index = Index::open_at(&dir.path().join("search.db")).await.unwrap();
+        let hub = Hub::new(State::default(), 1 << 20);
+        let incident = serde_json::json!({"type": "incident_created", "incident_id": 1, "kind": "fire", "priority": "P2",
+            "location": {"lon": 2.35, "lat": 48.85}, "area": null, "address": "Quai de Bercy", "lead_agency": "BSPP"});
+        hub.publish(&[logged(1, incident)]).unwrap();
+        let mut room = RoomIndex::default();
+        room.rebuild(&index, &hub).await.unwrap();
+        assert_eq!(*index.indexed.borrow(), 1);
+        // Three notes committed before the indexer reads the first batch: it reads the room after
+        // all three, and each note is indexed once however the batches fall.
+        let note =
+            |seq, text: &str| logged(seq, serde_json::json!({"type": "note_added", "incident_id": 1, "text": text}));
+        let (first, rest) = ([note(2, "fumées noires")], [note(3, "péniche évacuée"), note(4, "fumées dissipées")]);
+        hub.publish(&first).unwrap();
+        hub.publish(&rest).unwrap();
+        room.apply(&index, &hub, &first).await.unwrap();
+        room.apply(&index, &hub, &rest).await.unwrap();
+        assert_eq!(*index.indexed.borrow(), 4);
+        let i = IncidentId(1);
+        assert_eq!(keys(&index, "fumees").await, [Subject::Note(i, 2), Subject::Note(i, 0)]);
+        assert_eq!(keys(&index, "peniche").await, [Subject::Note(i, 1)]);
+        assert_eq!(keys(&index, "bercy").await, [Subject::Incident(i)]);
+        // A rebuild (after falling behind the feed) holds the same, once.
+        room.rebuild(&index, &hub).await.unwrap();
+        assert_eq!(keys(&index, "fumees").await.len(), 2);
+        // Positions only move the seq.
+        let fix = Event::PositionsReported { fixes: Vec::new() };
+        room.apply(&index, &hub, &[LoggedEvent { seq: 5, at_ms: 5, actor: "avl".into(), event: fix }]).await.unwrap();
+        assert_eq!(*index.indexed.borrow(), 5);
+    }
+
+    #[tokio::test]
+    async fn a_query_that_finds_no_free_reader_in_time_is_told_busy() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let index = Index::open_at(&dir.path().join("search.db")).await.unwrap();
+        let mut held = Vec::new();
+        for _ in 0..READERS {
+            held.push(index.reader().await.unwrap());
+        }
+        let started = std::time::Instant::now();
+        let q = SearchQuery::parse("x").unwrap();
+        assert!(matches!(index.candidates(&expression(&q), 10, 0).await, Err(SearchError::Busy)));
+        assert!(started.elapsed() >= BUSY_AFTER);
+        drop(held);
+        assert!(index.candidates(&expression(&q), 10, 0).await.unwrap().is_empty());
+    }
 
     #[test]
     fn a_snippet_is_cut_at_its_marks() {
