@@ -179,6 +179,18 @@ impl Alert {
             && self.content.expires_ms.is_none_or(|at| now_ms < at)
     }
 
+    /// Its standing at `now_ms`, in words: "cancelled", "in force" or "not in force" (not yet
+    /// effective, or expired).
+    pub fn standing(&self, now_ms: i64) -> &'static str {
+        if self.cancelled {
+            "cancelled"
+        } else if self.is_active(now_ms) {
+            "in force"
+        } else {
+            "not in force"
+        }
+    }
+
     /// Whether it is the message `sender`'s `identifier`.
     pub fn is(&self, sender: &str, identifier: &str) -> bool {
         self.content.sender == sender && self.content.identifier == identifier

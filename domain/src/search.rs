@@ -300,13 +300,7 @@ pub fn hit(state: &State, viewer: &Viewer, subject: Subject, now_ms: i64, snippe
         Subject::Alert(id) => {
             let a = state.alerts.get(&id)?;
             let c = &a.content;
-            let life = if a.cancelled {
-                "cancelled"
-            } else if a.is_active(now_ms) {
-                "in force"
-            } else {
-                "not in force"
-            };
+            let life = a.standing(now_ms);
             SearchHit {
                 found: Found::Alert { alert_id: id },
                 title: c.headline.clone().unwrap_or_else(|| c.event.clone()),

@@ -83,4 +83,26 @@ test("the search box finds a unit, an incident and an arrondissement, and shows 
   await hits.filter({ hasText: "Périmètre" }).click();
   await expect(page.getByTestId("message-list").locator(".message.found")).toContainText("Périmètre de sécurité");
   await page.screenshot({ path: info.outputPath("search-message-desktop.png") });
+
+  // An alert, in French: its detail line in the screen's language.
+  const sent = new Date().toISOString().replace(/\.\d+Z$/, "-00:00");
+  const cap = `<?xml version="1.0" encoding="UTF-8"?>
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>E2E-1</identifier><sender>vigilance@meteo.fr</sender>
+  <sent>${sent}</sent><status>Actual</status><msgType>Alert</msgType><scope>Public</scope>
+  <info><category>Met</category><event>Orages</event><urgency>Expected</urgency><severity>Severe</severity><certainty>Likely</certainty>
+    <headline>Vigilance orange orages</headline><area><areaDesc>Châtelet</areaDesc>
+    <polygon>48.862,2.340 48.862,2.356 48.855,2.356 48.855,2.340 48.862,2.340</polygon></area></info></alert>`;
+  const res = await fetch(`${vigie.url}/api/v1/cap`, {
+    method: "POST",
+    headers: { "content-type": "application/cap+xml", authorization: `Bearer ${vigie.tokens["pp"]}` },
+    body: cap,
+  });
+  expect(res.status).toBe(201);
+  await page.getByTestId("lang").click();
+  await search.fill("orages chatelet");
+  const alertHit = hits.filter({ hasText: "Vigilance orange orages" });
+  await expect(alertHit).toHaveAttribute("data-kind", "alert");
+  await expect(alertHit).toContainText("Alerte");
+  await expect(alertHit).toContainText("Orages · sévère · en vigueur");
+  await page.screenshot({ path: info.outputPath("search-alert-fr-desktop.png") });
 });

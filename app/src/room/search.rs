@@ -163,8 +163,9 @@ fn HitRow(hit: SearchHit, i: usize, active: RwSignal<usize>, on_choose: impl Fn(
     }
 }
 
-/// An incident's or a unit's detail line from this screen's own room, in its language (the
-/// server's line, in English, for anything else or what the screen does not hold yet).
+/// An incident's, a unit's or an alert's detail line from this screen's own room, in its language
+/// (the server's line for a message or a place, which names only agencies, channels and layers, and
+/// for what the screen does not hold yet).
 fn detail(ui: Ui, found: &Found) -> Option<String> {
     let tr = |english: &str| ui.tr(english);
     ui.live.state.with_value(|s| match found {
@@ -175,7 +176,11 @@ fn detail(ui: Ui, found: &Found) -> Option<String> {
         Found::Unit { unit_id } => {
             s.units.get(unit_id).map(|u| format!("{} · {} · {}", u.agency, tr(&words(u.kind)), tr(u.status.label())))
         }
-        _ => None,
+        Found::Alert { alert_id } => s.alerts.get(alert_id).map(|a| {
+            let now_ms = ui.live.now_ms.get_untracked();
+            format!("{} · {} · {}", a.content.event, tr(&words(a.content.severity)), tr(a.standing(now_ms)))
+        }),
+        Found::Message { .. } | Found::Place { .. } => None,
     })
 }
 
