@@ -33,7 +33,17 @@ impl TryFrom<RawPoint> for Point {
     }
 }
 
+/// `[west, south, east, north]` around both boxes.
+pub fn union(a: [f64; 4], b: [f64; 4]) -> [f64; 4] {
+    [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]
+}
+
 impl Point {
+    /// The point as a box (`[west, south, east, north]`), to [`union`] with others.
+    pub fn bbox(self) -> [f64; 4] {
+        [self.lon, self.lat, self.lon, self.lat]
+    }
+
     /// Checks the WGS84 ranges and quantises to 1e-7°.
     pub fn parse(lon: f64, lat: f64) -> Result<Self, Refusal> {
         if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {

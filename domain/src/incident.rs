@@ -136,6 +136,14 @@ pub struct Incident {
 }
 
 impl Incident {
+    /// The box around its place and its area (`[west, south, east, north]`).
+    pub fn bbox(&self) -> [f64; 4] {
+        self.area
+            .iter()
+            .flat_map(|a| a.ring.iter())
+            .fold(self.location.bbox(), |b, p| crate::geometry::union(b, p.bbox()))
+    }
+
     /// The incident queue's order: most urgent first; within a priority, the longest waiting first.
     pub fn queue_key(&self) -> (Priority, i64, IncidentId) {
         (self.priority, self.created_at_ms, self.incident_id)

@@ -10,9 +10,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 use crate::api::{Found, Fragment, SearchHit};
+use crate::geometry::union;
 use crate::text::words;
 use crate::visibility::{self, Viewer};
-use crate::{AlertId, Event, IncidentId, MessageId, Point, Refusal, State, UnitId};
+use crate::{AlertId, Event, IncidentId, MessageId, Refusal, State, UnitId};
 
 /// Longest query, in characters.
 pub const MAX_QUERY_CHARS: usize = 200;
@@ -252,7 +253,6 @@ pub fn touched(state: &State, event: &Event, out: &mut BTreeSet<Touch>) {
 /// How `subject` reads as a hit for `viewer`, or `None` when the viewer may not see it (or the
 /// room no longer holds it): the one filter every answer goes through.
 pub fn hit(state: &State, viewer: &Viewer, subject: Subject, now_ms: i64, snippet: Vec<Fragment>) -> Option<SearchHit> {
-    let point = |p: Point| [p.lon, p.lat, p.lon, p.lat];
     Some(match subject {
         Subject::Unit(id) => {
             let u = state.units.get(&id).filter(|u| viewer.sees_unit(u))?;
@@ -261,16 +261,12 @@ pub fn hit(state: &State, viewer: &Viewer, subject: Subject, now_ms: i64, snippe
                 title: u.callsign.clone(),
                 detail: format!("{} · {} · {}", u.agency, words(u.kind), u.status.label()),
                 snippet,
-                bbox: u.last_fix.map(|f| point(f.position)),
+                bbox: u.last_fix.map(|f| f.position.bbox()),
                 at_ms: None,
             }
         }
         Subject::Incident(id) | Subject::Note(id, _) => {
             let i = visibility::incident(state, viewer, id)?;
-            let mut bbox = point(i.location);
-            for p in i.area.iter().flat_map(|a| a.ring.iter()) {
-                bbox = [bbox[0].min(p.lon), bbox[1].min(p.lat), bbox[2].max(p.lon), bbox[3].max(p.lat)];
-            }
             let at_ms = match subject {
                 Subject::Note(_, n) => i.notes.get(n as usize).map(|n| n.at_ms),
                 _ => Some(i.created_at_ms),
@@ -280,7 +276,7 @@ pub fn hit(state: &State, viewer: &Viewer, subject: Subject, now_ms: i64, snippe
                 title: i.address.clone(),
                 detail: format!("{id} · {} · {:?} · {}", words(i.kind), i.priority, words(i.status)),
                 snippet,
-                bbox: Some(bbox),
+                bbox: Some(i.bbox()),
                 at_ms,
             }
         }
@@ -318,19 +314,16 @@ pub fn hit(state: &State, viewer: &Viewer, subject: Subject, now_ms: i64, snippe
 /// latitude, widened by the latitude for longitude).
 fn alert_bbox(alert: &crate::Alert) -> Option<[f64; 4]> {
     let mut bbox: Option<[f64; 4]> = None;
-    let mut add = |w: f64, s: f64, e: f64, n: f64| {
-        let b = bbox.get_or_insert([w, s, e, n]);
-        *b = [b[0].min(w), b[1].min(s), b[2].max(e), b[3].max(n)];
-    };
+    let mut add = |b: [f64; 4]| bbox = Some(bbox.map_or(b, |a| union(a, b)));
     for area in &alert.content.areas {
         for p in area.polygons.iter().chain(&area.resolved).flat_map(|p| p.ring.iter()) {
-            add(p.lon, p.lat, p.lon, p.lat);
+            add(p.bbox());
         }
         for c in &area.circles {
             let dlat = c.radius_m / 111_320.0;
             let dlon = dlat / c.centre.lat.to_radians().cos().max(0.01);
             let (lon, lat) = (c.centre.lon, c.centre.lat);
-            add((lon - dlon).max(-180.0), (lat - dlat).max(-90.0), (lon + dlon).min(180.0), (lat + dlat).min(90.0));
+            add([(lon - dlon).max(-180.0), (lat - dlat).max(-90.0), (lon + dlon).min(180.0), (lat + dlat).min(90.0)]);
         }
     }
     bbox
@@ -340,7 +333,7 @@ fn alert_bbox(alert: &crate::Alert) -> Option<[f64; 4]> {
 mod tests {
     use super::*;
     use crate::testing::{agency, code, must};
-    use crate::{Command, IncidentKind, Priority, UnitKind, UnitStatus};
+    use crate::{Command, IncidentKind, Point, Priority, UnitKind, UnitStatus};
 
     /// PP, BSPP and BKA; a PP unit; a restricted PP incident with a note; a room message.
     fn room() -> State {

@@ -160,12 +160,8 @@ impl Ui {
         self.selected.set(Selection::Incident(id));
         let bounds = self.live.state.with_value(|s| {
             let i = s.incidents.get(&id)?;
-            let mut b = [i.location.lon, i.location.lat, i.location.lon, i.location.lat];
-            let points = i.assigned.iter().filter_map(|u| s.units.get(u)?.last_fix.map(|f| f.position));
-            for p in points.chain(i.area.iter().flat_map(|a| a.ring.iter().copied())) {
-                b = [b[0].min(p.lon), b[1].min(p.lat), b[2].max(p.lon), b[3].max(p.lat)];
-            }
-            Some(b)
+            let units = i.assigned.iter().filter_map(|u| s.units.get(u)?.last_fix.map(|f| f.position.bbox()));
+            Some(units.fold(i.bbox(), vigie_domain::geometry::union))
         });
         if let Some(b) = bounds {
             self.fit.set(Some(b));

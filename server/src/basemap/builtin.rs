@@ -23,7 +23,7 @@ pub fn layers() -> Vec<super::Layer> {
                 .filter(|s| s.layer == kind)
                 .map(|s| {
                     for p in &s.points {
-                        bbox = [bbox[0].min(p.lon), bbox[1].min(p.lat), bbox[2].max(p.lon), bbox[3].max(p.lat)];
+                        bbox = vigie_domain::geometry::union(bbox, p.bbox());
                     }
                     let ring: Vec<Vec<f64>> = s.points.iter().map(|p| vec![p.lon, p.lat]).collect();
                     let value = if kind == "outline" {

@@ -75,10 +75,7 @@ pub fn places_of(layer: &str, geojson: &str) -> Vec<Place> {
         let Ok(shape) = geo::Geometry::<f64>::try_from(geometry.value) else { continue };
         let Some(rect) = shape.bounding_rect() else { continue };
         let b = [rect.min().x, rect.min().y, rect.max().x, rect.max().y];
-        by_label
-            .entry(label)
-            .and_modify(|(_, a)| *a = [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])])
-            .or_insert((i, b));
+        by_label.entry(label).and_modify(|(_, a)| *a = vigie_domain::geometry::union(*a, b)).or_insert((i, b));
     }
     let mut places: Vec<(usize, Place)> = by_label
         .into_iter()
