@@ -5,12 +5,11 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::{json, Value};
-use std::sync::OnceLock;
 use tower_http::compression::CompressionLayer;
 use vigie_domain::api::ErrorCode;
 use vigie_domain::authority::Scope;
 
-use crate::basemap::{builtin, Layer, Role};
+use crate::basemap::{builtin, Role};
 use crate::http::access::{roles, Routes, Rule};
 use crate::http::error::ApiError;
 use crate::http::extract::ApiPath;
@@ -25,25 +24,20 @@ pub fn routes() -> Routes {
         .wrap(|r| r.layer(CompressionLayer::new()))
 }
 
-fn builtin_layers() -> &'static [Layer] {
-    static LAYERS: OnceLock<Vec<Layer>> = OnceLock::new();
-    LAYERS.get_or_init(builtin::layers)
-}
-
 /// Imported layers in drawing order; the built-in sketch comes first, and only while the room has
 /// imported no base layer of its own.
 async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let imported = state.store.layers().await.map_err(|e| ApiError::internal("listing base-map layers", e))?;
     let mut layers: Vec<_> = Vec::new();
     if !imported.iter().any(|l| l.role == Role::Base) {
-        layers.extend(builtin_layers().iter().map(|l| l.info.clone()));
+        layers.extend(builtin::layers().iter().map(|l| l.info.clone()));
     }
     layers.extend(imported);
     Ok(Json(json!({ "layers": layers })))
 }
 
 async fn layer(State(state): State<AppState>, ApiPath(name): ApiPath<String>) -> Result<impl IntoResponse, ApiError> {
-    let geojson = match builtin_layers().iter().find(|l| l.info.name == name) {
+    let geojson = match builtin::layers().iter().find(|l| l.info.name == name) {
         Some(l) => l.geojson.clone(),
         None => state
             .store

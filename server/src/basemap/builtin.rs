@@ -10,7 +10,13 @@ use crate::demo::city;
 /// The built-in layers, drawn in this order.
 pub const LAYERS: [&str; 3] = ["builtin-outline", "builtin-water", "builtin-streets"];
 
-pub fn layers() -> Vec<super::Layer> {
+/// The built-in layers, made once per process (the map's API and the gazetteer both read them).
+pub fn layers() -> &'static [super::Layer] {
+    static LAYERS: std::sync::OnceLock<Vec<super::Layer>> = std::sync::OnceLock::new();
+    LAYERS.get_or_init(build)
+}
+
+fn build() -> Vec<super::Layer> {
     let sketch = city::sketch();
     LAYERS
         .iter()

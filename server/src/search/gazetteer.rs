@@ -47,9 +47,8 @@ async fn places(store: &Store) -> anyhow::Result<Vec<Place>> {
     let imported = store.layers().await?;
     let mut out = Vec::new();
     if !imported.iter().any(|l| l.role == Role::Base) {
-        for layer in builtin::layers() {
-            out.extend(places_of(&layer.info.name, &layer.geojson));
-        }
+        let sketch = || builtin::layers().iter().flat_map(|l| places_of(&l.info.name, &l.geojson)).collect::<Vec<_>>();
+        out.extend(tokio::task::spawn_blocking(sketch).await?);
     }
     for layer in imported {
         let Some(text) = store.layer_geojson(&layer.name).await? else { continue };
