@@ -61,8 +61,23 @@ const CHUNK: usize = 500;
 pub struct Index {
     writer: SqlitePool,
     readers: SqlitePool,
-    /// The room's seq the index holds everything up to.
-    indexed: watch::Sender<Seq>,
+    /// What the index holds so far.
+    held: watch::Sender<Held>,
+}
+
+/// What the index holds: the room up to a seq once it is built, and whether the base map's places
+/// were read. Until both, a query waits (up to [`CATCH_UP`]): a search right after the start
+/// finds the places as it finds the room.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Held {
+    room: Option<Seq>,
+    places: bool,
+}
+
+impl Held {
+    fn covers(&self, seq: Seq) -> bool {
+        self.places && self.room.is_some_and(|r| r >= seq)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -110,7 +125,7 @@ impl Index {
             .acquire_timeout(BUSY_AFTER)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Arc::new(Self { writer, readers, indexed: watch::channel(0).0 }))
+        Ok(Arc::new(Self { writer, readers, held: watch::channel(Held::default()).0 }))
     }
 
     /// Closes its connections (at the server's stop, after [`follow`] has returned).
@@ -149,22 +164,42 @@ impl Index {
         Ok(())
     }
 
-    /// Waits (up to [`CATCH_UP`]) until the index holds the room up to `seq`.
+    /// Waits (up to [`CATCH_UP`]) until the index holds the places and the room up to `seq`.
     async fn caught_up(&self, seq: Seq) {
-        let mut indexed = self.indexed.subscribe();
+        let mut held = self.held.subscribe();
         let wait = async {
             loop {
-                if *indexed.borrow_and_update() >= seq {
+                if held.borrow_and_update().covers(seq) {
                     return;
                 }
-                if indexed.changed().await.is_err() {
+                if held.changed().await.is_err() {
                     return;
                 }
             }
         };
         if tokio::time::timeout(CATCH_UP, wait).await.is_err() {
-            tracing::warn!(seq, indexed = *self.indexed.borrow(), "a search answered before the index caught up");
+            let held = *self.held.borrow();
+            tracing::warn!(seq, ?held, "a search answered before the index caught up");
         }
+    }
+
+    /// Records that the room is indexed up to `seq` (never moving back).
+    fn room_held(&self, seq: Seq) {
+        self.held.send_if_modified(|h| {
+            let was = h.room;
+            h.room = Some(was.map_or(seq, |r| r.max(seq)));
+            h.room != was
+        });
+    }
+
+    /// Records that the base map's places were read once (queries stop waiting for them).
+    fn places_read(&self) {
+        self.held.send_if_modified(|h| !std::mem::replace(&mut h.places, true));
+    }
+
+    #[cfg(test)]
+    fn room_seq(&self) -> Option<Seq> {
+        self.held.borrow().room
     }
 
     /// The keys of the documents matching `expression`, best first: `count` of them after the
@@ -349,6 +384,8 @@ pub async fn follow(index: Arc<Index>, hub: Arc<Hub>, store: Store, mut shutdown
                 if let Err(e) = gazetteer::refresh(&index, &store, &mut layers).await {
                     tracing::error!(error = %format!("{e:#}"), "reading the base map's places");
                 }
+                // Read or failed (and logged), queries stop waiting for the places.
+                index.places_read();
             }
         }
     }
@@ -376,7 +413,7 @@ impl RoomIndex {
         for chunk in puts.chunks(CHUNK) {
             index.write(chunk, &[]).await?;
         }
-        index.indexed.send_replace(seq);
+        index.room_held(seq);
         tracing::info!(documents = puts.len(), seq, ms = started.elapsed().as_millis() as u64, "search index built");
         Ok(())
     }
@@ -384,7 +421,7 @@ impl RoomIndex {
     async fn apply(&mut self, index: &Index, hub: &Hub, batch: &[vigie_domain::LoggedEvent]) -> anyhow::Result<()> {
         let Some(last) = batch.last().map(|e| e.seq) else { return Ok(()) };
         if batch.iter().all(|e| e.event.is_positions()) {
-            index.indexed.send_if_modified(|s| std::mem::replace(s, last.max(*s)) != *s);
+            index.room_held(last);
             return Ok(());
         }
         let (puts, removes) = hub.read(|s| {
@@ -416,7 +453,7 @@ impl RoomIndex {
             (puts, removes)
         });
         index.write(&puts, &removes).await?;
-        index.indexed.send_if_modified(|s| std::mem::replace(s, last.max(*s)) != *s);
+        index.room_held(last);
         Ok(())
     }
 }
@@ -446,7 +483,7 @@ mod tests {
         hub.publish(&[logged(1, incident)]).unwrap();
         let mut room = RoomIndex::default();
         room.rebuild(&index, &hub).await.unwrap();
-        assert_eq!(*index.indexed.borrow(), 1);
+        assert_eq!(index.room_seq(), Some(1));
         // Three notes committed before the indexer reads the first batch: it reads the room after
         // all three, and each note is indexed once however the batches fall.
         let note =
@@ -456,7 +493,7 @@ mod tests {
         hub.publish(&rest).unwrap();
         room.apply(&index, &hub, &first).await.unwrap();
         room.apply(&index, &hub, &rest).await.unwrap();
-        assert_eq!(*index.indexed.borrow(), 4);
+        assert_eq!(index.room_seq(), Some(4));
         let i = IncidentId(1);
         assert_eq!(keys(&index, "fumees").await, [Subject::Note(i, 2), Subject::Note(i, 0)]);
         assert_eq!(keys(&index, "peniche").await, [Subject::Note(i, 1)]);
@@ -467,7 +504,31 @@ mod tests {
         // Positions only move the seq.
         let fix = Event::PositionsReported { fixes: Vec::new() };
         room.apply(&index, &hub, &[LoggedEvent { seq: 5, at_ms: 5, actor: "avl".into(), event: fix }]).await.unwrap();
-        assert_eq!(*index.indexed.borrow(), 5);
+        assert_eq!(index.room_seq(), Some(5));
+    }
+
+    #[tokio::test]
+    async fn a_query_waits_for_the_room_and_the_places_to_be_indexed() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let index = Index::open_at(&dir.path().join("search.db")).await.unwrap();
+        let waiting = {
+            let index = index.clone();
+            tokio::spawn(async move { index.caught_up(0).await })
+        };
+        // Even an empty room's query waits for its first build and the places' first reading.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        index.room_held(0);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!waiting.is_finished(), "answered before the places were read");
+        let started = std::time::Instant::now();
+        index.places_read();
+        waiting.await.unwrap();
+        assert!(started.elapsed() < CATCH_UP);
+        // Held, it answers at once; a later seq waits for the room alone.
+        assert!(index.held.borrow().covers(0) && !index.held.borrow().covers(1));
+        index.room_held(3);
+        index.room_held(2);
+        assert_eq!(index.room_seq(), Some(3), "never moves back");
     }
 
     #[tokio::test]
