@@ -57,6 +57,7 @@ const FR: &[(&str, &str)] = &[
     ("Incidents", "Incidents"),
     ("Units", "Moyens"),
     ("Messages", "Messages"),
+    ("All room", "Toute la salle"),
     ("Alerts", "Alertes"),
     // The one search.
     ("Search everything", "Tout rechercher"),

@@ -241,7 +241,7 @@ test("unit detail, placing by a click on the map, and the per-agency summary", a
 const ENGLISH = [
   "available", "dispatched", "on scene", "stale", "live", "connecting", "reconnecting", "sending", "units", "agencies",
   "all agencies", "summary", "timeline", "assign", "release", "follow", "replay", "new incident", "nearest", "patrol car",
-  "fire engine", "acknowledge", "open incidents", "any status", "search", "priority", "immediate",
+  "fire engine", "acknowledge", "open incidents", "any status", "search", "priority", "immediate", "all room",
 ];
 
 test("the French room, live, shows no English word", async ({ browser }, info) => {

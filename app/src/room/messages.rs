@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use std::collections::BTreeMap;
 use vigie_domain::api::PostMessage;
-use vigie_domain::{AgencyCode, ChannelId, Message, MessagePriority, State};
+use vigie_domain::{AgencyCode, Channel, ChannelId, Message, MessagePriority, State};
 
 use super::{SideTab, Ui};
 use crate::api;
@@ -18,9 +18,19 @@ const PRIORITIES: [MessagePriority; 4] =
     [MessagePriority::Flash, MessagePriority::Immediate, MessagePriority::Priority, MessagePriority::Routine];
 
 /// Channels the operator's agency may read, with their messages, newest last.
-fn my_channels(s: &State, agency: &str) -> Vec<(ChannelId, String)> {
+fn my_channels<'s>(s: &'s State, agency: &str) -> Vec<&'s Channel> {
     let Ok(code) = AgencyCode::parse(agency) else { return Vec::new() };
-    s.channels.values().filter(|c| c.admits(&code)).map(|c| (c.channel_id.clone(), c.name.clone())).collect()
+    s.channels.values().filter(|c| c.admits(&code)).collect()
+}
+
+/// A channel's name on this screen: the room's own channel is named by Vigie, so in the screen's
+/// language; the others as their creator named them.
+pub(crate) fn channel_name(ui: Ui, channel: &Channel) -> String {
+    if channel.channel_id == ChannelId::room() {
+        ui.tr(&channel.name)
+    } else {
+        channel.name.clone()
+    }
 }
 
 /// Messages waiting for this operator's acknowledgement, flash first.
@@ -77,7 +87,7 @@ pub fn UnreadBadge() -> impl IntoView {
         marks.0.with(|marks| {
             ui.live
                 .state
-                .with_value(|s| my_channels(s, &agency).iter().map(|(c, _)| unread(s, marks, c)).sum::<usize>())
+                .with_value(|s| my_channels(s, &agency).iter().map(|c| unread(s, marks, &c.channel_id)).sum::<usize>())
         })
     };
     view! { <Show when=move || { total() > 0 }><span class="unread" data-testid="unread-total">{total}</span></Show> }
@@ -95,10 +105,7 @@ pub fn MessagePanel() -> impl IntoView {
             ui.live.state.with_value(|s| {
                 my_channels(s, &agency)
                     .into_iter()
-                    .map(|(id, name)| {
-                        let n = unread(s, marks, &id);
-                        (id, name, n)
-                    })
+                    .map(|c| (c.channel_id.clone(), channel_name(ui, c), unread(s, marks, &c.channel_id)))
                     .collect::<Vec<_>>()
             })
         })

@@ -163,9 +163,8 @@ fn HitRow(hit: SearchHit, i: usize, active: RwSignal<usize>, on_choose: impl Fn(
     }
 }
 
-/// An incident's, a unit's or an alert's detail line from this screen's own room, in its language
-/// (the server's line for a message or a place, which names only agencies, channels and layers, and
-/// for what the screen does not hold yet).
+/// A hit's detail line from this screen's own room, in its language (the server's line for a place,
+/// which names only its layer, and for what the screen does not hold yet).
 fn detail(ui: Ui, found: &Found) -> Option<String> {
     let tr = |english: &str| ui.tr(english);
     ui.live.state.with_value(|s| match found {
@@ -180,7 +179,11 @@ fn detail(ui: Ui, found: &Found) -> Option<String> {
             let now_ms = ui.live.now_ms.get_untracked();
             format!("{} · {} · {}", a.content.event, tr(&words(a.content.severity)), tr(a.standing(now_ms)))
         }),
-        Found::Message { .. } | Found::Place { .. } => None,
+        Found::Message { message_id, channel_id } => {
+            let (m, c) = (s.messages.get(message_id)?, s.channels.get(channel_id)?);
+            Some(format!("{} · {}", m.sender_agency, crate::room::messages::channel_name(ui, c)))
+        }
+        Found::Place { .. } => None,
     })
 }
 

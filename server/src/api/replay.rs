@@ -169,7 +169,7 @@ fn replay_error(e: ReplayError) -> ApiError {
     }
 }
 
-fn session(app: &AppState, id: &str) -> Result<Arc<Session>, ApiError> {
+pub(crate) fn session(app: &AppState, id: &str) -> Result<Arc<Session>, ApiError> {
     app.replays.get(id).ok_or_else(|| {
         ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, format!("no replay session {id}")).field("id")
     })

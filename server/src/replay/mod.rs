@@ -97,6 +97,16 @@ impl Session {
         self.control.lock().info.clone()
     }
 
+    /// Reads the room at the session's moment.
+    pub fn read<R>(&self, f: impl FnOnce(&State) -> R) -> R {
+        self.room.read(f)
+    }
+
+    /// Replay time the room stands at; `None` until it is first materialised.
+    pub fn moment_ms(&self) -> Option<i64> {
+        *self.cursor_ms.lock()
+    }
+
     pub fn is_trainer(&self, key: Option<&str>) -> bool {
         // Not constant-time: the key is a training convenience, not a security boundary.
         key.is_some_and(|k| k == self.trainer_key)

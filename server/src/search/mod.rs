@@ -14,6 +14,8 @@
 //! [`READERS`] queries at once (others wait up to [`BUSY_AFTER`], then get 503); an answer waits up
 //! to [`CATCH_UP`] for the index to hold everything committed before the query arrived, so a
 //! search right after a command finds what it made.
+//!
+//! A replay's room (the past) is searched without the index, by [`scan_replay`].
 
 pub mod gazetteer;
 
@@ -32,6 +34,7 @@ use vigie_domain::visibility::Viewer;
 use vigie_domain::{IncidentId, Seq};
 
 use crate::hub::Hub;
+use crate::replay::Session;
 use crate::store::Store;
 
 /// Candidates read for one query, best first, before need-to-know: past this many, an agency that
@@ -63,6 +66,8 @@ pub struct Index {
     readers: SqlitePool,
     /// What the index holds so far.
     held: watch::Sender<Held>,
+    /// Searches of a replay's room running at once ([`scan_replay`]).
+    scans: tokio::sync::Semaphore,
 }
 
 /// What the index holds: the room up to a seq once it is built, and whether the base map's places
@@ -84,6 +89,8 @@ impl Held {
 pub enum SearchError {
     #[error("the search index is busy; retry shortly")]
     Busy,
+    #[error("nobody follows this replay yet: its room is loaded when it is first followed")]
+    NotLoaded,
     #[error(transparent)]
     Failed(#[from] anyhow::Error),
 }
@@ -125,7 +132,8 @@ impl Index {
             .acquire_timeout(BUSY_AFTER)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Arc::new(Self { writer, readers, held: watch::channel(Held::default()).0 }))
+        let scans = tokio::sync::Semaphore::new(READERS as usize);
+        Ok(Arc::new(Self { writer, readers, held: watch::channel(Held::default()).0, scans }))
     }
 
     /// Closes its connections (at the server's stop, after [`follow`] has returned).
@@ -244,6 +252,14 @@ impl Index {
             .map_err(|e| SearchError::Failed(e.into()))
     }
 
+    /// One of the [`READERS`] turns of a replay's search, waited for up to [`BUSY_AFTER`].
+    async fn scan_permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, SearchError> {
+        match tokio::time::timeout(BUSY_AFTER, self.scans.acquire()).await {
+            Ok(permit) => Ok(permit.context("the replay search's permits")?),
+            Err(_) => Err(SearchError::Busy),
+        }
+    }
+
     async fn reader(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>, SearchError> {
         self.readers.acquire().await.map_err(|e| match e {
             sqlx::Error::PoolTimedOut => SearchError::Busy,
@@ -345,6 +361,23 @@ pub async fn search(
         })
         .collect();
     Ok(SearchResults { hits, more })
+}
+
+/// The best `limit` hits of `query` in a replay's room as its followers see it: at its moment,
+/// with its trainer's picture (a session nobody has followed yet holds no room: `NotLoaded`). No index holds a past room: this is one pass over it
+/// ([`search::scan::scan`]), off the async threads, at most [`READERS`] at once (others wait up to
+/// [`BUSY_AFTER`], then are told busy), as queries of the index are.
+pub async fn scan_replay(
+    index: &Index,
+    session: Arc<Session>,
+    query: SearchQuery,
+    limit: usize,
+) -> Result<SearchResults, SearchError> {
+    let _permit = index.scan_permit().await?;
+    let viewer = session.info().viewer();
+    let now_ms = session.moment_ms().ok_or(SearchError::NotLoaded)?;
+    let scan = move || session.read(|s| search::scan::scan(s, &viewer, &query, now_ms, limit));
+    Ok(tokio::task::spawn_blocking(scan).await.context("scanning a replay's room")?)
 }
 
 /// Keeps `index` up to date with the room until `shutdown`: built from the room, then each
@@ -532,7 +565,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_query_that_finds_no_free_reader_in_time_is_told_busy() {
+    async fn a_query_that_finds_no_free_turn_in_time_is_told_busy() {
         let dir = tempfile::TempDir::new().unwrap();
         let index = Index::open_at(&dir.path().join("search.db")).await.unwrap();
         let mut held = Vec::new();
@@ -545,6 +578,12 @@ mod tests {
         assert!(started.elapsed() >= BUSY_AFTER);
         drop(held);
         assert!(index.candidates(&expression(&q), 10, 0).await.unwrap().is_empty());
+        // Replays' searches have as many turns, as bounded.
+        let turns: Vec<_> = futures_util::future::join_all((0..READERS).map(|_| index.scan_permit())).await;
+        assert!(turns.iter().all(Result::is_ok));
+        assert!(matches!(index.scan_permit().await, Err(SearchError::Busy)));
+        drop(turns);
+        assert!(index.scan_permit().await.is_ok());
     }
 
     #[test]

@@ -5,6 +5,8 @@
 
 use serde_json::{json, Value};
 use std::time::Duration;
+use vigie::clock::Clock;
+use vigie_domain::wire::ServerMessage;
 
 use crate::basemap::{shared_data, vigie};
 use crate::cap::{post_cap, storm};
@@ -211,4 +213,178 @@ async fn the_gazetteer_finds_the_imported_layers_places_even_imported_while_runn
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(hits, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_replay_is_searched_at_its_moment_with_its_trainers_picture() {
+    let app = spawn_app().await;
+    app.seed(2).await;
+    let from = app.clock.now_ms();
+    let rivoli = json!({"kind": "fire", "priority": "P2", "location": {"lon": 2.35, "lat": 48.857}, "address": "Rue de Rivoli", "lead_agency": "PP"});
+    let (status, body) = app.post("/api/v1/incidents", rivoli).await;
+    assert_eq!(status, 201, "{body}");
+    let rivoli = format!("incident:{}", body["incident_id"]);
+    let bercy = json!({"kind": "hostage", "priority": "P1", "location": {"lon": 2.38, "lat": 48.84}, "address": "Quai de Bercy", "lead_agency": "PP", "restricted": true});
+    let (status, body) = app.post("/api/v1/incidents", bercy).await;
+    assert_eq!(status, 201, "{body}");
+    let bercy = format!("incident:{}", body["incident_id"]);
+    app.clock.advance_ms(60_000);
+    let moment = app.clock.now_ms();
+    app.clock.advance_ms(60_000);
+    let note = json!({"text": "Péniche évacuée, négociateur en route"});
+    let notes = format!("/api/v1/incidents/{}/notes", &rivoli["incident:".len()..]);
+    assert_eq!(app.as_("bspp").post(&notes, note).await.0, 201);
+    let to = app.clock.now_ms();
+
+    // Live, the note is found; in a replay standing before it, it is not yet written.
+    assert_eq!(found(&search(&app, "bspp", "peniche").await), [rivoli.as_str()]);
+    let path = |id: &str, q: &str| format!("/api/v1/replays/{id}/search?q={}", urlencode(q));
+    let in_replay = |id: &str, login: &'static str, q: &str| {
+        let (app, path) = (&app, path(id, q));
+        async move {
+            let (status, body) = app.as_(login).get(&path).await;
+            assert_eq!(status, 200, "{path}: {body}");
+            body
+        }
+    };
+    // A session, followed (as its page does) and seeked to the moment.
+    let session = |login: &'static str| {
+        let app = &app;
+        async move {
+            let (status, started) = app.as_(login).post("/api/v1/replays", json!({"from_ms": from, "to_ms": to})).await;
+            assert_eq!(status, 201, "{started}");
+            let (id, key) = (started["session_id"].as_str().unwrap(), started["trainer_key"].as_str().unwrap());
+            // Nobody follows it yet: it holds no room to search.
+            let (status, body) = app.as_(login).get(&format!("/api/v1/replays/{id}/search?q=rivoli")).await;
+            assert_eq!(status, 409, "{body}");
+            assert_error(&body, "not_ready", None);
+            let mut ws = app.ws(&format!("/api/v1/replays/{id}/stream"), &app.tokens[login]).await;
+            let snapshot = |m: &ServerMessage| matches!(m, ServerMessage::Snapshot { .. });
+            while !snapshot(&next_message(&mut ws).await.unwrap()) {}
+            let seek =
+                app.http.post(format!("{}/api/v1/replays/{id}/control", app.base)).header("x-vigie-trainer-key", key);
+            let (status, body) = app.send(seek.json(&json!({"action": "seek", "at_ms": moment}))).await;
+            assert_eq!(status, 200, "{body}");
+            while !snapshot(&next_message(&mut ws).await.unwrap()) {}
+            (id.to_owned(), ws)
+        }
+    };
+    let (pp, _following) = session("pp").await;
+    assert_eq!(found(&in_replay(&pp, "pp", "rivoli").await), [rivoli.as_str()], "the room at the moment");
+    let capitals = in_replay(&pp, "pp", "RIVOLI").await;
+    assert_eq!(matched(&capitals["hits"][0]), ["Rivoli"]);
+    assert_eq!(found(&in_replay(&pp, "pp", "peniche").await), Vec::<String>::new(), "written after the moment");
+    assert_eq!(found(&in_replay(&pp, "pp", "quai ber").await), [bercy.as_str()]);
+
+    // A session started by BSPP shows BSPP's picture, to anyone who follows it: no restricted
+    // incident of the PP in it, nor any sign that one exists.
+    let (bspp, _following) = session("bspp").await;
+    assert_eq!(found(&in_replay(&bspp, "pp", "rivoli").await), [rivoli]);
+    let hidden = in_replay(&bspp, "pp", "bercy").await;
+    assert_eq!((found(&hidden), &hidden["more"]), (Vec::<String>::new(), &json!(false)));
+
+    // Refused: bad words, a bad limit, an unknown session, no credentials.
+    let (status, body) = app.as_("pp").get(&format!("/api/v1/replays/{pp}/search?q=%22%2A")).await;
+    assert_eq!(status, 400, "{body}");
+    assert_error(&body, "bad_request", Some("q"));
+    let (status, body) = app.as_("pp").get(&format!("/api/v1/replays/{pp}/search?q=x&limit=51")).await;
+    assert_eq!(status, 400, "{body}");
+    assert_error(&body, "bad_request", Some("limit"));
+    let (status, body) = app.as_("pp").get("/api/v1/replays/nope/search?q=x").await;
+    assert_eq!(status, 404, "{body}");
+    assert_error(&body, "not_found", Some("id"));
+    let anonymous = reqwest::get(format!("{}/api/v1/replays/{pp}/search?q=x", app.base)).await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_replay_at_the_live_moment_finds_what_the_live_index_finds() {
+    // Two engines, one definition: the replay's pass over its room and SQLite's FTS5 over the live
+    // room cut, fold and match words alike, so at the same moment they find the same things.
+    let app = spawn_app().await;
+    app.seed(6).await;
+    let from = app.clock.now_ms();
+    let streets = [
+        "Place de l'Hôtel-de-Ville",
+        "Avenue des Champs-Élysées",
+        "Rue du Faubourg Saint-Honoré",
+        "Quai d'Orsay",
+        "Gare de l'Est",
+        "Boulevard Haussmann",
+        "Rue de l'Œuvre",
+        "Château d'Eau",
+        "Saint-Germain-des-Prés",
+    ];
+    let notes = ["Évacuation en cours", "Périmètre de sécurité établi", "Deux blessés légers", "Fumées noires"];
+    for (n, street) in streets.iter().enumerate() {
+        let (kind, lead) = if n % 2 == 0 { ("fire", "BSPP") } else { ("public_order", "PP") };
+        let incident = json!({"kind": kind, "priority": "P2", "location": {"lon": 2.3 + n as f64 / 100.0, "lat": 48.86}, "address": street, "lead_agency": lead, "restricted": n == 3});
+        let login = if lead == "PP" { "pp" } else { "bspp" };
+        let (status, body) = app.as_(login).post("/api/v1/incidents", incident).await;
+        assert_eq!(status, 201, "{body}");
+        let note = json!({"text": notes[n % notes.len()]});
+        let id = &body["incident_id"];
+        assert_eq!(app.as_(login).post(&format!("/api/v1/incidents/{id}/notes"), note).await.0, 201);
+        let message =
+            json!({"channel_id": "room", "priority": "routine", "body": format!("Point de situation {street}")});
+        assert_eq!(app.as_(login).post("/api/v1/messages", message).await.0, 201);
+        app.clock.advance_ms(1_000);
+    }
+    let to = app.clock.now_ms();
+    let (status, started) = app.as_("pp").post("/api/v1/replays", json!({"from_ms": from, "to_ms": to})).await;
+    assert_eq!(status, 201, "{started}");
+    let (id, key) = (started["session_id"].as_str().unwrap(), started["trainer_key"].as_str().unwrap());
+    let mut ws = app.ws(&format!("/api/v1/replays/{id}/stream"), &app.tokens["pp"]).await;
+    let snapshot = |m: &ServerMessage| matches!(m, ServerMessage::Snapshot { .. });
+    while !snapshot(&next_message(&mut ws).await.unwrap()) {}
+    let seek = app.http.post(format!("{}/api/v1/replays/{id}/control", app.base)).header("x-vigie-trainer-key", key);
+    assert_eq!(app.send(seek.json(&json!({"action": "seek", "at_ms": to}))).await.0, 200);
+    while !snapshot(&next_message(&mut ws).await.unwrap()) {}
+
+    let queries = [
+        "hotel",
+        "HÔTEL de ville",
+        "champs elysees",
+        "saint",
+        "st",
+        "pres",
+        "œuvre",
+        "oeuvre",
+        "eau",
+        "quai",
+        "p",
+        "pp",
+        "bspp full",
+        "fire",
+        "public order",
+        "inc 3",
+        "evacuation",
+        "securite etabli",
+        "point situation",
+        "u",
+        "u 3",
+        "patrol",
+        "room",
+        "noires",
+        "zzz",
+    ];
+    let mut compared = 0;
+    for q in queries {
+        let (status, live) = app.as_("pp").get(&format!("/api/v1/search?q={}&limit=50", urlencode(q))).await;
+        assert_eq!(status, 200, "{live}");
+        let (status, past) =
+            app.as_("pp").get(&format!("/api/v1/replays/{id}/search?q={}&limit=50", urlencode(q))).await;
+        assert_eq!(status, 200, "{past}");
+        assert_eq!((&live["more"], &past["more"]), (&json!(false), &json!(false)), "{q}");
+        // The live search also finds the base map's places (the gazetteer); a replay's room has none.
+        let mut live: Vec<String> = found(&live).into_iter().filter(|f| !f.starts_with("place:")).collect();
+        let mut past = found(&past);
+        live.sort();
+        past.sort();
+        assert_eq!(past, live, "{q}");
+        compared += past.len();
+    }
+    assert!(compared >= 80, "the queries find enough to compare: {compared}");
+    app.stop().await;
 }

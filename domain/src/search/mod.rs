@@ -1,10 +1,12 @@
 //! One search over everything the room knows: what each thing is found by (its documents), which
-//! documents an event changes, and how a hit reads. Pure, so the server's index (SQLite FTS5) and
-//! the tests share one definition.
+//! documents an event changes, and how a hit reads. Pure, so the server's index (SQLite FTS5), the
+//! search of a replay's room without an index ([`scan`]) and the tests share one definition.
 //!
 //! The index holds text only. Who may find a hit is decided when a query is answered, by [`hit`],
 //! with the same need-to-know rules as every other read path ([`crate::visibility`]): a change of
 //! visibility (an incident restricted, a unit hidden) needs no re-indexing and is never late.
+
+pub mod scan;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -336,7 +338,7 @@ mod tests {
     use crate::{Command, IncidentKind, Point, Priority, UnitKind, UnitStatus};
 
     /// PP, BSPP and BKA; a PP unit; a restricted PP incident with a note; a room message.
-    fn room() -> State {
+    pub(crate) fn room() -> State {
         let mut state = State::default();
         for c in ["PP", "BSPP", "BKA"] {
             must(&mut state, agency(c));
