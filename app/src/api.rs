@@ -240,8 +240,13 @@ pub async fn set_sharing(body: &SharingRule) -> Answer<Committed> {
 // ---- Search ----
 
 /// One search over the room, `q` as typed.
-pub async fn search(q: &str) -> Answer<vigie_domain::api::SearchResults> {
-    call::<(), _>(Method::Get, format!("/search?q={}", encode_query(q)), None, &Caller::default()).await
+/// The one search: of the live room, or of the replay `session` at its moment.
+pub async fn search(session: Option<&str>, q: &str) -> Answer<vigie_domain::api::SearchResults> {
+    let path = match session {
+        None => format!("/search?q={}", encode_query(q)),
+        Some(id) => format!("/replays/{}/search?q={}", encode_query(id), encode_query(q)),
+    };
+    call::<(), _>(Method::Get, path, None, &Caller::default()).await
 }
 
 /// A value for a query string: percent-encoded UTF-8, unreserved characters kept.

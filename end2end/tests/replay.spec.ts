@@ -75,6 +75,20 @@ test("a trainer scrubs the replay and the map and queue change; a trainee's scre
   }
   expect(Math.abs((await replayMs(trainee)) - (await replayMs(trainer)))).toBeLessThan(1_500);
 
+  // The search box searches the replay's room at its moment: the second incident is not there yet.
+  await trainee.keyboard.press("/");
+  const search = trainee.getByTestId("search");
+  await expect(search).toBeFocused();
+  await trainee.keyboard.type("republique");
+  await expect(trainee.getByTestId("search-none")).toBeVisible();
+  await search.fill("gesvres");
+  const hit = trainee.getByTestId("search-hit").first();
+  await expect(hit).toHaveAttribute("data-kind", "incident");
+  await expect(hit.locator("mark")).toHaveText("Gesvres");
+  await trainee.screenshot({ path: info.outputPath("replay-search.png") });
+  await trainee.keyboard.press("Enter");
+  await expect(trainee.getByTestId("incident-detail")).toContainText("Quai de Gesvres");
+
   // Play at 60×: both clocks run together; the second incident appears; pause holds.
   await trainer.getByTestId("replay-speed").selectOption("60");
   await trainer.getByTestId("replay-play").click();

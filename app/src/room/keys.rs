@@ -70,13 +70,7 @@ pub fn install(ui: Ui, help: RwSignal<bool>) {
                     true
                 }
                 "/" => {
-                    // A replay has no room-wide search: its units' callsigns, then.
-                    if ui.read_only() {
-                        ui.side.set(SideTab::Units);
-                        focus("[data-testid=unit-search]");
-                    } else {
-                        focus("[data-testid=search]");
-                    }
+                    focus("[data-testid=search]");
                     true
                 }
                 "a" => {

@@ -290,8 +290,8 @@ fn TopBar() -> impl IntoView {
     view! {
         <header class="topbar">
             <h1>"Vigie"</h1>
-            // The search answers from the live room; a replay's room is the past.
-            {(!ui.read_only()).then(|| view! { <search::SearchBox/> })}
+            // Live, the search answers from the live room; on a replay page, from the replay's.
+            <search::SearchBox/>
             <div class="tiles summary" data-testid="summary">
                 {Priority::ALL.into_iter().map(|p| view! { <PriorityTile room=live p/> }).collect_view()}
                 <div class="tile total">

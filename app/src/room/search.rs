@@ -2,7 +2,8 @@
 //! (incidents, units, messages, alerts, places) in one ranked list as the operator types — asked a
 //! moment after the last key, an older answer never replacing a newer one. Arrows and Enter, or a
 //! tap, select a hit: the map goes to it and the panels show it. The server decides what this
-//! screen may find (`GET /api/v1/search`).
+//! screen may find (`GET /api/v1/search`; on a replay page, the replay's room at its moment,
+//! `GET /api/v1/replays/{id}/search`).
 
 use leptos::prelude::*;
 use vigie_domain::api::{Found, Fragment, SearchHit, SearchResults};
@@ -48,7 +49,8 @@ pub fn SearchBox() -> impl IntoView {
                     return;
                 }
                 wasm_bindgen_futures::spawn_local(async move {
-                    let answer = crate::api::search(&q).await;
+                    let session = ui.mode.with_value(|m| m.session().map(str::to_owned));
+                    let answer = crate::api::search(session.as_deref(), &q).await;
                     if asked.get_value() == n {
                         active.set(0);
                         shown.set(match answer {
@@ -91,7 +93,8 @@ pub fn SearchBox() -> impl IntoView {
     view! {
         <div class="search" data-testid="search-box" role="search">
             <input type="search" data-testid="search" aria-label=move || ui.tr("Search everything")
-                placeholder=move || ui.tr("Search: units, incidents, places…") autocomplete="off" spellcheck="false"
+                placeholder=move || ui.tr(if ui.read_only() { "Search this moment: units, incidents…" } else { "Search: units, incidents, places…" })
+                autocomplete="off" spellcheck="false"
                 maxlength=vigie_domain::search::MAX_QUERY_CHARS.to_string()
                 role="combobox" aria-controls="search-hits" aria-expanded=move || open.get().to_string()
                 prop:value=move || text.get()
