@@ -29,6 +29,10 @@ for (const r of rows.filter((r) => r.bench === "search")) {
   line([`search (${r.distinct} queries × 2 audiences)`, "p50 ms", "p95 ms", "max ms", "first ms", "hits/answer"]);
   line(["", r.p50_ms, r.p95_ms, r.max_ms, r.first_ms, r.hits_per_answer]);
 }
+for (const r of rows.filter((r) => r.bench === "search_replay")) {
+  line([`search in a replay (no index)`, "p50 ms", "p95 ms", "max ms", "", "hits/answer"]);
+  line(["", r.p50_ms, r.p95_ms, r.max_ms, "", r.hits_per_answer]);
+}
 for (const r of rows.filter((r) => r.bench === "soak")) {
   line([`soak ${r.seconds} s (hostile mix)`, "RSS MiB", "fds", "cmd p99 ms", "failed cmds", "functions"]);
   line(["  first window", r.rss_mib_start, r.fds_start, r.command_p99_ms_start, "", ""]);

@@ -145,8 +145,9 @@ window=$(node -e 'const l=JSON.parse(require("fs").readFileSync(process.argv[1],
 start_vigie replay
 # shellcheck disable=SC2086
 VIGIE_TOKEN="$token" pin 1 node bench/replay_seek.mjs "$url" $window "$seeks" "$play_s" | tee -a "$results"
-echo "== search: one query over that log's room, as the room and as another agency's liaison"
-VIGIE_TOKEN="$token" VIGIE_READ_TOKEN="${read_tokens##*,}" pin 1 node bench/search.mjs "$url" "$search_rounds" | tee -a "$results"
+echo "== search: one query over that log's room, as the room and as another agency's liaison; then in a replay of it"
+# shellcheck disable=SC2086
+VIGIE_TOKEN="$token" VIGIE_READ_TOKEN="${read_tokens##*,}" pin 1 node bench/search.mjs "$url" "$search_rounds" $window | tee -a "$results"
 kill "$pid"; wait "$pid" 2>/dev/null || true
 
 echo "== soak: the demo under normal load beside a hostile mix for ${soak_s} s"

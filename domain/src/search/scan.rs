@@ -11,8 +11,8 @@
 use std::collections::HashSet;
 use std::ops::Range;
 
-use crate::api::{Fragment, SearchResults};
-use crate::search::{documents, hit, SearchQuery};
+use crate::api::{Fragment, SearchHit, SearchResults};
+use crate::search::{documents, hit, Document, SearchQuery};
 use crate::text::folded_words;
 use crate::visibility::Viewer;
 use crate::State;
@@ -25,9 +25,22 @@ const CONTEXT_WORDS: usize = 3;
 
 /// The best `limit` hits of `query` in `state` that `viewer` may see.
 pub fn scan(state: &State, viewer: &Viewer, query: &SearchQuery, now_ms: i64, limit: usize) -> SearchResults {
-    let terms: Vec<String> = query.terms().iter().flat_map(|t| folded_words(t)).map(|(_, w)| w).collect();
+    answer(state, viewer, query, rank(documents(state), query), now_ms, limit)
+}
+
+/// A document that matches, and where.
+pub struct Ranked {
+    doc: Document,
+    in_title: bool,
+}
+
+/// The documents that match `query`, best first. Needs no room: a caller that must not hold its
+/// room for long takes the documents, ranks them apart, and holds the room again only to
+/// [`answer`].
+pub fn rank(docs: Vec<Document>, query: &SearchQuery) -> Vec<Ranked> {
+    let terms = folded_terms(query);
     let matching = |words: &[(Range<usize>, String)], term: &str| words.iter().any(|(_, w)| w.starts_with(term));
-    let mut found: Vec<(u32, usize, i64, crate::search::Document, bool)> = documents(state)
+    let mut found: Vec<(u32, usize, i64, Ranked)> = docs
         .into_iter()
         .filter_map(|doc| {
             let (title, body) = (folded_words(&doc.title), folded_words(&doc.body));
@@ -39,24 +52,43 @@ pub fn scan(state: &State, viewer: &Viewer, query: &SearchQuery, now_ms: i64, li
                 }
             }
             let in_title = terms.iter().any(|t| matching(&title, t));
-            Some((score, doc.title.chars().count(), doc.subject.key().unwrap_or(0), doc, in_title))
+            let (chars, key) = (doc.title.chars().count(), doc.subject.key().unwrap_or(0));
+            Some((score, chars, key, Ranked { doc, in_title }))
         })
         .collect();
     found.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(b.2.cmp(&a.2)));
+    found.into_iter().map(|(_, _, _, r)| r).collect()
+}
+
+/// The best `limit` of `ranked` (by [`rank`], for `query`) that `viewer` may see in `state`, each
+/// once (an incident found by its address and a note is one hit), with its snippet.
+pub fn answer(
+    state: &State,
+    viewer: &Viewer,
+    query: &SearchQuery,
+    ranked: Vec<Ranked>,
+    now_ms: i64,
+    limit: usize,
+) -> SearchResults {
+    let terms = folded_terms(query);
     let mut seen = HashSet::new();
     let mut hits = Vec::new();
-    for (_, _, _, doc, in_title) in found {
-        let text = if in_title { &doc.title } else { &doc.body };
-        let Some(h) = hit(state, viewer, doc.subject, now_ms, snippet(text, &terms)) else { continue };
+    for Ranked { doc, in_title } in ranked {
+        let Some(h) = hit(state, viewer, doc.subject, now_ms, Vec::new()) else { continue };
         if !seen.insert(h.found.clone()) {
             continue;
         }
         if hits.len() == limit {
             return SearchResults { hits, more: true };
         }
-        hits.push(h);
+        let snippet = snippet(if in_title { &doc.title } else { &doc.body }, &terms);
+        hits.push(SearchHit { snippet, ..h });
     }
     SearchResults { hits, more: false }
+}
+
+fn folded_terms(query: &SearchQuery) -> Vec<String> {
+    query.terms().iter().flat_map(|t| folded_words(t)).map(|(_, w)| w).collect()
 }
 
 /// Up to [`SNIPPET_WORDS`] words of `text` from a little before its first match, the matched

@@ -376,7 +376,12 @@ pub async fn scan_replay(
     let _permit = index.scan_permit().await?;
     let viewer = session.info().viewer();
     let now_ms = session.moment_ms().ok_or(SearchError::NotLoaded)?;
-    let scan = move || session.read(|s| search::scan::scan(s, &viewer, &query, now_ms, limit));
+    // The session's room is held only to copy its documents out and to filter the best ones: its
+    // playback never waits for the matching.
+    let scan = move || {
+        let ranked = search::scan::rank(session.read(search::documents), &query);
+        session.read(|s| search::scan::answer(s, &viewer, &query, ranked, now_ms, limit))
+    };
     Ok(tokio::task::spawn_blocking(scan).await.context("scanning a replay's room")?)
 }
 
