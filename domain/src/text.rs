@@ -41,6 +41,23 @@ pub fn folded_words(text: &str) -> Vec<(std::ops::Range<usize>, String)> {
     out
 }
 
+/// `text`'s words as [`folded_words`] cuts and folds them, joined by single spaces: what a search
+/// without an index reads, many times over, so plain ASCII (most of a room's text) is folded
+/// without decomposing it.
+pub fn fold(text: &str) -> String {
+    if text.is_ascii() {
+        let mut out = String::with_capacity(text.len());
+        for word in text.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.extend(word.chars().map(|c| c.to_ascii_lowercase()));
+        }
+        return out;
+    }
+    folded_words(text).into_iter().map(|(_, w)| w).collect::<Vec<_>>().join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,5 +71,8 @@ mod tests {
         assert_eq!(words[0].0, "Préfecture", "ranges cut the original text");
         assert_eq!(words[8].0, "e\u{301}te\u{301}", "a decomposed accent stays in its word");
         assert!(folded_words(" — ; ").is_empty());
+        assert_eq!(fold(text), folded.join(" "));
+        assert_eq!(fold("  INC-12, Quai  de Bercy. "), "inc 12 quai de bercy");
+        assert_eq!(fold(""), "");
     }
 }

@@ -2,18 +2,18 @@
 //! the server's index (the live room's) does not hold.
 //!
 //! It finds what the index finds, the same way: the same documents ([`crate::search::documents`]),
-//! words cut and folded as the index's tokenizer does ([`crate::text::folded_words`]), every query
-//! word the start of a word, the title weighing 8 to 1, among equals the shorter title then the
-//! newest; and every hit goes through the same need-to-know filter ([`crate::search::hit`]). The
-//! cost is one pass over the room's documents (a room is bounded; a day's benchmark room of 17 000
-//! documents is a few milliseconds).
+//! words cut and folded as the index's tokenizer does ([`crate::text::fold`]), every query word the
+//! start of a word, the title weighing 8 to 1, among equals the shorter title then the newest; and
+//! every hit goes through the same need-to-know filter ([`crate::search::hit`]).
+//!
+//! The work is in two parts: [`prepare`] folds the room's documents once (a caller keeps them while
+//! the room stands still, as a paused replay does), and [`rank`] reads them for each query.
 
 use std::collections::HashSet;
-use std::ops::Range;
 
 use crate::api::{Fragment, SearchHit, SearchResults};
-use crate::search::{documents, hit, Document, SearchQuery};
-use crate::text::folded_words;
+use crate::search::{document, documents, hit, Document, SearchQuery, Subject};
+use crate::text::{fold, folded_words};
 use crate::visibility::Viewer;
 use crate::State;
 
@@ -25,35 +25,61 @@ const CONTEXT_WORDS: usize = 3;
 
 /// The best `limit` hits of `query` in `state` that `viewer` may see.
 pub fn scan(state: &State, viewer: &Viewer, query: &SearchQuery, now_ms: i64, limit: usize) -> SearchResults {
-    answer(state, viewer, query, rank(documents(state), query), now_ms, limit)
+    answer(state, viewer, query, rank(&prepare(documents(state)), query), now_ms, limit)
+}
+
+/// A document as [`rank`] reads it: its title and the rest folded, words separated by one space.
+pub struct Prepared {
+    subject: Subject,
+    title: String,
+    body: String,
+    /// Characters of the original title (a shorter title ranks first among equals).
+    title_chars: usize,
+}
+
+/// Folds `docs` for [`rank`].
+pub fn prepare(docs: Vec<Document>) -> Vec<Prepared> {
+    docs.into_iter()
+        .map(|d| Prepared {
+            subject: d.subject,
+            title_chars: d.title.chars().count(),
+            title: fold(&d.title),
+            body: fold(&d.body),
+        })
+        .collect()
 }
 
 /// A document that matches, and where.
 pub struct Ranked {
-    doc: Document,
+    subject: Subject,
     in_title: bool,
 }
 
+/// Whether a word of `folded` (words separated by single spaces) starts with `term`.
+fn has_word_starting(folded: &str, term: &str) -> bool {
+    folded.match_indices(term).any(|(i, _)| i == 0 || folded.as_bytes()[i - 1] == b' ')
+}
+
 /// The documents that match `query`, best first. Needs no room: a caller that must not hold its
-/// room for long takes the documents, ranks them apart, and holds the room again only to
+/// room for long prepares the documents, ranks them apart, and holds the room again only to
 /// [`answer`].
-pub fn rank(docs: Vec<Document>, query: &SearchQuery) -> Vec<Ranked> {
+pub fn rank(prepared: &[Prepared], query: &SearchQuery) -> Vec<Ranked> {
     let terms = folded_terms(query);
-    let matching = |words: &[(Range<usize>, String)], term: &str| words.iter().any(|(_, w)| w.starts_with(term));
-    let mut found: Vec<(u32, usize, i64, Ranked)> = docs
-        .into_iter()
-        .filter_map(|doc| {
-            let (title, body) = (folded_words(&doc.title), folded_words(&doc.body));
+    let mut found: Vec<(u32, usize, i64, Ranked)> = prepared
+        .iter()
+        .filter_map(|d| {
             let mut score = 0;
+            let mut in_any_title = false;
             for term in &terms {
-                match (matching(&title, term), matching(&body, term)) {
-                    (false, false) => return None,
-                    (in_title, in_body) => score += u32::from(in_title) * TITLE_WEIGHT + u32::from(in_body),
+                let (in_title, in_body) = (has_word_starting(&d.title, term), has_word_starting(&d.body, term));
+                if !in_title && !in_body {
+                    return None;
                 }
+                in_any_title |= in_title;
+                score += u32::from(in_title) * TITLE_WEIGHT + u32::from(in_body);
             }
-            let in_title = terms.iter().any(|t| matching(&title, t));
-            let (chars, key) = (doc.title.chars().count(), doc.subject.key().unwrap_or(0));
-            Some((score, chars, key, Ranked { doc, in_title }))
+            let key = d.subject.key().unwrap_or(0);
+            Some((score, d.title_chars, key, Ranked { subject: d.subject, in_title: in_any_title }))
         })
         .collect();
     found.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(b.2.cmp(&a.2)));
@@ -73,15 +99,17 @@ pub fn answer(
     let terms = folded_terms(query);
     let mut seen = HashSet::new();
     let mut hits = Vec::new();
-    for Ranked { doc, in_title } in ranked {
-        let Some(h) = hit(state, viewer, doc.subject, now_ms, Vec::new()) else { continue };
+    for Ranked { subject, in_title } in ranked {
+        let Some(h) = hit(state, viewer, subject, now_ms, Vec::new()) else { continue };
         if !seen.insert(h.found.clone()) {
             continue;
         }
         if hits.len() == limit {
             return SearchResults { hits, more: true };
         }
-        let snippet = snippet(if in_title { &doc.title } else { &doc.body }, &terms);
+        let snippet = document(state, subject)
+            .map(|d| snippet(if in_title { &d.title } else { &d.body }, &terms))
+            .unwrap_or_default();
         hits.push(SearchHit { snippet, ..h });
     }
     SearchResults { hits, more: false }

@@ -68,6 +68,7 @@ pub struct Index {
     held: watch::Sender<Held>,
     /// Searches of a replay's room running at once ([`scan_replay`]).
     scans: tokio::sync::Semaphore,
+    prepared: Arc<PreparedRooms>,
 }
 
 /// What the index holds: the room up to a seq once it is built, and whether the base map's places
@@ -133,7 +134,7 @@ impl Index {
             .connect_with(options.read_only(true))
             .await?;
         let scans = tokio::sync::Semaphore::new(READERS as usize);
-        Ok(Arc::new(Self { writer, readers, held: watch::channel(Held::default()).0, scans }))
+        Ok(Arc::new(Self { writer, readers, held: watch::channel(Held::default()).0, scans, prepared: Arc::default() }))
     }
 
     /// Closes its connections (at the server's stop, after [`follow`] has returned).
@@ -376,13 +377,49 @@ pub async fn scan_replay(
     let _permit = index.scan_permit().await?;
     let viewer = session.info().viewer();
     let now_ms = session.moment_ms().ok_or(SearchError::NotLoaded)?;
-    // The session's room is held only to copy its documents out and to filter the best ones: its
-    // playback never waits for the matching.
+    let prepared = index.prepared.clone();
+    // The session's room is held only to copy its documents out (when it moved since the last
+    // search) and to filter the best ones: its playback never waits for the matching.
     let scan = move || {
-        let ranked = search::scan::rank(session.read(search::documents), &query);
+        let docs = prepared.documents(&session);
+        let ranked = search::scan::rank(&docs, &query);
         session.read(|s| search::scan::answer(s, &viewer, &query, ranked, now_ms, limit))
     };
     Ok(tokio::task::spawn_blocking(scan).await.context("scanning a replay's room")?)
+}
+
+/// Replays' rooms prepared for their search ([`search::scan::prepare`]), kept while they stand
+/// still: a paused replay (where a trainer searches) folds its room once, not at every key. At most
+/// [`PREPARED_ROOMS`] rooms, the least recently searched dropped first.
+#[derive(Default)]
+pub struct PreparedRooms(parking_lot::Mutex<Vec<(String, Seq, Arc<Vec<search::scan::Prepared>>)>>);
+
+/// Replays' rooms kept prepared (a day's room of 17 000 documents is a few MiB).
+pub const PREPARED_ROOMS: usize = 4;
+
+impl PreparedRooms {
+    /// `session`'s documents as it stands now, prepared.
+    fn documents(&self, session: &Session) -> Arc<Vec<search::scan::Prepared>> {
+        let seq = session.read(|s| s.seq);
+        {
+            let mut kept = self.0.lock();
+            if let Some(at) = kept.iter().position(|(id, at, _)| *id == session.id && *at == seq) {
+                let entry = kept.remove(at);
+                let docs = entry.2.clone();
+                kept.push(entry);
+                return docs;
+            }
+        }
+        let (seq, docs) = session.read(|s| (s.seq, search::documents(s)));
+        let docs = Arc::new(search::scan::prepare(docs));
+        let mut kept = self.0.lock();
+        kept.retain(|(id, _, _)| *id != session.id);
+        if kept.len() >= PREPARED_ROOMS {
+            kept.remove(0);
+        }
+        kept.push((session.id.clone(), seq, docs.clone()));
+        docs
+    }
 }
 
 /// Keeps `index` up to date with the room until `shutdown`: built from the room, then each
