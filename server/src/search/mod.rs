@@ -392,14 +392,17 @@ pub async fn scan_replay(
 /// still: a paused replay (where a trainer searches) folds its room once, not at every key. At most
 /// [`PREPARED_ROOMS`] rooms, the least recently searched dropped first.
 #[derive(Default)]
-pub struct PreparedRooms(parking_lot::Mutex<Vec<(String, Seq, Arc<Vec<search::scan::Prepared>>)>>);
+pub struct PreparedRooms(parking_lot::Mutex<Vec<(String, Seq, PreparedRoom)>>);
+
+/// One replay's room at a seq, prepared.
+type PreparedRoom = Arc<Vec<search::scan::Prepared>>;
 
 /// Replays' rooms kept prepared (a day's room of 17 000 documents is a few MiB).
 pub const PREPARED_ROOMS: usize = 4;
 
 impl PreparedRooms {
     /// `session`'s documents as it stands now, prepared.
-    fn documents(&self, session: &Session) -> Arc<Vec<search::scan::Prepared>> {
+    fn documents(&self, session: &Session) -> PreparedRoom {
         let seq = session.read(|s| s.seq);
         {
             let mut kept = self.0.lock();
