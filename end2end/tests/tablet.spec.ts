@@ -75,6 +75,16 @@ test("a replay on a tablet: the trainer's controls are touch-sized and the map c
   await page.getByTestId("replay-scrub").fill(String(end));
   await expect(page.getByTestId("units-total")).toHaveText("5");
   await page.screenshot({ path: info.outputPath("tablet-replay.png"), fullPage: true });
+  // The search, one tap away, finds in the replay's room: a tap on a unit opens its card.
+  const search = page.getByTestId("search");
+  expect((await search.boundingBox())!.height).toBeGreaterThanOrEqual(44);
+  await search.tap();
+  await page.keyboard.type("ps 11");
+  const hit = page.getByTestId("search-hit").first();
+  await expect(hit).toContainText("PS-11");
+  await page.screenshot({ path: info.outputPath("tablet-replay-search.png") });
+  await hit.tap();
+  await expect(page.getByTestId("unit-detail")).toContainText("PS-11");
 });
 
 test("signing in on a tablet: big fields, a clear refusal, then the room; signing out ends the session", async ({ page }, info) => {

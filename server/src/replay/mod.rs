@@ -180,15 +180,18 @@ impl Session {
             && now_ms.saturating_sub(self.last_used_ms.load(Ordering::Relaxed)) > SESSION_IDLE_MS
     }
 
-    /// Persists the session, tells the followers and wakes the driver.
+    /// Tells the followers, wakes the driver, then persists the session. Followers are told first,
+    /// before any wait: the driver wakes on its own every second and may show the new moment's room
+    /// while the session is being saved, and a follower must never hold a room with the clock it
+    /// left (a slow disk once showed a trainee the new room under the old time).
     async fn changed(&self, app: &AppState, now_ms: i64) {
         self.touch(now_ms);
+        self.room.tell(self.info_message(now_ms));
+        self.wake.notify_one();
         let saved = app.store.save_session(&self.id, &self.trainer_key, &self.info()).await;
         if let Err(e) = saved {
             tracing::warn!(error = %e, session = %self.id, "saving a replay session failed; it would not survive a restart");
         }
-        self.room.tell(self.info_message(now_ms));
-        self.wake.notify_one();
     }
 
     /// Starts the driver if none runs (called by each new follower).

@@ -142,7 +142,14 @@ async fn followers_see_the_room_at_the_trainers_moment_as_it_plays_pauses_seeks_
     let (at, live) = &seen[seen.len() / 2];
     let (status, body) = control(&app, &id, &key, json!({"action": "seek", "at_ms": at})).await;
     assert_eq!(status, 200, "{body}");
-    follow_until(&mut ws, &mut room, |m, _| matches!(m, ServerMessage::Snapshot { .. })).await;
+    // The new clock reaches the follower before the room it shows.
+    let mut told = false;
+    follow_until(&mut ws, &mut room, |m, _| {
+        told |= matches!(m, ServerMessage::Replay { session, .. } if session.clock.at_ms == *at);
+        matches!(m, ServerMessage::Snapshot { .. })
+    })
+    .await;
+    assert!(told, "a snapshot of the moment came before its clock");
     assert_eq!(&serde_json::to_value(&room).unwrap(), live);
 
     // Play at 60×: 10 s of wall time is 10 minutes of replay; the follower reaches the end's room.
