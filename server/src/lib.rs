@@ -134,7 +134,7 @@ impl FromRef<AppState> for LeptosOptions {
 /// The whole application: API, stream, UI and static files.
 pub fn app(state: AppState) -> Router {
     let options = state.leptos_options.clone();
-    let routes = generate_route_list(app::App);
+    let routes = ui_routes();
     let room = room_source(&state);
     let replay = replay_source(&state);
     Router::new()
@@ -157,6 +157,16 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), http::access::authenticate))
         .layer(axum::middleware::from_fn_with_state(state.clone(), http::guard::guard))
         .with_state(state)
+}
+
+/// The UI's routes, generated once per process. Generating them runs the app with every resource
+/// suppressed process-wide (leptos_router's `SuppressResourceLoad` is a global flag, and a resource
+/// first polled while it is set waits forever): a page another server of the same process was
+/// rendering then would never finish. The test suite runs many servers in one process; once, before
+/// any of them serves, nothing can be rendering.
+fn ui_routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
 }
 
 async fn api_not_found() -> http::error::ApiError {
