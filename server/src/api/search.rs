@@ -49,7 +49,7 @@ async fn search_replay(
 ) -> Result<Json<SearchResults>, ApiError> {
     let (query, limit) = params.parse()?;
     let session = crate::api::replay::session(&app, &id)?;
-    answer(crate::search::scan_replay(&app.search, session, query, limit).await)
+    answer(crate::search::scan_replay(&app, session, query, limit).await)
 }
 
 impl Params {
@@ -71,7 +71,9 @@ fn answer(result: Result<SearchResults, SearchError>) -> Result<Json<SearchResul
             Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Busy, SearchError::Busy.to_string())
                 .retry_after(1))
         }
-        Err(e @ SearchError::NotLoaded) => Err(ApiError::new(StatusCode::CONFLICT, ErrorCode::NotReady, e.to_string())),
+        Err(e @ SearchError::NotLoaded) => {
+            Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Busy, e.to_string()).retry_after(1))
+        }
         Err(SearchError::Failed(e)) => Err(ApiError::internal("searching", format!("{e:#}"))),
     }
 }

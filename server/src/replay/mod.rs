@@ -68,6 +68,8 @@ pub struct Session {
     room: Projection,
     /// Replay time the room stands at; `None` until the driver first materialises it.
     cursor_ms: Mutex<Option<i64>>,
+    /// The last jump (`Steering::jumps`) the driver brought the room to; `None` before its first.
+    applied: tokio::sync::watch::Sender<Option<u64>>,
     wake: Notify,
     driving: AtomicBool,
     /// Server time the session was last driven or joined.
@@ -87,6 +89,7 @@ impl Session {
             control: Mutex::new(Steering { info, jumps: 0 }),
             room: Projection::new(State::default(), (), outbox_bytes),
             cursor_ms: Mutex::new(None),
+            applied: tokio::sync::watch::channel(None).0,
             wake: Notify::new(),
             driving: AtomicBool::new(false),
             last_used_ms: AtomicI64::new(created_ms),
@@ -105,6 +108,32 @@ impl Session {
     /// Replay time the room stands at; `None` until it is first materialised.
     pub fn moment_ms(&self) -> Option<i64> {
         *self.cursor_ms.lock()
+    }
+
+    /// Keeps the room moving with the session's clock while the result is held, as a follower
+    /// does, for a reader that does not follow (a search of a session nobody follows right now).
+    pub fn hold(self: &Arc<Self>, app: &AppState) -> crate::stream::Subscription {
+        let held = self.room.subscribe(self.info().viewer(), |_, _| false);
+        self.ensure_driver(app);
+        held
+    }
+
+    /// Waits, up to `limit`, until the room stands where the clock's last jump (a seek, a step)
+    /// put it; false if it did not in time.
+    pub async fn settled(&self, limit: Duration) -> bool {
+        let jumps = self.control.lock().jumps;
+        let mut applied = self.applied.subscribe();
+        let wait = async {
+            loop {
+                if *applied.borrow_and_update() == Some(jumps) {
+                    return;
+                }
+                if applied.changed().await.is_err() {
+                    return;
+                }
+            }
+        };
+        tokio::time::timeout(limit, wait).await.is_ok()
     }
 
     pub fn is_trainer(&self, key: Option<&str>) -> bool {
@@ -228,6 +257,7 @@ impl Session {
                 });
             }
             seen_jumps = jumps;
+            self.applied.send_replace(Some(jumps));
             let wait = if clock.playing && !clock.ended(now_ms) { TICK } else { Duration::from_secs(1) };
             tokio::select! {
                 _ = self.wake.notified() => {}

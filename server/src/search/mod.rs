@@ -36,6 +36,7 @@ use vigie_domain::{IncidentId, Seq};
 use crate::hub::Hub;
 use crate::replay::Session;
 use crate::store::Store;
+use crate::AppState;
 
 /// Candidates read for one query, best first, before need-to-know: past this many, an agency that
 /// may see few of them is told `more` rather than the index being read on.
@@ -90,7 +91,7 @@ impl Held {
 pub enum SearchError {
     #[error("the search index is busy; retry shortly")]
     Busy,
-    #[error("nobody follows this replay yet: its room is loaded when it is first followed")]
+    #[error("this replay's room is still loading; retry shortly")]
     NotLoaded,
     #[error(transparent)]
     Failed(#[from] anyhow::Error),
@@ -365,16 +366,23 @@ pub async fn search(
 }
 
 /// The best `limit` hits of `query` in a replay's room as its followers see it: at its moment,
-/// with its trainer's picture (a session nobody has followed yet holds no room: `NotLoaded`). No index holds a past room: this is one pass over it
-/// ([`search::scan::scan`]), off the async threads, at most [`READERS`] at once (others wait up to
-/// [`BUSY_AFTER`], then are told busy), as queries of the index are.
+/// with its trainer's picture. No index holds a past room: this is one pass over it
+/// ([`search::scan`]), off the async threads, at most [`READERS`] at once (others wait up to
+/// [`BUSY_AFTER`], then are told busy), as queries of the index are. A session nobody follows
+/// right now is held for the search's time, so its room stands at its clock (a seek made while
+/// nobody followed included), waiting up to [`CATCH_UP`] for it.
 pub async fn scan_replay(
-    index: &Index,
+    app: &AppState,
     session: Arc<Session>,
     query: SearchQuery,
     limit: usize,
 ) -> Result<SearchResults, SearchError> {
+    let index = &app.search;
     let _permit = index.scan_permit().await?;
+    let _held = session.hold(app);
+    if !session.settled(CATCH_UP).await {
+        tracing::warn!(session = %session.id, "a replay's search answered before its room reached its clock");
+    }
     let viewer = session.info().viewer();
     let now_ms = session.moment_ms().ok_or(SearchError::NotLoaded)?;
     let prepared = index.prepared.clone();

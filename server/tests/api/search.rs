@@ -247,38 +247,36 @@ async fn a_replay_is_searched_at_its_moment_with_its_trainers_picture() {
             body
         }
     };
-    // A session, followed (as its page does) and seeked to the moment.
+    // A session seeked to the moment while nobody follows it: the search holds its room at its
+    // clock for its time, as a follower would.
     let session = |login: &'static str| {
         let app = &app;
         async move {
             let (status, started) = app.as_(login).post("/api/v1/replays", json!({"from_ms": from, "to_ms": to})).await;
             assert_eq!(status, 201, "{started}");
             let (id, key) = (started["session_id"].as_str().unwrap(), started["trainer_key"].as_str().unwrap());
-            // Nobody follows it yet: it holds no room to search.
-            let (status, body) = app.as_(login).get(&format!("/api/v1/replays/{id}/search?q=rivoli")).await;
-            assert_eq!(status, 409, "{body}");
-            assert_error(&body, "not_ready", None);
-            let mut ws = app.ws(&format!("/api/v1/replays/{id}/stream"), &app.tokens[login]).await;
-            let snapshot = |m: &ServerMessage| matches!(m, ServerMessage::Snapshot { .. });
-            while !snapshot(&next_message(&mut ws).await.unwrap()) {}
             let seek =
                 app.http.post(format!("{}/api/v1/replays/{id}/control", app.base)).header("x-vigie-trainer-key", key);
             let (status, body) = app.send(seek.json(&json!({"action": "seek", "at_ms": moment}))).await;
             assert_eq!(status, 200, "{body}");
-            while !snapshot(&next_message(&mut ws).await.unwrap()) {}
-            (id.to_owned(), ws)
+            (id.to_owned(), key.to_owned())
         }
     };
-    let (pp, _following) = session("pp").await;
+    let (pp, pp_key) = session("pp").await;
     assert_eq!(found(&in_replay(&pp, "pp", "rivoli").await), [rivoli.as_str()], "the room at the moment");
     let capitals = in_replay(&pp, "pp", "RIVOLI").await;
     assert_eq!(matched(&capitals["hits"][0]), ["Rivoli"]);
     assert_eq!(found(&in_replay(&pp, "pp", "peniche").await), Vec::<String>::new(), "written after the moment");
     assert_eq!(found(&in_replay(&pp, "pp", "quai ber").await), [bercy.as_str()]);
+    // Seeked on while still nobody follows: the next search stands at the new moment.
+    let seek =
+        app.http.post(format!("{}/api/v1/replays/{pp}/control", app.base)).header("x-vigie-trainer-key", &pp_key);
+    assert_eq!(app.send(seek.json(&json!({"action": "seek", "at_ms": to}))).await.0, 200);
+    assert_eq!(found(&in_replay(&pp, "pp", "peniche").await), [rivoli.as_str()], "the note, written by then");
 
     // A session started by BSPP shows BSPP's picture, to anyone who follows it: no restricted
     // incident of the PP in it, nor any sign that one exists.
-    let (bspp, _following) = session("bspp").await;
+    let (bspp, _) = session("bspp").await;
     assert_eq!(found(&in_replay(&bspp, "pp", "rivoli").await), [rivoli]);
     let hidden = in_replay(&bspp, "pp", "bercy").await;
     assert_eq!((found(&hidden), &hidden["more"]), (Vec::<String>::new(), &json!(false)));
