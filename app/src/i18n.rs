@@ -62,7 +62,7 @@ const FR: &[(&str, &str)] = &[
     // The one search.
     ("Search everything", "Tout rechercher"),
     ("Search: units, incidents, places…", "Rechercher : moyens, incidents, lieux…"),
-    ("Search this moment: units, incidents…", "Rechercher à cet instant : moyens, incidents…"),
+    ("Search this moment: units, incidents, places…", "Rechercher à cet instant : moyens, incidents, lieux…"),
     ("searching…", "recherche…"),
     ("Nothing found", "Aucun résultat"),
     ("More found: type more words", "Autres résultats : préciser la recherche"),

@@ -93,7 +93,7 @@ pub fn SearchBox() -> impl IntoView {
     view! {
         <div class="search" data-testid="search-box" role="search">
             <input type="search" data-testid="search" aria-label=move || ui.tr("Search everything")
-                placeholder=move || ui.tr(if ui.read_only() { "Search this moment: units, incidents…" } else { "Search: units, incidents, places…" })
+                placeholder=move || ui.tr(if ui.read_only() { "Search this moment: units, incidents, places…" } else { "Search: units, incidents, places…" })
                 autocomplete="off" spellcheck="false"
                 maxlength=vigie_domain::search::MAX_QUERY_CHARS.to_string()
                 role="combobox" aria-controls="search-hits" aria-expanded=move || open.get().to_string()

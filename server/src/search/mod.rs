@@ -174,12 +174,14 @@ impl Index {
         Ok(())
     }
 
-    /// Waits (up to [`CATCH_UP`]) until the index holds the places and the room up to `seq`.
-    async fn caught_up(&self, seq: Seq) {
+    /// Waits (up to [`CATCH_UP`]) until the index holds the places and, given `seq`, the room up
+    /// to it.
+    async fn caught_up(&self, seq: Option<Seq>) {
         let mut held = self.held.subscribe();
         let wait = async {
             loop {
-                if held.borrow_and_update().covers(seq) {
+                let h = *held.borrow_and_update();
+                if seq.map_or(h.places, |seq| h.covers(seq)) {
                     return;
                 }
                 if held.changed().await.is_err() {
@@ -215,15 +217,32 @@ impl Index {
     /// The keys of the documents matching `expression`, best first: `count` of them after the
     /// first `skip`.
     async fn candidates(&self, expression: &str, count: i64, skip: i64) -> Result<Vec<i64>, SearchError> {
+        self.ranked(expression, None, count, skip).await
+    }
+
+    /// The keys of the gazetteer's places matching `expression`, best first: at most `count`.
+    async fn place_candidates(&self, expression: &str, count: i64) -> Result<Vec<i64>, SearchError> {
+        self.ranked(expression, Some(Subject::Place(0).key().expect("place 0 has a key")), count, 0).await
+    }
+
+    /// `candidates`, of every kind or of the kind in the low bits of `kind`.
+    async fn ranked(
+        &self,
+        expression: &str,
+        kind: Option<i64>,
+        count: i64,
+        skip: i64,
+    ) -> Result<Vec<i64>, SearchError> {
         let mut reader = self.reader().await?;
         // The title weighs most; among equals, the shorter title (the exact name), then the newest.
         let keys = sqlx::query_scalar(
-            "SELECT rowid FROM docs WHERE docs MATCH $1 \
+            "SELECT rowid FROM docs WHERE docs MATCH $1 AND ($4 IS NULL OR (rowid & 7) = $4) \
              ORDER BY bm25(docs, 8.0, 1.0, 0.0), length(title), rowid DESC LIMIT $2 OFFSET $3",
         )
         .bind(expression)
         .bind(count)
         .bind(skip)
+        .bind(kind)
         .fetch_all(&mut *reader)
         .await
         .context("searching the index")?;
@@ -310,7 +329,7 @@ pub async fn search(
     limit: usize,
     now_ms: i64,
 ) -> Result<SearchResults, SearchError> {
-    index.caught_up(hub.read(|s| s.seq)).await;
+    index.caught_up(Some(hub.read(|s| s.seq))).await;
     let expression = expression(query);
     // Need-to-know, in rank order, page by page (a first small page is all the room's own
     // viewers need); an incident found by its label and by a note is one hit.
@@ -388,12 +407,45 @@ pub async fn scan_replay(
     let prepared = index.prepared.clone();
     // The session's room is held only to copy its documents out (when it moved since the last
     // search) and to filter the best ones: its playback never waits for the matching.
+    let places = self::places(index, &query, limit).await?;
     let scan = move || {
         let docs = prepared.documents(&session);
         let ranked = search::scan::rank(&docs, &query);
         session.read(|s| search::scan::answer(s, &viewer, &query, ranked, now_ms, limit))
     };
-    Ok(tokio::task::spawn_blocking(scan).await.context("scanning a replay's room")?)
+    let room = tokio::task::spawn_blocking(scan).await.context("scanning a replay's room")?;
+    Ok(merge(room, places, limit))
+}
+
+/// The gazetteer's best `limit` places for `query` (the base map is the same in a replay), and
+/// whether there are more.
+async fn places(index: &Index, query: &SearchQuery, limit: usize) -> Result<SearchResults, SearchError> {
+    index.caught_up(None).await;
+    let expression = expression(query);
+    let mut keys = index.place_candidates(&expression, limit as i64 + 1).await?;
+    let more = keys.len() > limit;
+    keys.truncate(limit);
+    let mut snippets = index.snippets(&expression, &keys).await?;
+    let hits = keys
+        .iter()
+        .filter_map(|key| {
+            let (snippet, place) = snippets.remove(key)?;
+            serde_json::from_str::<Place>(place.as_deref()?).ok().map(|p| p.hit(snippet))
+        })
+        .collect();
+    Ok(SearchResults { hits, more })
+}
+
+/// A replay's hits and the places, in one list of `limit`: what was found by its title (the name
+/// itself) first, the room's before the places among equals.
+fn merge(room: SearchResults, places: SearchResults, limit: usize) -> SearchResults {
+    let by_title = |h: &SearchHit| h.snippet.iter().map(|f| f.text.as_str()).collect::<String>() == h.title;
+    let (room_titled, room_rest): (Vec<_>, Vec<_>) = room.hits.into_iter().partition(by_title);
+    let (places_titled, places_rest): (Vec<_>, Vec<_>) = places.hits.into_iter().partition(by_title);
+    let mut hits: Vec<SearchHit> = [room_titled, places_titled, room_rest, places_rest].into_iter().flatten().collect();
+    let more = room.more || places.more || hits.len() > limit;
+    hits.truncate(limit);
+    SearchResults { hits, more }
 }
 
 /// Replays' rooms prepared for their search ([`search::scan::prepare`]), kept while they stand
@@ -547,6 +599,7 @@ impl RoomIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use vigie_domain::api::Found;
     use vigie_domain::{Event, LoggedEvent, State};
 
     fn logged(seq: Seq, event: serde_json::Value) -> LoggedEvent {
@@ -597,18 +650,21 @@ mod tests {
     async fn a_query_waits_for_the_room_and_the_places_to_be_indexed() {
         let dir = tempfile::TempDir::new().unwrap();
         let index = Index::open_at(&dir.path().join("search.db")).await.unwrap();
-        let waiting = {
+        let wait = |seq| {
             let index = index.clone();
-            tokio::spawn(async move { index.caught_up(0).await })
+            tokio::spawn(async move { index.caught_up(seq).await })
         };
+        let (waiting, for_places) = (wait(Some(0)), wait(None));
         // Even an empty room's query waits for its first build and the places' first reading.
         tokio::time::sleep(Duration::from_millis(100)).await;
         index.room_held(0);
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert!(!waiting.is_finished(), "answered before the places were read");
+        assert!(!for_places.is_finished(), "the places' search answered before they were read");
         let started = std::time::Instant::now();
         index.places_read();
         waiting.await.unwrap();
+        for_places.await.unwrap();
         assert!(started.elapsed() < CATCH_UP);
         // Held, it answers at once; a later seq waits for the room alone.
         assert!(index.held.borrow().covers(0) && !index.held.borrow().covers(1));
@@ -637,6 +693,34 @@ mod tests {
         assert!(matches!(index.scan_permit().await, Err(SearchError::Busy)));
         drop(turns);
         assert!(index.scan_permit().await.is_ok());
+    }
+
+    #[test]
+    fn a_replays_hits_and_places_merge_names_first() {
+        let hit = |title: &str, snippet: &str, found: Found| SearchHit {
+            found,
+            title: title.into(),
+            detail: String::new(),
+            snippet: vec![Fragment { text: snippet.into(), matched: true }],
+            bbox: None,
+            at_ms: None,
+        };
+        let unit = |n| Found::Unit { unit_id: vigie_domain::UnitId(n) };
+        let place = Found::Place { layer: "streets".into() };
+        let room = SearchResults {
+            hits: vec![hit("Quai de Bercy", "Quai de Bercy", unit(1)), hit("PS-11", "quai", unit(2))],
+            more: false,
+        };
+        let places = SearchResults {
+            hits: vec![hit("Quai de la Rapée", "Quai de la Rapée", place.clone()), hit("Seine", "quai", place)],
+            more: false,
+        };
+        let titles = |r: &SearchResults| r.hits.iter().map(|h| h.title.clone()).collect::<Vec<_>>();
+        let merged = merge(room.clone(), places.clone(), 10);
+        assert_eq!(titles(&merged), ["Quai de Bercy", "Quai de la Rapée", "PS-11", "Seine"]);
+        assert!(!merged.more);
+        let cut = merge(room, places, 3);
+        assert_eq!((titles(&cut).len(), cut.more), (3, true));
     }
 
     #[test]
