@@ -3,18 +3,14 @@
 // then 60× playback: how far the follower's room trails the replay clock.
 // Usage: node bench/replay_seek.mjs URL FROM_MS TO_MS [seeks] [play_seconds]
 import WebSocket from "ws";
+import { poster } from "./post.mjs";
 
 const [url, from, to] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
 const seeks = Number(process.argv[5] ?? 20);
 const playSeconds = Number(process.argv[6] ?? 10);
 // The trainer's API token (scripts/bench.sh makes one with `vigie user token`).
 const auth = { authorization: `Bearer ${process.env.VIGIE_TOKEN}` };
-const post = async (path, body, key) => {
-  const res = await fetch(url + path, { method: "POST", headers: { "content-type": "application/json", ...auth, ...(key ? { "x-vigie-trainer-key": key } : {}) }, body: JSON.stringify(body) });
-  const json = await res.json();
-  if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-};
+const post = poster(url, auth);
 const session = await post("/api/v1/replays", { from_ms: from, to_ms: to, title: "bench" });
 const ws = new WebSocket(`${url.replace("http", "ws")}/api/v1/replays/${session.session_id}/stream`, { headers: auth });
 let waiter = null;

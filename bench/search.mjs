@@ -6,7 +6,7 @@
 // no index), as the trainer's picture. Prints one JSON line each: the latency percentiles, the first
 // answer's (after the server's start), and the hits per answer.
 // Usage: node bench/search.mjs URL ROUNDS [FROM_MS TO_MS] (tokens in VIGIE_TOKEN and VIGIE_READ_TOKEN)
-import WebSocket from "ws";
+import { poster } from "./post.mjs";
 
 const [url, rounds] = [process.argv[2], Number(process.argv[3] ?? 20)];
 const [from, to] = [Number(process.argv[4]), Number(process.argv[5])];
@@ -49,26 +49,11 @@ const live = await timed("/api/v1/search", [process.env.VIGIE_TOKEN, process.env
 console.log(JSON.stringify({ bench: "search", ...live, first_ms: firstMs }));
 
 if (Number.isFinite(from) && Number.isFinite(to)) {
-  const post = async (path, body, key) => {
-    const res = await fetch(url + path, { method: "POST", headers: { "content-type": "application/json", ...auth, ...(key ? { "x-vigie-trainer-key": key } : {}) }, body: JSON.stringify(body) });
-    const json = await res.json();
-    if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(json)}`);
-    return json;
-  };
-  // A replay of the whole log, followed (its room is loaded while followed) and seeked to its end.
+  // A replay of the whole log, seeked to its end; nobody follows it (the search holds its room at
+  // its clock), and after the first query it stands still, as a paused debrief does.
+  const post = poster(url, auth);
   const session = await post("/api/v1/replays", { from_ms: from, to_ms: to, title: "search bench" });
-  const ws = new WebSocket(`${url.replace("http", "ws")}/api/v1/replays/${session.session_id}/stream`, { headers: auth });
-  let snapshots = 0;
-  let waiting = null;
-  ws.on("message", (data) => {
-    if (JSON.parse(data.toString()).type === "snapshot" && ++snapshots && waiting) waiting();
-  });
-  const snapshot = () => new Promise((resolve) => (waiting = () => { waiting = null; resolve(); }));
-  await snapshot();
-  const atEnd = snapshot();
   await post(`/api/v1/replays/${session.session_id}/control`, { action: "seek", at_ms: to }, session.trainer_key);
-  await atEnd;
   const past = await timed(`/api/v1/replays/${session.session_id}/search`, [process.env.VIGIE_TOKEN]);
   console.log(JSON.stringify({ bench: "search_replay", ...past }));
-  ws.close();
 }

@@ -234,7 +234,9 @@ impl Session {
 
     async fn drive(self: Arc<Self>, app: AppState) {
         let mut shutdown = app.shutdown.clone();
-        let mut seen_jumps = u64::MAX;
+        // A driver that starts again (a follower back, a search) goes on from the room it left: it
+        // materialises the room again only for a jump made since.
+        let mut seen_jumps = self.applied.borrow().unwrap_or(u64::MAX);
         loop {
             if self.room.subscriber_count() == 0 {
                 self.driving.store(false, Ordering::SeqCst);
