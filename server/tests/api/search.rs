@@ -295,6 +295,9 @@ async fn a_replay_is_searched_at_its_moment_with_its_trainers_picture() {
     assert_error(&body, "not_found", Some("id"));
     let anonymous = reqwest::get(format!("{}/api/v1/replays/{pp}/search?q=x", app.base)).await.unwrap();
     assert_eq!(anonymous.status(), 401);
+    // A liaison follows no replay, so it searches none: its rule is the replay stream's.
+    let (status, body) = app.as_("bka").get(&format!("/api/v1/replays/{pp}/search?q=rivoli")).await;
+    assert_eq!(status, 403, "{body}");
     app.stop().await;
 }
 
