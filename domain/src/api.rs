@@ -515,6 +515,13 @@ pub struct SearchHit {
     pub at_ms: Option<i64>,
 }
 
+impl SearchHit {
+    /// Whether it was found by its title: its snippet is the whole title (the name itself).
+    pub fn found_by_title(&self) -> bool {
+        self.snippet.iter().map(|f| f.text.as_str()).collect::<String>() == self.title
+    }
+}
+
 /// What a hit is, by its kind and id.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

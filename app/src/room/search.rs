@@ -149,7 +149,7 @@ fn HitRow(hit: SearchHit, i: usize, active: RwSignal<usize>, on_choose: impl Fn(
                 .collect_view()
         };
     // Found by its title: the title itself shows what matched, and no snippet repeats it.
-    let in_title = hit.snippet.iter().map(|f| f.text.as_str()).collect::<String>() == hit.title;
+    let in_title = hit.found_by_title();
     let title = if in_title { marked(&hit.snippet).into_any() } else { hit.title.clone().into_any() };
     let snippet = (!in_title && !hit.snippet.is_empty()).then(|| marked(&hit.snippet));
     view! {

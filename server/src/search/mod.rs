@@ -376,8 +376,7 @@ pub async fn search(
             let (snippet, place) = snippets.remove(&key)?;
             match hit {
                 Some(hit) => Some(SearchHit { snippet, ..hit }),
-                // A place's hit is what the gazetteer stored with it.
-                None => serde_json::from_str::<Place>(place.as_deref()?).ok().map(|p| p.hit(snippet)),
+                None => place_hit(place, snippet),
             }
         })
         .collect();
@@ -430,18 +429,22 @@ async fn places(index: &Index, query: &SearchQuery, limit: usize) -> Result<Sear
         .iter()
         .filter_map(|key| {
             let (snippet, place) = snippets.remove(key)?;
-            serde_json::from_str::<Place>(place.as_deref()?).ok().map(|p| p.hit(snippet))
+            place_hit(place, snippet)
         })
         .collect();
     Ok(SearchResults { hits, more })
 }
 
+/// A place's hit, from what the gazetteer stored with it.
+fn place_hit(place: Option<String>, snippet: Vec<Fragment>) -> Option<SearchHit> {
+    serde_json::from_str::<Place>(place.as_deref()?).ok().map(|p| p.hit(snippet))
+}
+
 /// A replay's hits and the places, in one list of `limit`: what was found by its title (the name
 /// itself) first, the room's before the places among equals.
 fn merge(room: SearchResults, places: SearchResults, limit: usize) -> SearchResults {
-    let by_title = |h: &SearchHit| h.snippet.iter().map(|f| f.text.as_str()).collect::<String>() == h.title;
-    let (room_titled, room_rest): (Vec<_>, Vec<_>) = room.hits.into_iter().partition(by_title);
-    let (places_titled, places_rest): (Vec<_>, Vec<_>) = places.hits.into_iter().partition(by_title);
+    let (room_titled, room_rest): (Vec<_>, Vec<_>) = room.hits.into_iter().partition(SearchHit::found_by_title);
+    let (places_titled, places_rest): (Vec<_>, Vec<_>) = places.hits.into_iter().partition(SearchHit::found_by_title);
     let mut hits: Vec<SearchHit> = [room_titled, places_titled, room_rest, places_rest].into_iter().flatten().collect();
     let more = room.more || places.more || hits.len() > limit;
     hits.truncate(limit);
